@@ -35,7 +35,9 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
                      mef_path=args.mef)
     unavailable = result.provenance["unavailable_sources"]
     for source, reason in unavailable.items():
-        print(f"attenzione: fonte {source} non disponibile: {reason}", file=sys.stderr)
+        text = reason["it"] if isinstance(reason, dict) else reason
+        print(f"attenzione: fonte {source} non disponibile: {text}. Per includerla: "
+              f"`cocity fetch {source}` (offline: impostare COCITY_DATA_MIRROR).", file=sys.stderr)
     print(f"{len(result.cities)} città, {result.indicators.shape[1]} indicatori, "
           f"{result.provenance['method']['k_chosen']} profili; scritto in {Path(args.processed)}")
     return 0
@@ -63,6 +65,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise CocityError("indicare una o più città (nome o codice ISTAT) oppure --all")
     summary = reports.run_reports(codes, processed_dir=processed, out_dir=Path(args.out),
                                   notebook=Path(args.notebook), lang=args.lang, jobs=args.jobs)
+    for failed in summary.failed:
+        print(f"fallito {failed.city_code}: {failed.error}", file=sys.stderr)
     print(summary.summary_line())
     return 0 if summary.ok else 1
 

@@ -169,33 +169,50 @@ def compute_indicators(base: pd.DataFrame, catalogue: pd.DataFrame,
     return pd.DataFrame(columns, index=base.index), treatments
 
 
+def _bilingual(reason) -> dict:
+    """A reason given as plain Italian text or as ``{"it": ..., "en": ...}``."""
+    if isinstance(reason, dict):
+        return {"it": reason["it"], "en": reason.get("en", reason["it"])}
+    return {"it": str(reason), "en": str(reason)}
+
+
 def indicator_status(catalogue: pd.DataFrame, indicators: pd.DataFrame,
-                     unavailable: dict[str, str] | None = None) -> pd.DataFrame:
+                     unavailable: dict | None = None) -> pd.DataFrame:
     """For each catalogue indicator: whether it has values and, if not, why.
+
+    Parameters
+    ----------
+    unavailable : dict, optional
+        ``{source: reason}``, the reason as Italian text or ``{"it", "en"}``
+        (written for the readers of the reports, not for operators).
 
     Returns
     -------
     DataFrame
-        The catalogue with two more columns, ``available`` (bool) and
-        ``missing_reason`` (Italian text, or None).
+        The catalogue with ``available`` (bool), ``missing_reason`` (Italian)
+        and ``missing_reason_en`` (English; both None when nothing is missing).
     """
     unavailable = unavailable or {}
     status = catalogue.copy()
-    available, reasons = [], []
+    available, reasons, reasons_en = [], [], []
     for indicator_id, entry in catalogue.iterrows():
-        blocked = [unavailable[s] for s in entry["requires"] if s in unavailable]
+        blocked = [_bilingual(unavailable[s]) for s in entry["requires"] if s in unavailable]
         if blocked:
             available.append(False)
-            reasons.append("; ".join(blocked))
+            reasons.append("; ".join(b["it"] for b in blocked))
+            reasons_en.append("; ".join(b["en"] for b in blocked))
         elif indicator_id not in indicators or indicators[indicator_id].isna().all():
             available.append(False)
             reasons.append("nessun valore disponibile per le città analizzate")
+            reasons_en.append("no value available for the cities analysed")
         else:
             available.append(True)
             missing = int(indicators[indicator_id].isna().sum())
             reasons.append(f"valore mancante per {missing} città" if missing else None)
+            reasons_en.append(f"value missing for {missing} cities" if missing else None)
     status["available"] = available
-    status["missing_reason"] = reasons
+    status["missing_reason"] = pd.Series(reasons, index=status.index, dtype=object)
+    status["missing_reason_en"] = pd.Series(reasons_en, index=status.index, dtype=object)
     return status
 
 

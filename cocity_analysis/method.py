@@ -26,6 +26,12 @@ CHOICES = {
     "clustering": ("kmeans", "ward", "gmm"),
     "scope": ("cms", "all"),
 }
+#: Monte Carlo alternative lists -> the single choice whose candidates they draw from.
+MC_CHOICES = {
+    "mc_normalisations": "normalisation",
+    "mc_aggregations": "aggregation",
+    "mc_imputations": "imputation",
+}
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,16 @@ class Method:
     k_select, k_diagnostics : tuple of two ints (inclusive ranges)
     excluded_indicators : tuple of str
     monte_carlo_runs : int
+    knn_neighbours : int
+        Donors used by ``imputation: knn``.
+    bootstrap_runs : int
+        Bootstrap resamples for cluster stability (ARI per k, stability per city).
+    dirichlet_concentration : float
+        Concentration of the Dirichlet around the chosen indicator weights in the
+        Monte Carlo (higher = closer to the chosen weights).
+    mc_normalisations, mc_aggregations, mc_imputations : tuple of str
+        Alternatives the Monte Carlo draws from (uniformly); the chosen
+        normalisation / aggregation / imputation is always among them.
     """
 
     normalisation: str = "minmax"
@@ -65,6 +81,12 @@ class Method:
     excluded_indicators: tuple = ()
     monte_carlo_runs: int = 1000
     scope: str = "cms"
+    knn_neighbours: int = 5
+    bootstrap_runs: int = 100
+    dirichlet_concentration: float = 20.0
+    mc_normalisations: tuple = ("minmax", "zscore", "percentile")
+    mc_aggregations: tuple = ("arithmetic", "geometric")
+    mc_imputations: tuple = ("none", "median_region", "knn")
 
     def replace(self, **changes) -> "Method":
         """A copy with some choices changed (validated)."""
@@ -76,6 +98,9 @@ class Method:
         data["k_select"] = list(self.k_select)
         data["k_diagnostics"] = list(self.k_diagnostics)
         data["excluded_indicators"] = list(self.excluded_indicators)
+        for key in MC_CHOICES:
+            data[key] = list(getattr(self, key))
+        data["dirichlet_concentration"] = float(self.dirichlet_concentration)
         data["area_weights"] = {area: float(self.area_weights[area]) for area in FOCUS_AREAS}
         if isinstance(self.indicator_weights, dict):
             data["indicator_weights"] = {k: float(v) for k, v in sorted(self.indicator_weights.items())}
@@ -111,6 +136,19 @@ def validate(method: Method, source: str | Path | None = None) -> Method:
         fail("monte_carlo_runs", "monte_carlo_runs must be at least 1")
     if int(method.winsor_max_points) < 0:
         fail("winsor_max_points", "winsor_max_points must be >= 0")
+    if int(method.knn_neighbours) < 1:
+        fail("knn_neighbours", "knn_neighbours must be at least 1")
+    if int(method.bootstrap_runs) < 0:
+        fail("bootstrap_runs", "bootstrap_runs must be >= 0 (0 = no stability analysis)")
+    if not float(method.dirichlet_concentration) > 0:
+        fail("dirichlet_concentration", "dirichlet_concentration must be > 0")
+    for key, single in MC_CHOICES.items():
+        values = getattr(method, key)
+        if isinstance(values, str) or not len(values):
+            fail(key, f"{key} must be a non-empty list drawn from: {', '.join(CHOICES[single])}")
+        wrong = [v for v in values if v not in CHOICES[single]]
+        if wrong:
+            fail(key, f"{key} contains {wrong}; candidates: {', '.join(CHOICES[single])}")
     return method
 
 
@@ -127,7 +165,7 @@ def from_dict(data: dict, source: str | Path | None = None, base: Method | None 
         merged = dict(base.area_weights)
         merged.update({k: float(v) for k, v in (values["area_weights"] or {}).items()})
         values["area_weights"] = merged
-    for key in ("k_select", "k_diagnostics", "excluded_indicators"):
+    for key in ("k_select", "k_diagnostics", "excluded_indicators", *MC_CHOICES):
         if key in values and values[key] is not None:
             values[key] = tuple(values[key])
     return validate(dataclasses.replace(base, **values), source)

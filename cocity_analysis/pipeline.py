@@ -122,9 +122,10 @@ def _versions() -> dict:
 def _load_mef(mef_path: Path | None, current_codes: pd.Index, changes: pd.DataFrame):
     """Return (frame or None, reason or None, load report dict or None)."""
     if mef_path is None:
-        reason = ("file MEF non disponibile: eseguire `cocity fetch mef --year "
-                  f"{config.MEF_DEFAULT_YEAR}` (con COCITY_DATA_MIRROR impostato se la macchina "
-                  "non ha accesso a internet)")
+        reason = {"it": "i dati MEF sui redditi IRPEF non erano disponibili quando è stata preparata "
+                        "questa elaborazione (file ufficiale non scaricato)",
+                  "en": "MEF IRPEF income data were not available when this analysis was prepared "
+                        "(official file not downloaded)"}
         return None, reason, None
     from .sources import mef
 
@@ -133,23 +134,49 @@ def _load_mef(mef_path: Path | None, current_codes: pd.Index, changes: pd.DataFr
     return frame, None, report.to_dict() if hasattr(report, "to_dict") else None
 
 
+def _plain(value):
+    """JSON-safe scalar: NaN/NA become None (strict JSON has no NaN)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    if value is pd.NA:
+        return None
+    return value
+
+
+AREA_NO_INDICATOR = {
+    "it": "nessun indicatore ufficiale di quest'area è ancora disponibile nelle fonti usate",
+    "en": "no official indicator for this area is available yet in the sources used",
+}
+
+
 def _catalogue_document(status: pd.DataFrame) -> dict:
     items = []
     for indicator_id, entry in status.iterrows():
         items.append({
             "id": indicator_id,
-            **{key: entry[key] for key in ("label_it", "label_en", "focus_area", "direction", "unit",
-                                           "formula", "rationale", "source", "dataset",
-                                           "reference_year")},
+            **{key: _plain(entry[key]) for key in ("label_it", "label_en", "focus_area", "direction", "unit",
+                                                   "formula", "rationale", "source", "dataset",
+                                                   "reference_year")},
             "available": bool(entry["available"]),
-            "missing_reason": entry["missing_reason"],
+            "missing_reason": _plain(entry["missing_reason"]),
+            "missing_reason_en": _plain(entry["missing_reason_en"]),
         })
     areas = {}
     for area in FOCUS_AREAS:
         members = status[status["focus_area"] == area]
+        available = bool(members["available"].any())
+        if available:
+            reason = {"it": None, "en": None}
+        elif len(members):
+            reason = {"it": "; ".join(sorted(set(members["missing_reason"].dropna()))),
+                      "en": "; ".join(sorted(set(members["missing_reason_en"].dropna())))}
+        else:
+            reason = AREA_NO_INDICATOR
         areas[area] = {"label_it": FOCUS_AREA_LABELS["it"][area], "label_en": FOCUS_AREA_LABELS["en"][area],
-                       "available": bool(members["available"].any()),
-                       "indicators": list(members.index)}
+                       "available": available, "indicators": list(members.index),
+                       "missing_reason": reason["it"], "missing_reason_en": reason["en"]}
     return {"indicators": items, "focus_areas": areas}
 
 

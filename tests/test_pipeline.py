@@ -48,9 +48,21 @@ def test_processed_files_and_shapes(real_processed_dir):
     assert list(scores.columns) == list(FOCUS_AREAS)
 
 
+def _strict_json(path):
+    def refuse(constant):
+        raise ValueError(f"{path.name}: non-standard JSON constant {constant}")
+    return json.loads(path.read_text(encoding="utf-8"), parse_constant=refuse)
+
+
+def test_json_outputs_are_strict_json(real_processed_dir):
+    for name in ("catalogue.json", "provenance.json", "reconciliation.json"):
+        _strict_json(real_processed_dir / name)
+
+
 def test_culture_tourism_has_no_data_and_no_rank(real_processed_dir):
-    catalogue = json.loads((real_processed_dir / "catalogue.json").read_text(encoding="utf-8"))
+    catalogue = _strict_json(real_processed_dir / "catalogue.json")
     assert catalogue["focus_areas"]["culture_tourism"]["available"] is False
+    assert catalogue["focus_areas"]["culture_tourism"]["missing_reason"]
     ranking = pd.read_parquet(real_processed_dir / "priorities.parquet")
     culture = ranking[ranking.focus_area == "culture_tourism"]
     assert culture["rank"].isna().all() and culture["score"].isna().all()
@@ -113,7 +125,7 @@ def test_without_mef_the_reason_is_recorded(tmp_path):
     catalogue = result.catalogue
     mef_items = [i for i in catalogue["indicators"] if i["source"].startswith("MEF")]
     assert mef_items and all(not i["available"] for i in mef_items)
-    assert all("cocity fetch mef" in i["missing_reason"] for i in mef_items)
+    assert all("MEF" in i["missing_reason"] and "MEF" in i["missing_reason_en"] for i in mef_items)
     assert "income_per_taxpayer" not in result.indicators.columns
     assert result.scores["poverty"].notna().all()  # population indicators still score the area
 
