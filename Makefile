@@ -3,23 +3,32 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+KERNEL := $(VENV)/share/jupyter/kernels/cocity/kernel.json
 YEAR ?= 2021
 
 .PHONY: setup data prepare reports test lab clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(KERNEL)
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
 	touch $(STAMP)
 
-# MEF is optional: without network or mirror, prepare goes on and the reports say what is missing.
+# Jupyter kernel "cocity-analysis" = this .venv's python (notebooks/explore.ipynb asks for it).
+$(KERNEL): $(STAMP)
+	$(BIN)/python -m ipykernel install --sys-prefix --name cocity --display-name "cocity-analysis"
+
+# MEF and ISTAT SDMX sources are optional: without network or mirror, prepare goes on and the reports say
+# what is missing.
 data: $(STAMP)
 	-$(BIN)/cocity fetch mef --year $(YEAR)
+	-$(BIN)/cocity fetch istat_sdmx
+	-$(BIN)/cocity fetch istat_tourism
 
+# SCENARIO=data/processed/scenarios/NAME.yaml: run with choices saved from notebooks/explore.ipynb.
 prepare: data
-	$(BIN)/cocity prepare
+	$(BIN)/cocity prepare $(if $(SCENARIO),--scenario $(SCENARIO))
 
 reports: prepare
 	$(BIN)/cocity report --all
@@ -27,8 +36,9 @@ reports: prepare
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-lab: $(STAMP)
+lab: $(KERNEL)
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 clean:
-	rm -rf reports/cities reports/index.html reports/failed data/processed/*.parquet data/processed/*.json
+	rm -rf reports/cities reports/index.html reports/overview.html reports/manifest.json reports/logs reports/failed \
+		data/processed/*.parquet data/processed/*.json data/processed/map_base.png

@@ -412,7 +412,9 @@ def normalise_name(text: str, *, keep_accents: bool = False) -> str:
     if not isinstance(text, str):
         raise TypeError(f"normalise_name expects a str, got {type(text).__name__}")
     text = text.translate(_APOSTROPHES)
-    if keep_accents:
+    if text.isascii():  # most names: nothing to compose or strip (fast path, same result)
+        pass
+    elif keep_accents:
         text = unicodedata.normalize("NFC", text)
     else:
         text = unicodedata.normalize("NFKD", text)

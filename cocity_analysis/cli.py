@@ -12,9 +12,35 @@ from .errors import CocityError
 EXIT_INPUT_ERROR = 2
 
 
+#: ISTAT SDMX sources of ``cocity fetch``: a group (every dataset of it) or one dataset by its source name.
+ISTAT_FETCH_CHOICES = {
+    "istat_sdmx": ("istat_sdmx", None), "istat_tourism": ("istat_tourism", None),
+    "istat_labour": ("istat_sdmx", "labour"), "istat_education": ("istat_sdmx", "education"),
+    "istat_population": ("istat_sdmx", "population"), "istat_foreigners": ("istat_sdmx", "foreigners"),
+    "istat_dwellings": ("istat_sdmx", "dwellings"), "istat_tenure": ("istat_sdmx", "tenure"),
+}
+
+
+def _cmd_fetch_istat(args: argparse.Namespace) -> int:
+    from .sources import istat_sdmx
+
+    group, only = ISTAT_FETCH_CHOICES[args.source]
+    names = list(args.dataset or ([only] if only else []))
+    dest = Path(args.dest) if args.dest else config.RAW_DIR / group
+    result = istat_sdmx.fetch(group, names or None, dest_dir=dest, file_format=args.format)
+    for entry in result.entries:
+        origin = entry.get("mirror_path") or entry.get("url")
+        print(f"{dest / entry['file']}\tsha256={entry['sha256']}\tda {origin}")
+    for name, message in result.failures.items():
+        print(f"errore: {name}: {message}", file=sys.stderr)
+    return EXIT_INPUT_ERROR if result.failures else 0
+
+
 def _cmd_fetch(args: argparse.Namespace) -> int:
     from .sources import mef
 
+    if args.source in ISTAT_FETCH_CHOICES:
+        return _cmd_fetch_istat(args)
     dest = Path(args.dest) if args.dest else config.MEF_RAW_DIR
     entry = mef.fetch(args.year, dest_dir=dest)
     origin = entry.get("mirror_path") or entry.get("url")
@@ -28,34 +54,81 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
     return registry.cli_resolve(args.names, sys.stdout, sys.stderr)
 
 
+def _load_questionnaire(args: argparse.Namespace):
+    """The validated answers of ``--questionnaire`` (None without the option); read before anything is written."""
+    if not getattr(args, "questionnaire", None):
+        return None
+    from . import questionnaire
+
+    return questionnaire.load(args.questionnaire)
+
+
+def _write_questionnaire(stated, processed: Path) -> None:
+    """Write ``stated_priorities.parquet`` when there are answers; drop a stale one otherwise."""
+    from . import questionnaire
+
+    target = processed / questionnaire.STATED_FILE
+    written = questionnaire.write_stated(stated, processed) if stated is not None else None
+    if written is not None:
+        print(f"{len(stated)} risposte al questionario in {written}")
+    elif target.exists():
+        target.unlink()
+        print(f"nessuna risposta al questionario: rimosso {target} di una preparazione precedente", file=sys.stderr)
+
+
 def _cmd_prepare(args: argparse.Namespace) -> int:
     from .pipeline import prepare
 
-    result = prepare(cities_file=args.cities, processed_dir=args.processed, seed=args.seed,
-                     mef_path=args.mef)
+    stated = _load_questionnaire(args)
+
+    options = dict(cities_file=args.cities, processed_dir=args.processed, seed=args.seed, mef_path=args.mef,
+                   scope=args.scope)
+    if getattr(args, "scenario", None):
+        from .scenarios import prepare_scenario
+
+        if getattr(args, "method", None):
+            raise CocityError("indicare --method oppure --scenario, non entrambi (uno scenario è un file di metodo)")
+        result = prepare_scenario(args.scenario, **options)
+    else:
+        result = prepare(**options, method_file=args.method)
     unavailable = result.provenance["unavailable_sources"]
     for source, reason in unavailable.items():
         text = reason["it"] if isinstance(reason, dict) else reason
         print(f"attenzione: fonte {source} non disponibile: {text}. Per includerla: "
               f"`cocity fetch {source}` (offline: impostare COCITY_DATA_MIRROR).", file=sys.stderr)
+    reference = result.provenance["method"].get("reference_set", {})
+    scope_text = (f"riferimento: tutti i {reference.get('municipalities')} comuni con dati"
+                  if reference.get("scope") == "all" else "riferimento: le città elencate")
     print(f"{len(result.cities)} città, {result.indicators.shape[1]} indicatori, "
-          f"{result.provenance['method']['k_chosen']} profili; scritto in {Path(args.processed)}")
+          f"{result.provenance['method']['k_chosen']} profili ({scope_text}); scritto in {Path(args.processed)}")
+    _write_questionnaire(stated, Path(args.processed))
+    return 0
+
+
+def _cmd_coverage(args: argparse.Namespace) -> int:
+    from . import coverage
+
+    table = coverage.coverage_table(args.processed)
+    summary = coverage.coverage_by_area(args.processed, table)
+    sys.stdout.write(coverage.format_coverage(table, summary))
     return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from . import registry, reports
+    from . import batch
 
     processed = Path(args.processed)
     cities_path = processed / "cities.parquet"
     if not cities_path.exists():
         raise CocityError(f"{cities_path} non trovato: eseguire prima `cocity prepare`")
-    prepared_codes = list(pd.read_parquet(cities_path).index)
     if args.all:
-        codes = prepared_codes
+        codes = None  # every prepared city, plus overview.html
     elif args.cities:
+        import pandas as pd
+
+        from . import registry
+
+        prepared_codes = list(pd.read_parquet(cities_path).index)
         resolved = registry.resolve(args.cities)
         codes = list(resolved["istat_code"])
         outside = [c for c in codes if c not in prepared_codes]
@@ -63,10 +136,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
             raise CocityError(f"città non presenti nei dati preparati in {processed}: {', '.join(outside)}")
     else:
         raise CocityError("indicare una o più città (nome o codice ISTAT) oppure --all")
-    summary = reports.run_reports(codes, processed_dir=processed, out_dir=Path(args.out),
-                                  notebook=Path(args.notebook), lang=args.lang, jobs=args.jobs)
+    summary = batch.run_reports(codes, processed_dir=processed, out_dir=Path(args.out),
+                                notebook=Path(args.notebook), lang=args.lang, jobs=args.jobs,
+                                changed_only=args.changed_only)
     for failed in summary.failed:
-        print(f"fallito {failed.city_code}: {failed.error}", file=sys.stderr)
+        kept = f" (notebook eseguito: {failed.failed_notebook})" if failed.failed_notebook else ""
+        print(f"fallito {failed.city_code}: {failed.error}{kept}", file=sys.stderr)
     print(summary.summary_line())
     return 0 if summary.ok else 1
 
@@ -82,9 +157,19 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = sub.add_parser("fetch", help="download an official source file (or take it from COCITY_DATA_MIRROR)",
                            description="Download an official source into data/raw/ with its sha256. With "
                                        "COCITY_DATA_MIRROR=DIR set, take DIR/<source>/<official file name> instead.")
-    fetch.add_argument("source", choices=["mef"], help="mef: MEF 'Redditi e principali variabili IRPEF su base comunale'")
-    fetch.add_argument("--year", type=int, default=config.MEF_DEFAULT_YEAR, help="tax year (default %(default)s)")
-    fetch.add_argument("--dest", help=f"destination folder (default {config.MEF_RAW_DIR})")
+    fetch.add_argument("source", choices=["mef", *ISTAT_FETCH_CHOICES], metavar="SOURCE",
+                       help="mef: MEF 'Redditi e principali variabili IRPEF su base comunale'; "
+                            "istat_sdmx: ISTAT census and population tables by municipality (SDMX web service, "
+                            "sdmx1; files in data/raw/istat_sdmx/, mirror <mirror>/istat_sdmx/<dataflow>.csv); "
+                            "istat_tourism: ISTAT accommodation capacity by municipality; "
+                            "istat_labour, istat_education, istat_population, istat_foreigners, istat_dwellings, "
+                            "istat_tenure: one ISTAT dataset")
+    fetch.add_argument("--dataset", action="append", metavar="NAME",
+                       help="ISTAT sources only: fetch just this dataset (repeatable), e.g. labour, tenure")
+    fetch.add_argument("--format", choices=["csv", "xml"], default="csv",
+                       help="ISTAT sources only: ask for SDMX-CSV (default) or SDMX-ML")
+    fetch.add_argument("--year", type=int, default=config.MEF_DEFAULT_YEAR, help="MEF only: tax year (default %(default)s)")
+    fetch.add_argument("--dest", help=f"destination folder (default {config.RAW_DIR}/<source>)")
     fetch.set_defaults(func=_cmd_fetch)
 
     resolve = sub.add_parser("resolve", help="resolve municipality names to ISTAT codes",
@@ -100,18 +185,43 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--processed", default=str(config.PROCESSED_DIR), help="output folder (default %(default)s)")
     prep.add_argument("--seed", type=int, default=config.DEFAULT_SEED, help="clustering seed (default %(default)s)")
     prep.add_argument("--mef", default=None, help="official MEF zip or CSV (default: newest in data/raw/mef/)")
+    prep.add_argument("--method", default=None, metavar="FILE",
+                      help="method YAML over the shipped defaults (cocity_analysis/data/method.yaml); "
+                           "its choices, path and sha256 go into provenance.json")
+    prep.add_argument("--scope", choices=["cms", "all"], default=None,
+                      help="reference set: cms = the 39 cities (default of the method file), all = every "
+                           "municipality with data (the 39 keep their own profiles)")
+    prep.add_argument("--scenario", default=None, metavar="FILE",
+                      help="method choices saved from notebooks/explore.ipynb (data/processed/scenarios/NAME.yaml); "
+                           "read like a method file, its path and sha256 go into provenance.json")
+    prep.add_argument("--questionnaire", default=None, metavar="FILE",
+                      help="filled-in questionnaire (data/raw/questionnaire_template.csv or .xlsx): validated "
+                           "first, written to PROCESSED/stated_priorities.parquet (nothing when it has no rows)")
     prep.set_defaults(func=_cmd_prepare)
 
-    rep = sub.add_parser("report", help="write the per-city HTML priority reports and the index",
-                         description="Execute notebooks/city_report.ipynb per city with papermill and export "
-                                     "self-contained HTML to OUT/cities/<istat_code>.html plus OUT/index.html.")
+    cov = sub.add_parser("coverage", help="which indicators have real values for how many cities, per focus area",
+                         description="Read the processed tables and print, for each focus area, every indicator "
+                                     "with the number of cities that have a real value, and why the rest is missing.")
+    cov.add_argument("--processed", default=str(config.PROCESSED_DIR), help="processed folder (default %(default)s)")
+    cov.set_defaults(func=_cmd_coverage)
+
+    rep = sub.add_parser("report", help="write the per-city HTML priority reports, the overview and the index",
+                         description="Execute notebooks/city_report.ipynb per city (papermill parameters, "
+                                     "long-lived kernels reused across cities) and export self-contained HTML to "
+                                     "OUT/cities/<istat_code>.html, plus OUT/overview.html (with --all), "
+                                     "OUT/index.html, OUT/manifest.json and a log per report in OUT/logs/. "
+                                     "Exit 1 if any report failed.")
     rep.add_argument("cities", nargs="*", metavar="CITY", help="city names or ISTAT codes")
-    rep.add_argument("--all", action="store_true", help="every prepared city")
+    rep.add_argument("--all", action="store_true", help="every prepared city, and the overview")
     rep.add_argument("--processed", default=str(config.PROCESSED_DIR), help="processed folder (default %(default)s)")
     rep.add_argument("--out", default=str(config.REPORTS_DIR), help="output folder (default %(default)s)")
     rep.add_argument("--notebook", default=str(config.CITY_REPORT_NOTEBOOK), help=argparse.SUPPRESS)
     rep.add_argument("--lang", choices=["it", "en"], default="it", help="report language (default %(default)s)")
-    rep.add_argument("--jobs", type=int, default=None, help="parallel workers (default: number of cores)")
+    rep.add_argument("--jobs", type=int, default=None,
+                     help="kernels in parallel, each kept for all its reports (default: number of cores)")
+    rep.add_argument("--changed-only", action="store_true",
+                     help="skip reports whose inputs and notebook are unchanged since the last successful run "
+                          "(OUT/manifest.json)")
     rep.set_defaults(func=_cmd_report)
     return parser
 

@@ -90,6 +90,15 @@ FORMULAS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "share_employee_income": lambda b: _ratio(b["employee_income_taxpayers"], b["taxpayers"], 100),
     "share_pension_income": lambda b: _ratio(b["pension_income_taxpayers"], b["taxpayers"], 100),
     "share_property_income": lambda b: _ratio(b["property_income_taxpayers"], b["taxpayers"], 100),
+    # ISTAT SDMX sources (cocity_analysis/sources/istat_sdmx.py, istat_tourism.py)
+    "employment_rate_25_64": lambda b: _ratio(b["employed_25_64"], b["residents_25_64"], 100),
+    "unemployment_rate_25_64": lambda b: _ratio(b["unemployed_25_64"], b["labour_force_25_64"], 100),
+    "share_low_education_25_64": lambda b: _ratio(b["low_education_25_64"], b["residents_25_64_edu"], 100),
+    "share_foreign_residents": lambda b: _ratio(b["foreign_residents_jan"], b["residents_jan"], 100),
+    "residents_per_occupied_dwelling": lambda b: _ratio(b["residents_jan"], b["occupied_dwellings"]),
+    "share_dwellings_not_owned": lambda b: _ratio(
+        b["occupied_dwellings_all"] - b["occupied_dwellings_owned"], b["occupied_dwellings_all"], 100),
+    "beds_per_1000_residents": lambda b: _ratio(b["accommodation_beds"], b["pop_total"], 1000),
 }
 
 # Documented treatments: where the primary formula has a missing input because the publisher
@@ -112,6 +121,14 @@ SOURCE_COLUMNS = {
     "mef": ("taxpayers", "total_income_eur", "taxpayers_income_le_0", "taxpayers_income_0_10k",
             "employee_income_taxpayers", "pension_income_taxpayers", "property_income_taxpayers",
             "income_positive_bands_eur"),
+    # one entry per ISTAT SDMX dataset (its ``requires`` name); see istat_sdmx.DATASETS
+    "istat_labour": ("employed_25_64", "unemployed_25_64", "labour_force_25_64", "residents_25_64"),
+    "istat_education": ("residents_25_64_edu", "low_education_25_64"),
+    "istat_population": ("residents_jan",),
+    "istat_foreigners": ("foreign_residents_jan",),
+    "istat_dwellings": ("dwellings", "occupied_dwellings"),
+    "istat_tenure": ("occupied_dwellings_owned", "occupied_dwellings_all"),
+    "istat_tourism": ("accommodation_beds", "accommodation_establishments"),
 }
 
 

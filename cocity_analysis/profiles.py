@@ -13,10 +13,13 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import AgglomerativeClustering, KMeans
-from sklearn.metrics import silhouette_score
 
 from . import FOCUS_AREAS
+
+#: Restarts of k-means for the profiles (ONS practice: many restarts) and in each bootstrap resample.
+KMEANS_RESTARTS = 100
+BOOTSTRAP_RESTARTS = 10
+GMM_RESTARTS = 5
 
 SHORT_AREA_LABELS = {
     "it": {"inclusion_work": "lavoro e inclusione", "housing": "disagio abitativo",
@@ -26,21 +29,205 @@ SHORT_AREA_LABELS = {
 }
 
 
-def kmeans(data: np.ndarray, n_clusters: int, random_state: int) -> tuple[np.ndarray, object]:
-    """k-means with many restarts (``n_init=50``), seeded."""
-    model = KMeans(n_clusters=n_clusters, n_init=50, random_state=random_state).fit(data)
-    return model.labels_, model
+@dataclass
+class KMeansModel:
+    """Result of :func:`kmeans`: ``centres`` (k x indicators), ``inertia``, ``n_init``, ``n_iter``."""
+
+    centres: np.ndarray
+    inertia: float
+    n_init: int
+    n_iter: int
+
+
+def _kmeans_plus_plus(data: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k-means++ seeding for a batch: ``data`` is fits x rows x features, returns fits x k x features."""
+    fits, n, d = data.shape
+    which = np.arange(fits)
+    centres = np.empty((fits, k, d))
+    centres[:, 0] = data[which, rng.integers(n, size=fits)]
+    closest = ((data - centres[:, 0, None, :]) ** 2).sum(axis=2)
+    for j in range(1, k):
+        cumulative = np.cumsum(closest, axis=1)
+        total = cumulative[:, -1]
+        draw = rng.random(fits) * total
+        pick = np.minimum((cumulative < draw[:, None]).sum(axis=1), n - 1)
+        pick = np.where(total > 0, pick, rng.integers(n, size=fits))  # all points are centres already
+        centres[:, j] = data[which, pick]
+        closest = np.minimum(closest, ((data - centres[:, j, None, :]) ** 2).sum(axis=2))
+    return centres
+
+
+def kmeans_batch(datasets: np.ndarray, n_clusters: int, n_init: int, rng: np.random.Generator,
+                 max_iter: int = 300) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """k-means on several datasets of the same shape at once (``n_init`` restarts each), in numpy.
+
+    Lloyd iterations with k-means++ seeding, vectorised over datasets x
+    restarts (batched matrix products), so that the 39 cities' bootstrap
+    resamples are clustered together instead of one Python call each.
+
+    Parameters
+    ----------
+    datasets : ndarray
+        Datasets x rows x features.
+    n_clusters, n_init : int
+    rng : numpy Generator
+
+    Returns
+    -------
+    labels : ndarray
+        Datasets x rows, the best restart of each dataset (lowest within-cluster
+        sum of squares among restarts with ``n_clusters`` non-empty clusters;
+        the first on ties); -1 for a dataset where no restart has that many.
+    centres : ndarray
+        Datasets x k x features.
+    inertia : ndarray
+        Datasets; ``inf`` where no restart was valid.
+    iterations : int
+
+    Examples
+    --------
+    Two made-up datasets of four points each, clustered together:
+
+    >>> sets = np.array([[[0.0], [0.1], [5.0], [5.1]], [[0.0], [4.0], [4.1], [4.2]]])
+    >>> labels, _, inertia, _ = kmeans_batch(sets, 2, 5, np.random.default_rng(0))
+    >>> [len(set(row[:2])) for row in labels], inertia.round(3).tolist()
+    ([1, 2], [0.01, 0.02])
+    """
+    datasets = np.asarray(datasets, dtype="float64")
+    sets, n, d = datasets.shape
+    k = int(n_clusters)
+    data = np.repeat(datasets, n_init, axis=0)                    # fits x n x d (fit = set x restart)
+    centres = _kmeans_plus_plus(data, k, rng)
+    squared_norms = (data ** 2).sum(axis=2)[:, :, None]
+    arange = np.arange(k)
+    iteration = 0
+    active = np.arange(len(data))          # fits still moving (converged ones are fixed points)
+    for iteration in range(1, max_iter + 1):
+        x, c = data[active], centres[active]
+        distances = squared_norms[active] - 2 * x @ c.transpose(0, 2, 1) + (c ** 2).sum(axis=2)[:, None, :]
+        onehot = (distances.argmin(axis=2)[:, :, None] == arange).astype("float64")
+        counts = onehot.sum(axis=1)
+        sums = onehot.transpose(0, 2, 1) @ x
+        updated = np.where(counts[:, :, None] > 0, sums / np.maximum(counts, 1.0)[:, :, None], c)
+        moved = ((updated - c) ** 2).sum(axis=(1, 2))
+        centres[active] = updated
+        active = active[moved > 1e-12]
+        if not len(active):
+            break
+    distances = ((data[:, :, None, :] - centres[:, None, :, :]) ** 2).sum(axis=3)
+    labels = distances.argmin(axis=2)
+    inertia = np.take_along_axis(distances, labels[:, :, None], axis=2)[:, :, 0].sum(axis=1)
+    complete = ((labels[:, :, None] == arange).any(axis=1)).all(axis=1)
+    inertia = np.where(complete, inertia, np.inf).reshape(sets, n_init)
+    best = inertia.argmin(axis=1)
+    chosen = np.arange(sets) * n_init + best
+    labels = labels[chosen]
+    best_inertia = inertia[np.arange(sets), best]
+    labels[~np.isfinite(best_inertia)] = -1
+    return labels, centres[chosen], best_inertia, iteration
+
+
+def kmeans(data: np.ndarray, n_clusters: int, random_state: int,
+           n_init: int = KMEANS_RESTARTS, max_iter: int = 300) -> tuple[np.ndarray, KMeansModel]:
+    """k-means (Lloyd) with many k-means++ restarts, all restarts run at once in numpy.
+
+    The restart with the lowest within-cluster sum of squares among those
+    with ``n_clusters`` non-empty clusters is kept (the first on ties); see
+    :func:`kmeans_batch`.
+
+    Parameters
+    ----------
+    data : ndarray
+        Rows x features, no missing values.
+    n_clusters : int
+    random_state : int
+    n_init : int
+        Restarts (default :data:`KMEANS_RESTARTS`).
+
+    Returns
+    -------
+    (ndarray, KMeansModel)
+        Labels 0..k-1 per row and the fitted model.
+
+    Raises
+    ------
+    ValueError
+        Fewer distinct rows than ``n_clusters``.
+
+    Examples
+    --------
+    >>> pts = np.array([[0.0], [0.1], [5.0], [5.1]])
+    >>> labels, model = kmeans(pts, 2, random_state=0)
+    >>> bool(labels[0] == labels[1] != labels[2] == labels[3]), round(model.inertia, 4)
+    (True, 0.01)
+    """
+    data = np.asarray(data, dtype="float64")
+    distinct = len(np.unique(data, axis=0))
+    if distinct < n_clusters:
+        raise ValueError(f"{distinct} distinct rows cannot form {n_clusters} clusters")
+    rng = np.random.default_rng(random_state)
+    labels, centres, inertia, iterations = kmeans_batch(data[None], n_clusters, n_init, rng, max_iter)
+    return labels[0], KMeansModel(centres=centres[0], inertia=float(inertia[0]), n_init=n_init,
+                                  n_iter=iterations)
 
 
 def ward(data: np.ndarray, n_clusters: int, random_state: int) -> tuple[np.ndarray, object]:
-    """Ward hierarchical clustering (deterministic; ``random_state`` unused)."""
-    model = AgglomerativeClustering(n_clusters=n_clusters, linkage="ward").fit(data)
-    return model.labels_, model
+    """Ward hierarchical clustering cut at ``n_clusters`` (deterministic; ``random_state`` unused).
+
+    Returns the labels and the scipy linkage matrix.
+
+    Examples
+    --------
+    >>> ward(np.array([[0.0], [0.1], [5.0], [5.2]]), 2, 0)[0].tolist()
+    [0, 0, 1, 1]
+    """
+    labels = ward_partitions(data, [n_clusters])
+    return labels[n_clusters], labels["linkage"]
+
+
+def ward_partitions(data: np.ndarray, ks) -> dict:
+    """One Ward tree, cut at every k in ``ks``: ``{k: labels, "linkage": matrix}``.
+
+    Examples
+    --------
+    >>> cuts = ward_partitions(np.array([[0.0], [0.1], [5.0], [9.0]]), [2, 3])
+    >>> cuts[2].tolist(), cuts[3].tolist()
+    ([0, 0, 1, 1], [0, 0, 1, 2])
+    """
+    from scipy.cluster.hierarchy import cut_tree, linkage
+
+    tree = linkage(np.asarray(data, dtype="float64"), method="ward")
+    ks = list(ks)
+    cuts = cut_tree(tree, n_clusters=ks)
+    out = {k: cuts[:, i].astype("int64") for i, k in enumerate(ks)}
+    out["linkage"] = tree
+    return out
+
+
+def gmm(data: np.ndarray, n_clusters: int, random_state: int,
+        n_init: int = GMM_RESTARTS) -> tuple[np.ndarray, object]:
+    """Gaussian mixture (diagonal covariances, k-means initialisation, ``n_init`` restarts), seeded.
+
+    Diagonal covariances: with 39 cities a full covariance per profile would
+    have more parameters than data.
+
+    Examples
+    --------
+    >>> labels, model = gmm(np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]]), 2, 0)
+    >>> bool(labels[0] == labels[2] != labels[3] == labels[5])
+    True
+    """
+    from sklearn.mixture import GaussianMixture
+
+    model = GaussianMixture(n_components=n_clusters, covariance_type="diag", n_init=n_init,
+                            reg_covar=1e-6, random_state=random_state).fit(data)
+    return model.predict(data), model
 
 
 METHODS: dict[str, Callable[[np.ndarray, int, int], tuple[np.ndarray, object]]] = {
     "kmeans": kmeans,
     "ward": ward,
+    "gmm": gmm,
 }
 
 
@@ -53,15 +240,27 @@ class ProfileResult:
     labels : Series
         Cluster number (1..k) per city, numbered by :func:`renumber`.
     model : object
-        The fitted scikit-learn estimator.
+        The fitted model (:class:`KMeansModel`, a Ward linkage matrix or a
+        scikit-learn ``GaussianMixture``).
     inputs : DataFrame
         The matrix the model was fitted on (cities x indicators).
     k : int
         Number of clusters.
     diagnostics : DataFrame
-        Silhouette score per candidate k (one row per k tried).
+        One row per k tried: ``k``, ``silhouette``, ``calinski_harabasz``,
+        ``davies_bouldin``, ``selectable`` (k is a candidate for the choice),
+        ``chosen`` and, when a bootstrap was run, ``ari_mean``, ``ari_p05``,
+        ``ari_p95`` (adjusted Rand index between each resample's clustering and
+        the full one, over the resampled cities) and ``bootstrap_runs``.
     method : str
     random_state : int
+    dropped_columns : list of str
+        Indicators left out because some city lacks them.
+    partitions : dict
+        k -> labels (0-based, estimator numbering) for every k tried.
+    stability : Series or None
+        Per city, share of bootstrap resamples in which it stays with its
+        cluster's core (see :func:`bootstrap_stability`); None without bootstrap.
     """
 
     labels: pd.Series
@@ -72,6 +271,8 @@ class ProfileResult:
     method: str
     random_state: int
     dropped_columns: list[str] = field(default_factory=list)
+    partitions: dict = field(default_factory=dict)
+    stability: pd.Series | None = None
 
 
 def renumber(labels: np.ndarray, index: pd.Index) -> pd.Series:
@@ -98,8 +299,111 @@ def complete_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return frame[complete], dropped
 
 
+def fit_partitions(matrix: np.ndarray, method: str, ks, random_state: int,
+                   n_init: int | None = None) -> dict:
+    """Fit ``method`` for every k in ``ks``: ``{k: (labels, model)}`` (Ward: one tree, cut at each k).
+
+    Examples
+    --------
+    >>> fitted = fit_partitions(np.array([[0.0], [0.1], [5.0], [9.0]]), "ward", [2, 3], 0)
+    >>> sorted(fitted)
+    [2, 3]
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown clustering method {method!r}; candidates: {', '.join(METHODS)}")
+    ks = list(ks)
+    if method == "ward":
+        cuts = ward_partitions(matrix, ks)
+        return {k: (cuts[k], cuts["linkage"]) for k in ks}
+    fitted = {}
+    for k in ks:
+        if method == "kmeans":
+            fitted[k] = kmeans(matrix, k, random_state, **({"n_init": n_init} if n_init else {}))
+        else:
+            fitted[k] = gmm(matrix, k, random_state, **({"n_init": n_init} if n_init else {}))
+    return fitted
+
+
+def _codes(labels) -> tuple[np.ndarray, int]:
+    _, codes = np.unique(np.asarray(labels), return_inverse=True)
+    return codes.ravel(), int(codes.max()) + 1 if len(codes) else 0
+
+
+def adjusted_rand_index(first, second) -> float:
+    """Adjusted Rand index of two partitions of the same rows (Hubert and Arabie), in numpy.
+
+    1 = identical partitions (whatever the numbering), about 0 = chance agreement.
+
+    Examples
+    --------
+    >>> adjusted_rand_index([0, 0, 1, 1], [5, 5, 3, 3])
+    1.0
+    >>> round(adjusted_rand_index([0, 0, 1, 1], [0, 1, 0, 1]), 4)
+    -0.5
+    """
+    a, na = _codes(first)
+    b, nb = _codes(second)
+    n = len(a)
+    if n != len(b):
+        raise ValueError("the two partitions have different lengths")
+    table = np.bincount(a * nb + b, minlength=na * nb).reshape(na, nb).astype("float64")
+    pairs = lambda x: (x * (x - 1) / 2).sum()  # noqa: E731
+    index = pairs(table)
+    rows, cols = pairs(table.sum(axis=1)), pairs(table.sum(axis=0))
+    total = n * (n - 1) / 2
+    expected = rows * cols / total if total else 0.0
+    maximum = (rows + cols) / 2
+    if maximum == expected:  # both partitions trivial (one cluster, or all singletons)
+        return 1.0
+    return float((index - expected) / (maximum - expected))
+
+
+def partition_quality(matrix: np.ndarray, labels: np.ndarray) -> dict:
+    """Silhouette (higher better), Calinski-Harabasz (higher better), Davies-Bouldin (lower better).
+
+    Computed in numpy with the definitions of scikit-learn's ``silhouette_score``,
+    ``calinski_harabasz_score`` and ``davies_bouldin_score`` (Euclidean
+    distances; a point alone in its cluster has silhouette 0). NaN when the
+    labels form a single cluster or one cluster per row.
+
+    Examples
+    --------
+    >>> pts = np.array([[0.0], [1.0], [10.0], [11.0]])
+    >>> {k: round(v, 4) for k, v in partition_quality(pts, np.array([0, 0, 1, 1])).items()}
+    {'silhouette': 0.8997, 'calinski_harabasz': 200.0, 'davies_bouldin': 0.1}
+    """
+    x = np.asarray(matrix, dtype="float64")
+    codes, k = _codes(labels)
+    n = len(codes)
+    if not 1 < k < n:
+        return {"silhouette": np.nan, "calinski_harabasz": np.nan, "davies_bouldin": np.nan}
+    onehot = np.eye(k)[codes]                        # n x k
+    sizes = onehot.sum(axis=0)
+    distances = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(axis=2))
+    per_cluster = distances @ onehot                  # n x k: summed distance to each cluster
+    own = sizes[codes]
+    a = per_cluster[np.arange(n), codes] / np.maximum(own - 1, 1)
+    mean_other = per_cluster / sizes
+    mean_other[np.arange(n), codes] = np.inf
+    b = mean_other.min(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        silhouette = np.where(own > 1, (b - a) / np.maximum(a, b), 0.0)
+    centres = (onehot.T @ x) / sizes[:, None]
+    overall = x.mean(axis=0)
+    between = (sizes * ((centres - overall) ** 2).sum(axis=1)).sum()
+    within = ((x - centres[codes]) ** 2).sum()
+    ch = float(between * (n - k) / (within * (k - 1))) if within > 0 else 1.0
+    scatter = np.bincount(codes, weights=np.sqrt(((x - centres[codes]) ** 2).sum(axis=1)), minlength=k) / sizes
+    separation = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
+    separation[separation == 0] = np.inf             # as scikit-learn: coincident centres add nothing
+    ratio = (scatter[:, None] + scatter[None, :]) / separation
+    db = float(ratio.max(axis=1).mean()) if np.any(scatter > 0) else 0.0
+    return {"silhouette": float(silhouette.mean()), "calinski_harabasz": ch, "davies_bouldin": db}
+
+
 def cluster(data: pd.DataFrame, method: str = "kmeans", n_clusters: int | None = None,
-            k_range: range = range(2, 7), random_state: int = 0) -> ProfileResult:
+            k_range: range = range(2, 7), random_state: int = 0, diagnostics_range=None,
+            bootstrap_runs: int = 0) -> ProfileResult:
     """Group cities into need profiles.
 
     Parameters
@@ -108,14 +412,19 @@ def cluster(data: pd.DataFrame, method: str = "kmeans", n_clusters: int | None =
         Cities x normalised indicators. Columns with missing values are left
         out (and listed in ``dropped_columns``); nothing is imputed here.
     method : str
-        A key of :data:`METHODS`.
+        A key of :data:`METHODS`: ``kmeans`` (many restarts), ``ward``, ``gmm``.
     n_clusters : int, optional
         Fixed k. When None, k is the one with the highest silhouette over
         ``k_range`` (ties: the smaller k).
     k_range : range
         Candidate k values.
     random_state : int
-        Seed for the estimator.
+        Seed for the estimator and the bootstrap.
+    diagnostics_range : iterable of int, optional
+        Further k values for which the diagnostics (and bootstrap ARI) are
+        computed, e.g. ``range(2, 9)``; they are never chosen unless in ``k_range``.
+    bootstrap_runs : int
+        Bootstrap resamples for :func:`bootstrap_stability` (0 = none).
 
     Returns
     -------
@@ -133,23 +442,167 @@ def cluster(data: pd.DataFrame, method: str = "kmeans", n_clusters: int | None =
     if inputs.shape[1] == 0:
         raise ValueError("no indicator has a value for every city: cannot form need profiles")
     matrix = inputs.to_numpy(dtype="float64")
-    fit = METHODS[method]
-    candidates = [n_clusters] if n_clusters is not None else [
-        k for k in k_range if 2 <= k < len(inputs)]
-    if not candidates:
-        raise ValueError(f"no admissible k for {len(inputs)} cities in {list(k_range)}")
-    rows, fitted = [], {}
-    for k in candidates:
-        labels, model = fit(matrix, k, random_state)
-        score = silhouette_score(matrix, labels) if len(set(labels)) > 1 else np.nan
-        rows.append({"k": k, "silhouette": float(score)})
-        fitted[k] = (labels, model)
+    n_rows = len(inputs)
+    distinct = len(np.unique(matrix, axis=0))
+    selectable = [n_clusters] if n_clusters is not None else [k for k in k_range if 2 <= k < n_rows]
+    selectable = [k for k in selectable if k <= distinct]
+    if not selectable:
+        raise ValueError(f"no admissible k for {n_rows} cities ({distinct} distinct) in "
+                         f"{[n_clusters] if n_clusters is not None else list(k_range)}")
+    extra = [k for k in (diagnostics_range or []) if 2 <= k < n_rows and k <= distinct]
+    ks = sorted(set(selectable) | set(extra))
+    fitted = fit_partitions(matrix, method, ks, random_state)
+    rows = []
+    for k in ks:
+        rows.append({"k": k, **partition_quality(matrix, fitted[k][0]), "selectable": k in selectable})
     diagnostics = pd.DataFrame(rows)
-    best = int(diagnostics.sort_values(["silhouette", "k"], ascending=[False, True]).iloc[0]["k"])
+    candidates = diagnostics[diagnostics["selectable"]]
+    best = int(candidates.sort_values(["silhouette", "k"], ascending=[False, True], na_position="last")
+               .iloc[0]["k"])
+    diagnostics["chosen"] = diagnostics["k"] == best
     labels, model = fitted[best]
+    partitions = {k: np.asarray(fitted[k][0]) for k in ks}
+    stability = None
+    if bootstrap_runs:
+        boot = bootstrap_stability(inputs, partitions, best, method=method, runs=bootstrap_runs,
+                                   random_state=random_state)
+        diagnostics = diagnostics.merge(boot.per_k, on="k", how="left")
+        stability = boot.per_city
     return ProfileResult(labels=renumber(labels, inputs.index), model=model, inputs=inputs, k=best,
                          diagnostics=diagnostics, method=method, random_state=random_state,
-                         dropped_columns=dropped)
+                         dropped_columns=dropped, partitions=partitions, stability=stability)
+
+
+@dataclass
+class BootstrapResult:
+    """Outcome of :func:`bootstrap_stability`.
+
+    Attributes
+    ----------
+    per_k : DataFrame
+        ``k``, ``ari_mean``, ``ari_p05``, ``ari_p95``, ``bootstrap_runs`` (resamples
+        in which k could be fitted).
+    per_city : Series
+        For the chosen k, share of the resamples containing the city in which it
+        stays with its cluster's core (named ``stability``).
+    included : Series
+        How many resamples contained each city.
+    """
+
+    per_k: pd.DataFrame
+    per_city: pd.Series
+    included: pd.Series
+
+
+def core_membership(reference: np.ndarray, resampled: np.ndarray) -> np.ndarray:
+    """For each row, True if it lies in the resample cluster holding most of its reference cluster.
+
+    ``reference`` and ``resampled`` are label vectors over the same rows. The
+    *core* of a reference cluster is the resample cluster that holds most of
+    its members (ties: the lowest resample label); a row stays with its core
+    when it is in that cluster.
+
+    Examples
+    --------
+    >>> core_membership(np.array([0, 0, 0, 1, 1]), np.array([5, 5, 7, 7, 7])).tolist()
+    [True, True, False, True, True]
+    """
+    reference = np.asarray(reference)
+    resampled = np.asarray(resampled)
+    stays = np.zeros(len(reference), dtype=bool)
+    for c in np.unique(reference):
+        members = reference == c
+        values, counts = np.unique(resampled[members], return_counts=True)
+        core = values[np.argmax(counts)]
+        stays[members] = resampled[members] == core
+    return stays
+
+
+def bootstrap_stability(inputs: pd.DataFrame, partitions: dict, chosen_k: int, *, method: str = "kmeans",
+                        runs: int = 100, random_state: int = 0) -> BootstrapResult:
+    """Stability of the profiles under bootstrap resampling of the cities.
+
+    Each run draws ``len(inputs)`` cities with replacement, clusters them
+    again (same method; k-means with :data:`BOOTSTRAP_RESTARTS` restarts, all
+    resamples at once; a Gaussian mixture with one start) for
+    every k of ``partitions`` and compares, on the distinct resampled cities,
+    the new partition with the full-data one: adjusted Rand index per k, and
+    for ``chosen_k`` whether each city stays with its cluster's core
+    (:func:`core_membership`).
+
+    Parameters
+    ----------
+    inputs : DataFrame
+        Cities x indicators the profiles were fitted on (complete).
+    partitions : dict
+        k -> full-data labels (from :attr:`ProfileResult.partitions`).
+    chosen_k : int
+    method : str
+    runs : int
+    random_state : int
+
+    Returns
+    -------
+    BootstrapResult
+
+    Examples
+    --------
+    Two made-up, far-apart groups: every resample finds them again.
+
+    >>> pts = pd.DataFrame({"x": [0.0, 0.1, 0.2, 0.3, 9.0, 9.1, 9.2, 9.3]})
+    >>> partitions = {2: np.array([0, 0, 0, 0, 1, 1, 1, 1])}
+    >>> boot = bootstrap_stability(pts, partitions, 2, runs=20, random_state=0)
+    >>> boot.per_k["ari_mean"].tolist(), float(boot.per_city.min())
+    ([1.0], 1.0)
+    """
+    matrix = inputs.to_numpy(dtype="float64")
+    n = len(matrix)
+    ks = sorted(partitions)
+    rng = np.random.default_rng(random_state)
+    ari = {k: [] for k in ks}
+    stays = np.zeros(n)
+    included = np.zeros(n)
+    runs = int(runs)
+    drawn = np.sort(rng.integers(n, size=(runs, n)), axis=1)       # resamples x cities (with replacement)
+    samples = matrix[drawn]
+    distinct = np.array([len(np.unique(sample, axis=0)) for sample in samples])
+    fitted: dict = {}
+    if method == "kmeans":
+        # every resample at once, per k (a Python loop over k only)
+        for k in ks:
+            labels, _, _, _ = kmeans_batch(samples, k, BOOTSTRAP_RESTARTS, rng)
+            fitted[k] = labels
+    else:
+        seeds = rng.integers(2**31 - 1, size=runs)
+        per_run = [fit_partitions(samples[b], method, [k for k in ks if k <= distinct[b]], int(seeds[b]),
+                                  n_init=1 if method == "gmm" else None) for b in range(runs)]
+        for k in ks:
+            fitted[k] = np.array([np.asarray(per_run[b][k][0]) if k in per_run[b] else np.full(n, -1)
+                                  for b in range(runs)])
+    for b in range(runs):
+        unique, first = np.unique(drawn[b], return_index=True)     # distinct cities, first position
+        for k in ks:
+            labels = fitted[k][b]
+            if k > distinct[b] or labels[0] < 0:
+                continue
+            labels = labels[first]
+            reference = partitions[k][unique]
+            ari[k].append(adjusted_rand_index(reference, labels))
+            if k == chosen_k:
+                stays[unique] += core_membership(reference, labels)
+                included[unique] += 1
+    per_k = pd.DataFrame({
+        "k": ks,
+        "ari_mean": [float(np.mean(ari[k])) if ari[k] else np.nan for k in ks],
+        "ari_p05": [float(np.quantile(ari[k], 0.05)) if ari[k] else np.nan for k in ks],
+        "ari_p95": [float(np.quantile(ari[k], 0.95)) if ari[k] else np.nan for k in ks],
+        "bootstrap_runs": [len(ari[k]) for k in ks],
+    })
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(included > 0, stays / np.maximum(included, 1), np.nan)
+    per_city = pd.Series(share, index=inputs.index, name="stability")
+    return BootstrapResult(per_k=per_k, per_city=per_city,
+                           included=pd.Series(included.astype("int64"), index=inputs.index, name="included"))
 
 
 def pen_portraits(labels: pd.Series, scores: pd.DataFrame, threshold: float = 5.0) -> pd.DataFrame:
@@ -184,3 +637,200 @@ def pen_portraits(labels: pd.Series, scores: pd.DataFrame, threshold: float = 5.
                      "label_en": f"Profile {number}: {en}",
                      **{f"mean_{area}": row.get(area, np.nan) for area in FOCUS_AREAS}})
     return pd.DataFrame(rows).set_index("cluster")
+
+
+def _fmt(value: float, lang: str, digits: int | None = None) -> str:
+    if value is None or not np.isfinite(value):
+        return "n.d." if lang == "it" else "n/a"
+    if digits is None:
+        digits = 0 if abs(value) >= 1000 else 1
+    text = f"{value:,.{digits}f}"
+    if lang == "it":
+        text = text.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+    return text
+
+
+def _signed(value: float, lang: str, digits: int = 1) -> str:
+    return ("+" if value >= 0 else "\u2212") + _fmt(abs(value), lang, digits)
+
+
+def _with_unit(value: float, unit: str, lang: str) -> str:
+    number = _fmt(value, lang)
+    if unit == "%":
+        return f"{number}%"
+    if unit == "euro":
+        return f"{number} euro" if lang == "it" else f"EUR {number}"
+    return number
+
+
+def portraits(labels: pd.Series, scores: pd.DataFrame, values: pd.DataFrame, catalogue: pd.DataFrame,
+              threshold: float = 5.0, z_threshold: float = 0.5, max_items: int = 2) -> pd.DataFrame:
+    """Pen portraits of the profiles in Italian and English, generated from the data (no free text).
+
+    For each profile: its size; the focus areas whose mean score lies at least
+    ``threshold`` points above or below the mean of all the cities given; and
+    the indicators (raw values) whose profile mean lies furthest above and
+    below the mean of all the cities, in standard deviations of the cities (at
+    least ``z_threshold``; at most ``max_items`` each way).
+
+    Parameters
+    ----------
+    labels : Series
+        City -> profile number.
+    scores : DataFrame
+        Cities x focus areas (0..100).
+    values : DataFrame
+        Cities x indicators, raw values.
+    catalogue : DataFrame
+        ``label_it``, ``label_en``, ``unit`` per indicator.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``cluster``: ``label``, ``label_en`` (short, as
+        :func:`pen_portraits`), ``portrait_it``, ``portrait_en``, ``size``.
+
+    Examples
+    --------
+    Made-up scores and indicator values for four made-up cities:
+
+    >>> scores = pd.DataFrame({"inclusion_work": [10.0, 12.0, 80.0, 82.0], "housing": [50.0] * 4,
+    ...                        "poverty": [60.0, 62.0, 20.0, 22.0], "culture_tourism": [np.nan] * 4})
+    >>> values = pd.DataFrame({"x": [1.0, 1.2, 3.0, 3.1]})
+    >>> cat = pd.DataFrame({"label_it": ["Indice X"], "label_en": ["Index X"], "unit": ["%"]}, index=["x"])
+    >>> table = portraits(pd.Series([1, 1, 2, 2]), scores, values, cat)
+    >>> print(table.loc[1, "portrait_en"])
+    Profile 1 (2 cities). Compared with the mean of the 4 cities: higher need in poverty and marginality (+20.0 points); lower need in work and inclusion (-35.0 points). Indicators furthest below the mean: Index X (1.1% vs 2.1%; -1.0 sd).
+    """
+    short = pen_portraits(labels, scores, threshold)
+    n_all = len(labels)
+    overall_scores = scores.loc[labels.index].mean()
+    group_scores = scores.loc[labels.index].groupby(labels).mean()
+    frame = values.loc[labels.index]
+    mean, std = frame.mean(), frame.std(ddof=0)
+    group_values = frame.groupby(labels).mean()
+    rows = []
+    for number in sorted(group_scores.index):
+        size = int((labels == number).sum())
+        gap = (group_scores.loc[number] - overall_scores).dropna()
+        above = gap[gap >= threshold].sort_values(ascending=False)
+        below = gap[gap <= -threshold].sort_values()
+        z = ((group_values.loc[number] - mean) / std.where(std > 0)).dropna()
+        z_above = z[z >= z_threshold].sort_values(ascending=False).head(max_items)
+        z_below = z[z <= -z_threshold].sort_values().head(max_items)
+        texts = {}
+        for lang in ("it", "en"):
+            area_names = SHORT_AREA_LABELS[lang]
+            if lang == "it":
+                head = (f"Profilo {number} ({size} città). "
+                        f"Rispetto alla media delle {n_all} città: ")
+                parts = []
+                if len(above):
+                    parts.append("bisogno più alto in " + ", ".join(
+                        f"{area_names[a]} ({_signed(v, lang)} punti)" for a, v in above.items()))
+                if len(below):
+                    parts.append("bisogno più basso in " + ", ".join(
+                        f"{area_names[a]} ({_signed(v, lang)} punti)" for a, v in below.items()))
+                body = "; ".join(parts) if parts else (
+                    f"punteggi d'area entro {_fmt(threshold, lang, 0)} punti dalla media")
+                ind_head = ("Indicatori più sopra la media: ", "Indicatori più sotto la media: ")
+                versus, sd = "contro", "dev. st."
+                label_col = "label_it"
+            else:
+                head = (f"Profile {number} ({size} {'cities' if size != 1 else 'city'}). "
+                        f"Compared with the mean of the {n_all} cities: ")
+                parts = []
+                if len(above):
+                    parts.append("higher need in " + ", ".join(
+                        f"{area_names[a]} ({_signed(v, lang).replace(chr(0x2212), '-')} points)"
+                        for a, v in above.items()))
+                if len(below):
+                    parts.append("lower need in " + ", ".join(
+                        f"{area_names[a]} ({_signed(v, lang).replace(chr(0x2212), '-')} points)"
+                        for a, v in below.items()))
+                body = "; ".join(parts) if parts else (
+                    f"area scores within {_fmt(threshold, lang, 0)} points of the mean")
+                ind_head = ("Indicators furthest above the mean: ", "Indicators furthest below the mean: ")
+                versus, sd = "vs", "sd"
+                label_col = "label_en"
+            sentences = [head + body + "."]
+            for selection, lead in ((z_above, ind_head[0]), (z_below, ind_head[1])):
+                if len(selection):
+                    items = []
+                    for indicator, value in selection.items():
+                        unit = str(catalogue.loc[indicator, "unit"]) if "unit" in catalogue else ""
+                        signed = _signed(value, lang)
+                        if lang == "en":
+                            signed = signed.replace("\u2212", "-")
+                        items.append(f"{catalogue.loc[indicator, label_col]} "
+                                     f"({_with_unit(group_values.loc[number, indicator], unit, lang)} {versus} "
+                                     f"{_with_unit(mean[indicator], unit, lang)}; {signed} {sd})")
+                    sentences.append(lead + "; ".join(items) + ".")
+            texts[lang] = " ".join(sentences)
+        rows.append({"cluster": int(number), "label": short.loc[number, "label"],
+                     "label_en": short.loc[number, "label_en"], "portrait_it": texts["it"],
+                     "portrait_en": texts["en"], "size": size})
+    table = pd.DataFrame(rows).set_index("cluster")
+    table["size"] = table["size"].astype("int64")
+    return table
+
+
+DIAGNOSTIC_LABELS = {
+    "it": {"silhouette": "Silhouette (più alto = meglio)", "calinski_harabasz": "Calinski-Harabasz (più alto = meglio)",
+           "davies_bouldin": "Davies-Bouldin (più basso = meglio)",
+           "ari_mean": "Stabilità bootstrap: ARI medio (5°-95° percentile)", "k": "numero di profili k",
+           "chosen": "k scelto"},
+    "en": {"silhouette": "Silhouette (higher = better)", "calinski_harabasz": "Calinski-Harabasz (higher = better)",
+           "davies_bouldin": "Davies-Bouldin (lower = better)",
+           "ari_mean": "Bootstrap stability: mean ARI (5th-95th percentile)", "k": "number of profiles k",
+           "chosen": "chosen k"},
+}
+
+
+def plot_diagnostics(diagnostics: pd.DataFrame, lang: str = "it"):
+    """Silhouette, Calinski-Harabasz, Davies-Bouldin and bootstrap ARI against k, chosen k marked.
+
+    Parameters
+    ----------
+    diagnostics : DataFrame
+        :attr:`ProfileResult.diagnostics`, or ``profile_diagnostics.parquet``
+        (``k`` as a column or as the index).
+    lang : {"it", "en"}
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Built without pyplot (no global state); show it in a notebook or save it.
+
+    Examples
+    --------
+    >>> diag = pd.DataFrame({"k": [2, 3], "silhouette": [0.4, 0.3], "calinski_harabasz": [30.0, 20.0],
+    ...                      "davies_bouldin": [1.0, 1.2], "chosen": [True, False]})
+    >>> len(plot_diagnostics(diag).axes)
+    4
+    """
+    from matplotlib.figure import Figure
+
+    labels = DIAGNOSTIC_LABELS[lang]
+    frame = diagnostics.reset_index() if "k" not in diagnostics.columns else diagnostics
+    frame = frame.sort_values("k")
+    figure = Figure(figsize=(9, 6), layout="constrained")
+    axes = figure.subplots(2, 2, sharex=True).ravel()
+    chosen = frame.loc[frame["chosen"].astype(bool), "k"] if "chosen" in frame else pd.Series(dtype=int)
+    for ax, column in zip(axes, ["silhouette", "calinski_harabasz", "davies_bouldin", "ari_mean"]):
+        ax.set_title(labels[column], fontsize=9)
+        if column not in frame or frame[column].isna().all():
+            ax.text(0.5, 0.5, "n.d." if lang == "it" else "n/a", ha="center", va="center",
+                    transform=ax.transAxes)
+        else:
+            ax.plot(frame["k"], frame[column], marker="o", color="#2b6c8f")
+            if column == "ari_mean" and {"ari_p05", "ari_p95"} <= set(frame.columns):
+                ax.fill_between(frame["k"], frame["ari_p05"], frame["ari_p95"], color="#2b6c8f", alpha=0.2)
+        for k in chosen:
+            ax.axvline(k, color="#c0392b", linestyle="--", linewidth=1, label=labels["chosen"])
+        ax.set_xticks(list(frame["k"]))
+    for ax in axes[2:]:
+        ax.set_xlabel(labels["k"])
+    if len(chosen):
+        axes[0].legend(fontsize=8, loc="best")
+    return figure

@@ -1,43 +1,38 @@
-"""Per-city HTML priority reports: processed data -> executed notebook -> self-contained HTML.
+"""Per-city HTML priority reports and the overview: what they show, in Italian first.
 
-The notebook ``notebooks/city_report.ipynb`` stays thin: it calls :func:`load_city_view`
-and the ``*_html`` / :func:`plot_area_scores` helpers below, which hold all the logic
-(and all the HTML escaping of text that comes from data). :func:`render_city` runs the
-notebook with papermill and exports it with nbconvert through the package template
-``cocity`` (extends ``lab`` without any script or stylesheet from a CDN), so each
-report opens offline. :func:`run_reports` renders many cities in parallel and writes
-``index.html``.
+The notebooks ``notebooks/city_report.ipynb`` and ``notebooks/overview_report.ipynb`` stay
+thin: they call :func:`load_city_view` / :func:`load_overview` and the ``*_html`` helpers
+below, which hold all the logic and all the HTML escaping of text that comes from data.
+Charts are plain HTML/CSS (bars) and inline SVG (the map): sharp at any width, a few
+kilobytes, readable by screen readers, no per-report rasterisation. The batch engine that
+executes the notebooks and exports them lives in :mod:`cocity_analysis.batch`;
+:func:`render_city` and :func:`run_reports` here are thin wrappers kept for callers.
 
-Output layout under ``out_dir``::
-
-    index.html               table of the 39 cities, links to cities/<code>.html
-    cities/<istat_code>.html one report per city (written atomically)
-    failed/<istat_code>.ipynb executed notebook of a city whose report failed
+What is shown depends on what ``cocity prepare`` wrote. The base files
+(:data:`PROCESSED_FILES`) are required; the results of the method's uncertainty analysis
+(``rank_*``/``share_top`` columns of ``priorities.parquet``), profile stability, pen
+portraits (``profiles.parquet``), percentiles against the South and Islands
+(``percentiles.parquet``), treated and imputed values are shown when present and
+otherwise named as not available — never made up.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import logging
 import math
-import os
 import re
-import sys
-import tempfile
-import textwrap
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from . import FOCUS_AREAS, FOCUS_AREA_LABELS, config
 from .errors import CocityError
-from .fileio import write_bytes_atomic, write_text_atomic
+from .fileio import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +42,10 @@ KERNEL_NAME = "python3"
 # cells dropped from the HTML: notes for developers, and the (output-less) parameter cells
 REMOVED_CELL_TAGS = ("remove_cell", "parameters", "injected-parameters")
 CELL_TIMEOUT_SECONDS = 600
+OVERVIEW_NOTEBOOK = config.NOTEBOOKS_DIR / "overview_report.ipynb"
+GOOD_PRACTICES_FILE = config.PACKAGE_DATA_DIR / "good_practices.yaml"
+N_NEAREST = 5  # cities shown as nearest in profile
+HTML_MAX_BYTES = 2 * 1024 * 1024
 
 PROCESSED_FILES = (
     "cities.parquet",
@@ -57,19 +56,58 @@ PROCESSED_FILES = (
     "priorities.parquet",
     "catalogue.json",
 )
+# read when present (written by later stages of the method); the city reports degrade without them
+OPTIONAL_FILES = (
+    "provenance.json",
+    "treatments.parquet",
+    "profiles.parquet",
+    "profile_diagnostics.parquet",
+    "percentiles.parquet",
+    "imputed.parquet",
+    "area_status.parquet",
+    "screening.parquet",
+    "all_scores.parquet",
+)
+MAP_FILES = ("map_boundaries.parquet", "map_base.png", "map_layout.json")
+# what a city report reads: the batch hashes these files to know when a report is stale
+CITY_REPORT_INPUTS = PROCESSED_FILES + OPTIONAL_FILES + MAP_FILES
+# report code whose change changes the HTML (hashed with the inputs)
+REPORT_CODE_FILES = (
+    config.PACKAGE_DIR / "reports.py",
+    config.PACKAGE_DIR / "report_maps.py",
+    GOOD_PRACTICES_FILE,
+    config.TEMPLATES_DIR / TEMPLATE_NAME / "index.html.j2",
+    config.TEMPLATES_DIR / TEMPLATE_NAME / "conf.json",
+    config.TEMPLATES_DIR / TEMPLATE_NAME / "static" / "cocity.css",
+)
 
 _CODE_RE = re.compile(r"^[0-9]{6}$")
+
+# seaborn's "colorblind" palette, fixed here so that reports need no plotting library
+PALETTE = ("#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc", "#ca9161", "#fbafe4", "#949494",
+           "#ece133", "#56b4e9")
+SERIES_COLOURS = {"city": "#d55e00", "cluster_mean": "#0173b2", "mean_39": "#949494", "south": "#029e73"}
+
+SHORT_AREA_LABELS = {
+    "it": {"inclusion_work": "Lavoro e inclusione", "housing": "Disagio abitativo",
+           "poverty": "Povertà e marginalità", "culture_tourism": "Cultura e turismo"},
+    "en": {"inclusion_work": "Work and inclusion", "housing": "Housing distress",
+           "poverty": "Poverty and marginality", "culture_tourism": "Culture and tourism"},
+}
 
 # ---------------------------------------------------------------------------
 # Texts (Italian first; English for lang="en")
 # ---------------------------------------------------------------------------
 
-TEXTS: dict[str, dict[str, str]] = {
+TEXTS: dict[str, dict] = {
     "it": {
         "title": "Priorità di intervento per {city} ({province})",
         "subtitle": "Analisi dei fabbisogni delle 39 Città Medie Sud – PN Metro plus e città medie Sud 2021-2027",
         "province_line": "Provincia di {province}, {region}",
         "summary_h": "In sintesi",
+        "sum_profile_h": "Profilo di bisogno",
+        "sum_first_h": "Prima priorità",
+        "sum_data_h": "Dati",
         "summary_profile": "{city} appartiene al profilo «{profile}», insieme ad altre {n_peers} città.",
         "summary_profile_alone": "{city} forma da sola il profilo «{profile}».",
         "summary_first": (
@@ -77,52 +115,146 @@ TEXTS: dict[str, dict[str, str]] = {
             "(punteggio {score} su 100; media delle {n} città: {mean39})."
         ),
         "summary_first_none": "Per nessuna delle quattro aree ci sono dati sufficienti per indicare una priorità.",
+        "robust_sentence": "{area} è la prima priorità nell'{share} delle simulazioni: {words}.",
+        "robust_sentence_all": "{area} è la prima priorità in tutte le simulazioni: {words}.",
+        "robust_sentence_runs": "{area} è la prima priorità nell'{share} delle {runs} simulazioni: {words}.",
+        "robust_words": (
+            (0.9, "un'indicazione molto solida"),
+            (0.75, "un'indicazione solida"),
+            (0.5, "un'indicazione abbastanza solida, ma non netta"),
+            (0.0, "un'indicazione incerta"),
+        ),
+        "robust_runner_up": "Nelle altre simulazioni prevale soprattutto «{area}» ({share}).",
+        "robust_missing": (
+            "La solidità di questa indicazione non è misurata in questa elaborazione "
+            "(analisi di incertezza non disponibile)."
+        ),
         "summary_coverage": (
-            "Copertura dei dati: per {city} sono disponibili {n_ok} indicatori su {n_all} del catalogo."
+            "Per {city} sono disponibili {n_ok} indicatori su {n_all} del catalogo."
         ),
         "summary_areas_missing": "Aree senza dati: {areas}.",
+        "summary_treated": "Valori calcolati con un trattamento documentato: {count} (vedi «Note sui dati»).",
+        "summary_imputed": "Valori stimati (imputati): {count}.",
         "summary_missing_link": "L'elenco completo è nella sezione «Dati mancanti».",
-        "chart_h": "Punteggi per area",
+        "stability_sentence": (
+            "Stabilità dell'appartenenza al profilo: {city} resta nel nucleo del suo profilo nel {share} "
+            "dei ricampionamenti."
+        ),
+        "chart_h": "Profilo di bisogno per area",
         "chart_intro": (
-            "Ogni barra va da 0 (bisogno più basso tra le {n} città) a 100 (bisogno più alto). "
-            "Il confronto è con la media delle città dello stesso profilo e con la media di tutte le {n}."
+            "Punteggi da 0 (bisogno più basso tra {ref}) a 100 (bisogno più alto). "
+            "Il confronto è con la media delle città dello stesso profilo e con la media delle {n} Città Medie Sud."
         ),
         "series_city": "{city}",
         "series_cluster": "Media del profilo",
         "series_39": "Media delle {n} città",
-        "axis_x": "Punteggio di bisogno relativo (0 = minimo, 100 = massimo tra le {n} città)",
+        "series_south": "Media dei {count} comuni del Sud e Isole",
+        "south_missing": (
+            "Confronto con i comuni del Sud e Isole: non disponibile in questa elaborazione "
+            "(richiede l'elaborazione su tutti i comuni italiani, opzione «--scope all»)."
+        ),
+        "percentiles_h": "Posizione rispetto a tutti i comuni",
+        "percentiles_intro": (
+            "Percentile del punteggio di bisogno di {city} tra i comuni italiani con dati ({n_italy}) e tra "
+            "quelli del Sud e Isole ({n_south}): 90 vuol dire che il bisogno di {city} è più alto di quello "
+            "del 90% dei comuni."
+        ),
+        "col_pct_italy": "Percentile in Italia",
+        "col_pct_south": "Percentile nel Sud e Isole",
         "no_data": "dati non disponibili",
+        "insufficient": "dati insufficienti",
         "no_data_city": "dati non disponibili per {city}",
-        "alt_chart": "Grafico a barre dei punteggi per area di {city}, della media del profilo e della media delle {n} città. ",
-        "alt_row": "{area}: {city} {v1}, profilo {v2}, {n} città {v3}.",
-        "ranking_h": "Ordine di priorità delle aree",
+        "chart_caption": "Valori del grafico: {text}",
+        "ranking_h": "Ordine di priorità e solidità",
         "ranking_intro": "Le aree sono ordinate dal bisogno relativo più alto al più basso.",
         "ranking_item": "{area} – punteggio {score} su 100",
-        "ranking_item_none": "{area} – dati non disponibili",
-        "peers_h": "Città dello stesso profilo",
-        "peers_intro": "Profilo «{profile}»: le altre città con bisogni simili a quelli di {city}.",
+        "ranking_item_none": "{area} – {status}",
+        "intervals_intro": (
+            "Quanto è solido questo ordine? Il calcolo è stato ripetuto {runs} volte cambiando le scelte di "
+            "metodo (normalizzazione, aggregazione, pesi, trattamento dei dati mancanti). Per ogni area: la "
+            "posizione più frequente (pallino) e l'intervallo in cui cade nel 90% delle simulazioni (barra)."
+        ),
+        "intervals_missing": (
+            "L'analisi di incertezza non è disponibile in questa elaborazione: l'ordine qui sopra "
+            "viene da un solo calcolo e non se ne può dire la solidità."
+        ),
+        "interval_pos": "{pos}ª",
+        "interval_axis_left": "più urgente",
+        "interval_axis_right": "meno urgente",
+        "interval_row": "{area}: posizione mediana {median}, tra {p05}ª e {p95}ª nel 90% delle simulazioni; "
+                        "prima nel {share} delle simulazioni.",
+        "interval_first_share": "prima nel {share}",
+        "map_h": "Dove si trova",
+        "map_title": "{city} tra le {n} Città Medie Sud",
+        "map_desc": (
+            "Mappa dei comuni di {regions}: in arancione {city}, in blu le altre Città Medie Sud."
+        ),
+        "map_caption": "In arancione {city}; in blu le altre {n1} Città Medie Sud. Confini comunali: {source}.",
+        "map_missing": "Mappa non disponibile: {reason}",
+        "nearest_h": "Città simili",
+        "nearest_intro": (
+            "Le {k} città con gli indicatori più vicini a quelli di {city} (distanza euclidea sugli indicatori "
+            "normalizzati), qualunque sia il loro profilo: cosa hanno in comune e dove si differenziano."
+        ),
+        "nearest_same_profile": "stesso profilo",
+        "nearest_other_profile": "altro profilo: «{profile}»",
+        "nearest_first_same": "stessa prima priorità ({area})",
+        "nearest_first_other": "prima priorità diversa: {area}",
+        "nearest_first_none": "prima priorità non disponibile",
+        "nearest_common": "In comune",
+        "nearest_differ": "Differenze",
+        "nearest_both": "{label}: entrambe {side} la media delle {n} ({v1} e {v2})",
+        "nearest_above": "sopra",
+        "nearest_below": "sotto",
+        "nearest_vs": "{label}: {v1} a {city}, {v2} a {peer}",
+        "nearest_none_common": "nessun indicatore con valori simili ed entrambi lontani dalla media",
+        "profile_members_h": "Le altre città del profilo «{profile}»",
         "peers_none": "Nessun'altra città appartiene a questo profilo.",
-        "indicators_h": "Gli indicatori dietro ogni area",
+        "practices_h": "Buone pratiche dalla visita di studio a Torino",
+        "practices_intro": (
+            "Esperienze viste nella visita di studio a Torino del programma, scelte perché legate alle prime "
+            "priorità di {city}."
+        ),
+        "practices_none": "Nessuna buona pratica del catalogo è legata alle prime priorità di {city}.",
+        "practice_match": "Legata a: {areas}.",
+        "practice_why": "Perché qui: {text}",
+        "practice_visited": "visitata",
+        "practices_source": "Fonte: {source}.",
+        "notes_h": "Note sui dati",
         "indicators_intro": (
-            "Per ogni area: il valore dell'indicatore per {city}, la fonte ufficiale e l'anno di riferimento. "
-            "La colonna «Bisogno relativo» riporta il valore su una scala da 0 (bisogno più basso tra le {n} città) "
-            "a 100 (bisogno più alto)."
+            "Per ogni area: il valore di ciascun indicatore per {city}, la fonte ufficiale e l'anno di riferimento. "
+            "«Bisogno (0–100)» riporta il valore su una scala da 0 (bisogno più basso tra {ref}) a 100 "
+            "(bisogno più alto). «Note» segnala i valori calcolati con un trattamento documentato, trasformati o "
+            "stimati; i dettagli sono sotto le tabelle."
         ),
         "area_score": "Punteggio dell'area: {score} su 100.",
         "area_no_indicators": "Dati non disponibili: nessun indicatore con dati per quest'area.",
         "area_some_missing": "Indicatori di quest'area non disponibili: {count} (vedi «Dati mancanti»).",
         "col_indicator": "Indicatore",
         "col_value": "Valore",
-        "col_unit": "Unità di misura",
-        "col_need": "Bisogno relativo (0–100)",
+        "col_unit": "Unità",
+        "col_need": "Bisogno (0–100)",
         "col_direction": "Lettura",
         "col_source": "Fonte",
-        "col_dataset": "Dataset",
-        "col_year": "Anno di riferimento",
+        "col_year": "Anno",
+        "col_notes": "Note",
         "col_area": "Area",
         "col_reason": "Motivo",
-        "dir_more": "valore più alto = più bisogno",
-        "dir_less": "valore più alto = meno bisogno",
+        "col_rank": "Posizione",
+        "col_score": "Punteggio",
+        "note_treated": "trattato",
+        "note_screened": "trasformato",
+        "footnotes_h": "Dettagli dei trattamenti",
+        "col_pct": "Percentile Italia / Sud",
+        "pct_note": (
+            "«Percentile Italia / Sud»: quota dei comuni italiani e di quelli del Sud e Isole con un valore più basso "
+            "di quello di {city} "
+            "(per esempio 90 = valore più alto del 90% dei comuni)."
+        ),
+        "note_imputed": "imputato: valore stimato{how}",
+        "note_none": "—",
+        "dir_more": "più alto = più bisogno",
+        "dir_less": "più alto = meno bisogno",
         "na": "n.d.",
         "missing_h": "Dati mancanti",
         "missing_intro": "Questi indicatori non entrano nei punteggi di {city}:",
@@ -132,40 +264,109 @@ TEXTS: dict[str, dict[str, str]] = {
         "missing_area_empty": "Nessun indicatore del catalogo è disponibile per quest'area, che quindi non ha un punteggio.",
         "method_h": "Nota di metodo",
         "method_items": (
-            "Ogni indicatore è confrontato tra le {n} città e riportato su una scala da 0 a 1 "
-            "(normalizzazione min-max): 0 è la città con il bisogno più basso, 1 quella con il bisogno più alto.",
+            "Ogni indicatore è confrontato tra {ref} (normalizzazione {normalisation}): più alto il valore "
+            "normalizzato, più alto il bisogno.",
             "La direzione conta: quando un valore più alto indica meno bisogno (per esempio il reddito medio), "
             "la scala è rovesciata, così un valore alto significa sempre più bisogno.",
-            "Il punteggio di un'area (da 0 a 100) è la media degli indicatori normalizzati dell'area disponibili, "
-            "moltiplicata per 100. Un'area senza dati non riceve un punteggio: è indicata come «dati non disponibili», "
-            "mai come zero.",
-            "I profili raggruppano le città con bisogni simili con il metodo k-means (raggruppamento statistico "
+            "Il punteggio di un'area (da 0 a 100) combina gli indicatori normalizzati dell'area disponibili. "
+            "Un'area senza dati non riceve un punteggio: è indicata come «dati non disponibili», mai come zero.",
+            "I profili raggruppano le città con bisogni simili (raggruppamento statistico {clustering_method} "
             "sugli indicatori normalizzati{clustering}, con seme casuale fisso{seed}, quindi ripetibile).",
-            "I punteggi sono relativi: dicono come si colloca la città rispetto alle altre {n1} Città Medie Sud, "
+            "Le città simili sono le più vicine sugli indicatori normalizzati (distanza euclidea), "
+            "indipendentemente dal profilo.",
+            "I punteggi sono relativi: dicono come si colloca la città rispetto a {ref}, "
             "non misurano il bisogno in assoluto.",
         ),
+        "ref_cms": "le {n} Città Medie Sud",
+        "ref_all": "i {count} comuni italiani con dati",
         "seed": " {seed}",
         "clustering_inputs": ": {count} indicatori disponibili per tutte le città",
         "clustering_k": "; {k} profili",
         "clustering_k_range": ", numero scelto tra {k0} e {k1}",
+        "method_names": {"kmeans": "k-means", "ward": "di Ward", "gmm": "a miscela gaussiana"},
+        "normalisation_names": {"minmax": "min-max", "zscore": "z-score", "percentile": "per percentili",
+                                "distance_to_best": "distanza dal migliore"},
+        "back_to_index": "Tutte le città",
+        # index
         "index_title": "Città Medie Sud – Report delle priorità per città",
         "index_intro": (
             "Un report per ciascuna delle {n} Città Medie Sud: profilo di bisogno, ordine di priorità "
-            "delle quattro aree di intervento, indicatori e fonti."
+            "delle quattro aree di intervento, città simili, buone pratiche, indicatori e fonti. "
+            "Fare clic sull'intestazione di una colonna per ordinare la tabella."
         ),
+        "index_overview": "Quadro d'insieme: profili, diagnostica e priorità delle {n} città",
         "col_city": "Città",
         "col_province": "Provincia",
         "col_profile": "Profilo",
         "col_first": "Prima priorità",
+        "col_share": "Simulazioni in cui è la prima",
         "col_report": "Report",
         "open_report": "Apri il report",
         "report_missing": "report non disponibile",
+        "sort_hint": "ordina",
+        # overview
+        "ov_title": "Città Medie Sud – Quadro d'insieme dei profili e delle priorità",
+        "ov_intro": (
+            "Le {n} Città Medie Sud raggruppate per profilo di bisogno, con la diagnostica della scelta "
+            "del numero di profili, la stabilità dei gruppi e la prima priorità di ogni città."
+        ),
+        "ov_profiles_h": "I profili di bisogno",
+        "ov_profile_cities": "Città ({count}): {names}",
+        "ov_profile_scores": "Punteggio medio per area: {scores}",
+        "ov_k_h": "Quanti profili? Diagnostica",
+        "ov_k_intro": (
+            "Per ogni numero di profili k provato: silhouette (più alto = gruppi più separati), "
+            "Calinski-Harabasz (più alto = meglio), Davies-Bouldin (più basso = meglio) e, se calcolata, "
+            "la stabilità per ricampionamento (indice di Rand corretto, ARI: 1 = stessi gruppi). "
+            "Il numero scelto è evidenziato."
+        ),
+        "ov_k_missing": "Diagnostica dei profili non disponibile in questa elaborazione.",
+        "ov_k_chosen": "scelto",
+        "ov_stability_h": "Stabilità dei profili",
+        "ov_stability_intro": (
+            "Per ogni città, la quota di ricampionamenti in cui resta nel nucleo del suo profilo. "
+            "Valori bassi indicano città al confine tra due profili."
+        ),
+        "ov_stability_missing": "La stabilità per città non è disponibile in questa elaborazione.",
+        "ov_stability_stable": "{count} città restano nel loro profilo in almeno il {share} dei ricampionamenti; "
+                               "la tabella elenca le altre.",
+        "ov_stability_runs": "Ricampionamenti (bootstrap): {runs}.",
+        "ov_map_h": "Mappa dei profili",
+        "ov_map_desc": "Mappa delle {n} Città Medie Sud colorate per profilo di bisogno.",
+        "ov_priorities_h": "Le priorità delle {n} città",
+        "ov_priorities_intro": "Ordine delle quattro aree per ogni città (1 = bisogno relativo più alto).",
+        "ov_coverage_h": "Copertura delle fonti",
+        "ov_coverage_intro": "Per ogni indicatore del catalogo: per quante città ci sono dati reali e, se mancano, perché.",
+        "ov_cov_cities": "{k} su {total}",
+        "ov_cov_with": "Città con dati",
+        "ov_cov_status": "Stato",
+        "ov_stated_h": "Priorità dichiarate e priorità dai dati",
+        "ov_stated_intro": (
+            "Numero di città ({count} con una sola prima priorità dichiarata) per combinazione di prima "
+            "priorità dichiarata nel questionario (righe) e prima priorità indicata dai dati (colonne)."
+        ),
+        "ov_stated_gaps_h": "Differenze di almeno due posizioni",
+        "ov_stated_rank": "Posizione dichiarata",
+        "ov_data_rank": "Posizione dai dati",
+        "ov_stated_unreadable": "Il file delle priorità dichiarate non è leggibile ({columns}).",
+        "col_stability": "Stabilità",
+        "col_k": "k",
+        "col_silhouette": "Silhouette",
+        "col_ch": "Calinski-Harabasz",
+        "col_db": "Davies-Bouldin",
+        "col_ari": "Stabilità (ARI)",
+        "col_size": "Città",
+        "col_portrait": "Ritratto",
+        "col_stated": "Dichiarata \\ Dai dati",
     },
     "en": {
         "title": "Intervention priorities for {city} ({province})",
         "subtitle": "Needs analysis of the 39 Città Medie Sud – PN Metro plus e città medie Sud 2021-2027",
         "province_line": "Province of {province}, {region}",
         "summary_h": "Summary",
+        "sum_profile_h": "Need profile",
+        "sum_first_h": "First priority",
+        "sum_data_h": "Data",
         "summary_profile": "{city} belongs to the profile “{profile}”, together with {n_peers} other cities.",
         "summary_profile_alone": "{city} is the only city in the profile “{profile}”.",
         "summary_first": (
@@ -173,34 +374,109 @@ TEXTS: dict[str, dict[str, str]] = {
             "(score {score} out of 100; mean of the {n} cities: {mean39})."
         ),
         "summary_first_none": "None of the four areas has enough data to indicate a priority.",
-        "summary_coverage": "Data coverage: {n_ok} of the {n_all} indicators in the catalogue are available for {city}.",
+        "robust_sentence": "{area} is the first priority in {share} of the simulations: {words}.",
+        "robust_sentence_all": "{area} is the first priority in every simulation: {words}.",
+        "robust_sentence_runs": "{area} is the first priority in {share} of the {runs} simulations: {words}.",
+        "robust_words": (
+            (0.9, "a very robust finding"),
+            (0.75, "a robust finding"),
+            (0.5, "a fairly robust but not clear-cut finding"),
+            (0.0, "an uncertain finding"),
+        ),
+        "robust_runner_up": "In the other simulations “{area}” comes first most often ({share}).",
+        "robust_missing": "The robustness of this finding is not measured in this run (no uncertainty analysis).",
+        "summary_coverage": "{n_ok} of the {n_all} indicators in the catalogue are available for {city}.",
         "summary_areas_missing": "Areas without data: {areas}.",
+        "summary_treated": "Values computed with a documented treatment: {count} (see “Data notes”).",
+        "summary_imputed": "Estimated (imputed) values: {count}.",
         "summary_missing_link": "The full list is in the section “Missing data”.",
-        "chart_h": "Scores by area",
+        "stability_sentence": (
+            "Stability of the profile membership: {city} stays in the core of its profile in {share} of the resamples."
+        ),
+        "chart_h": "Need profile by area",
         "chart_intro": (
-            "Each bar runs from 0 (lowest need among the {n} cities) to 100 (highest need). "
-            "The comparison is with the mean of the cities in the same profile and the mean of all {n}."
+            "Scores from 0 (lowest need among {ref}) to 100 (highest need). "
+            "The comparison is with the mean of the cities in the same profile and the mean of the {n} Città Medie Sud."
         ),
         "series_city": "{city}",
         "series_cluster": "Profile mean",
         "series_39": "Mean of the {n} cities",
-        "axis_x": "Relative need score (0 = lowest, 100 = highest among the {n} cities)",
+        "series_south": "Mean of the {count} municipalities of the South and Islands",
+        "south_missing": (
+            "Comparison with the municipalities of the South and Islands: not available in this run "
+            "(it needs the analysis of every Italian municipality, option “--scope all”)."
+        ),
+        "percentiles_h": "Position among all municipalities",
+        "percentiles_intro": (
+            "Percentile of the need score of {city} among the Italian municipalities with data ({n_italy}) and "
+            "among those of the South and Islands ({n_south}): 90 means that the need of {city} is higher than "
+            "that of 90% of the municipalities."
+        ),
+        "col_pct_italy": "Percentile in Italy",
+        "col_pct_south": "Percentile in the South and Islands",
         "no_data": "data not available",
+        "insufficient": "insufficient data",
         "no_data_city": "data not available for {city}",
-        "alt_chart": "Bar chart of the area scores of {city}, the profile mean and the mean of the {n} cities. ",
-        "alt_row": "{area}: {city} {v1}, profile {v2}, {n} cities {v3}.",
-        "ranking_h": "Priority order of the areas",
+        "chart_caption": "Chart values: {text}",
+        "ranking_h": "Priority order and robustness",
         "ranking_intro": "The areas are ordered from the highest to the lowest relative need.",
         "ranking_item": "{area} – score {score} out of 100",
-        "ranking_item_none": "{area} – data not available",
-        "peers_h": "Cities in the same profile",
-        "peers_intro": "Profile “{profile}”: the other cities with needs similar to those of {city}.",
+        "ranking_item_none": "{area} – {status}",
+        "intervals_intro": (
+            "How robust is this order? The calculation was repeated {runs} times changing the method choices "
+            "(normalisation, aggregation, weights, treatment of missing data). For each area: the most common "
+            "position (dot) and the range it falls in for 90% of the simulations (bar)."
+        ),
+        "intervals_missing": (
+            "The uncertainty analysis is not available in this run: the order above comes from a single "
+            "calculation and its robustness cannot be stated."
+        ),
+        "interval_pos": "{pos}",
+        "interval_axis_left": "most urgent",
+        "interval_axis_right": "least urgent",
+        "interval_row": "{area}: median position {median}, between {p05} and {p95} in 90% of the simulations; "
+                        "first in {share} of the simulations.",
+        "interval_first_share": "first in {share}",
+        "map_h": "Where it is",
+        "map_title": "{city} among the {n} Città Medie Sud",
+        "map_desc": "Map of the municipalities of {regions}: {city} in orange, the other Città Medie Sud in blue.",
+        "map_caption": "{city} in orange; the other {n1} Città Medie Sud in blue. Municipal boundaries: {source}.",
+        "map_missing": "Map not available: {reason}",
+        "nearest_h": "Similar cities",
+        "nearest_intro": (
+            "The {k} cities whose indicators are closest to those of {city} (Euclidean distance on the normalised "
+            "indicators), whatever their profile: what they share and where they differ."
+        ),
+        "nearest_same_profile": "same profile",
+        "nearest_other_profile": "other profile: “{profile}”",
+        "nearest_first_same": "same first priority ({area})",
+        "nearest_first_other": "different first priority: {area}",
+        "nearest_first_none": "first priority not available",
+        "nearest_common": "Shared",
+        "nearest_differ": "Differences",
+        "nearest_both": "{label}: both {side} the mean of the {n} ({v1} and {v2})",
+        "nearest_above": "above",
+        "nearest_below": "below",
+        "nearest_vs": "{label}: {v1} in {city}, {v2} in {peer}",
+        "nearest_none_common": "no indicator with similar values both far from the mean",
+        "profile_members_h": "The other cities in the profile “{profile}”",
         "peers_none": "No other city belongs to this profile.",
-        "indicators_h": "The indicators behind each area",
+        "practices_h": "Good practices from the study visit to Turin",
+        "practices_intro": (
+            "Experiences seen on the programme's study visit to Turin, chosen because they relate to the first "
+            "priorities of {city}."
+        ),
+        "practices_none": "No good practice in the catalogue relates to the first priorities of {city}.",
+        "practice_match": "Related to: {areas}.",
+        "practice_why": "Why here: {text}",
+        "practice_visited": "visited",
+        "practices_source": "Source: {source}.",
+        "notes_h": "Data notes",
         "indicators_intro": (
             "For each area: the value of each indicator for {city}, the official source and the reference year. "
-            "The column “Relative need” shows the value on a scale from 0 (lowest need among the {n} cities) "
-            "to 100 (highest need)."
+            "“Need (0–100)” shows the value on a scale from 0 (lowest need among {ref}) to 100 "
+            "(highest need). “Notes” flags values computed with a documented treatment, transformed or "
+            "estimated; the details are below the tables."
         ),
         "area_score": "Area score: {score} out of 100.",
         "area_no_indicators": "Data not available: no indicator with data for this area.",
@@ -208,15 +484,28 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_indicator": "Indicator",
         "col_value": "Value",
         "col_unit": "Unit",
-        "col_need": "Relative need (0–100)",
+        "col_need": "Need (0–100)",
         "col_direction": "Reading",
         "col_source": "Source",
-        "col_dataset": "Dataset",
-        "col_year": "Reference year",
+        "col_year": "Year",
+        "col_notes": "Notes",
         "col_area": "Area",
         "col_reason": "Reason",
-        "dir_more": "higher value = more need",
-        "dir_less": "higher value = less need",
+        "col_rank": "Position",
+        "col_score": "Score",
+        "note_treated": "treated",
+        "note_screened": "transformed",
+        "footnotes_h": "Details of the treatments",
+        "col_pct": "Percentile Italy / South",
+        "pct_note": (
+            "“Percentile Italy / South”: share of the Italian municipalities and of those of the South and Islands "
+            "with a lower value than {city} "
+            "(e.g. 90 = higher value than 90% of the municipalities)."
+        ),
+        "note_imputed": "imputed: estimated value{how}",
+        "note_none": "—",
+        "dir_more": "higher = more need",
+        "dir_less": "higher = less need",
         "na": "n/a",
         "missing_h": "Missing data",
         "missing_intro": "These indicators do not enter the scores of {city}:",
@@ -226,33 +515,97 @@ TEXTS: dict[str, dict[str, str]] = {
         "missing_area_empty": "No indicator in the catalogue is available for this area, so it has no score.",
         "method_h": "Method note",
         "method_items": (
-            "Each indicator is compared across the {n} cities and rescaled from 0 to 1 (min-max normalisation): "
-            "0 is the city with the lowest need, 1 the city with the highest need.",
+            "Each indicator is compared across {ref} ({normalisation} normalisation): the higher the "
+            "normalised value, the higher the need.",
             "Direction matters: when a higher value means less need (for example mean income), the scale is "
             "reversed, so a high value always means more need.",
-            "The score of an area (0 to 100) is the mean of the area's available normalised indicators, times 100. "
+            "The score of an area (0 to 100) combines the area's available normalised indicators. "
             "An area without data gets no score: it is shown as “data not available”, never as zero.",
-            "Profiles group cities with similar needs using k-means (statistical clustering on the normalised "
+            "Profiles group cities with similar needs ({clustering_method} clustering on the normalised "
             "indicators{clustering}, with a fixed random seed{seed}, so it is repeatable).",
-            "Scores are relative: they show where the city stands among the {n} Città Medie Sud, "
+            "Similar cities are the closest on the normalised indicators (Euclidean distance), whatever "
+            "their profile.",
+            "Scores are relative: they show where the city stands among {ref}, "
             "they do not measure need in absolute terms.",
         ),
+        "ref_cms": "the {n} Città Medie Sud",
+        "ref_all": "the {count} Italian municipalities with data",
         "seed": " {seed}",
         "clustering_inputs": ": {count} indicators available for every city",
         "clustering_k": "; {k} profiles",
         "clustering_k_range": ", a number chosen between {k0} and {k1}",
+        "method_names": {"kmeans": "k-means", "ward": "Ward", "gmm": "Gaussian mixture"},
+        "normalisation_names": {"minmax": "min-max", "zscore": "z-score", "percentile": "percentile-rank",
+                                "distance_to_best": "distance-to-best"},
+        "back_to_index": "All cities",
         "index_title": "Città Medie Sud – Priority reports by city",
         "index_intro": (
             "One report for each of the {n} Città Medie Sud: need profile, priority order of the four "
-            "intervention areas, indicators and sources."
+            "intervention areas, similar cities, good practices, indicators and sources. "
+            "Click a column heading to sort the table."
         ),
+        "index_overview": "Overview: profiles, diagnostics and priorities of the {n} cities",
         "col_city": "City",
         "col_province": "Province",
         "col_profile": "Profile",
         "col_first": "First priority",
+        "col_share": "Simulations where it comes first",
         "col_report": "Report",
         "open_report": "Open the report",
         "report_missing": "report not available",
+        "sort_hint": "sort",
+        "ov_title": "Città Medie Sud – Overview of profiles and priorities",
+        "ov_intro": (
+            "The {n} Città Medie Sud grouped by need profile, with the diagnostics behind the number of "
+            "profiles, the stability of the groups and the first priority of every city."
+        ),
+        "ov_profiles_h": "The need profiles",
+        "ov_profile_cities": "Cities ({count}): {names}",
+        "ov_profile_scores": "Mean score by area: {scores}",
+        "ov_k_h": "How many profiles? Diagnostics",
+        "ov_k_intro": (
+            "For each number of profiles k tried: silhouette (higher = better separated groups), "
+            "Calinski-Harabasz (higher = better), Davies-Bouldin (lower = better) and, when computed, the "
+            "stability under resampling (adjusted Rand index, ARI: 1 = same groups). The chosen k is highlighted."
+        ),
+        "ov_k_missing": "Profile diagnostics are not available in this run.",
+        "ov_k_chosen": "chosen",
+        "ov_stability_h": "Stability of the profiles",
+        "ov_stability_intro": (
+            "For each city, the share of resamples in which it stays in the core of its profile. "
+            "Low values mark cities on the border between two profiles."
+        ),
+        "ov_stability_missing": "Per-city stability is not available in this run.",
+        "ov_stability_stable": "{count} cities stay in their profile in at least {share} of the resamples; "
+                               "the table lists the others.",
+        "ov_stability_runs": "Resamples (bootstrap): {runs}.",
+        "ov_map_h": "Map of the profiles",
+        "ov_map_desc": "Map of the {n} Città Medie Sud coloured by need profile.",
+        "ov_priorities_h": "The priorities of the {n} cities",
+        "ov_priorities_intro": "Order of the four areas for every city (1 = highest relative need).",
+        "ov_coverage_h": "Source coverage",
+        "ov_coverage_intro": "For each indicator in the catalogue: for how many cities real data exist and, if not, why.",
+        "ov_cov_cities": "{k} of {total}",
+        "ov_cov_with": "Cities with data",
+        "ov_cov_status": "Status",
+        "ov_stated_h": "Stated priorities and priorities from the data",
+        "ov_stated_intro": (
+            "Number of cities ({count} with a single stated first priority) by first priority stated in the "
+            "questionnaire (rows) and first priority from the data (columns)."
+        ),
+        "ov_stated_gaps_h": "Differences of two places or more",
+        "ov_stated_rank": "Stated position",
+        "ov_data_rank": "Position from the data",
+        "ov_stated_unreadable": "The stated-priorities file cannot be read ({columns}).",
+        "col_stability": "Stability",
+        "col_k": "k",
+        "col_silhouette": "Silhouette",
+        "col_ch": "Calinski-Harabasz",
+        "col_db": "Davies-Bouldin",
+        "col_ari": "Stability (ARI)",
+        "col_size": "Cities",
+        "col_portrait": "Portrait",
+        "col_stated": "Stated \\ From data",
     },
 }
 
@@ -262,9 +615,21 @@ def _t(lang: str, key: str, **kwargs) -> str:
     return text.format(**kwargs) if kwargs else text
 
 
-def _tv(view: "CityView", key: str, **kwargs) -> str:
-    """Text for a city view: ``{n}`` is the number of cities compared, ``{n1}`` the others."""
-    return _t(view.lang, key, n=view.n_cities, n1=view.n_cities - 1, **kwargs)
+def _tv(view, key: str, **kwargs) -> str:
+    """Text for a view: ``{n}`` is the number of cities, ``{n1}`` the others, ``{ref}`` the set the
+    indicators were normalised on (the 39, or all municipalities with ``--scope all``)."""
+    return _t(view.lang, key, n=view.n_cities, n1=view.n_cities - 1, ref=view.reference, **kwargs)
+
+
+def reference_text(provenance: dict, n_cities: int, lang: str) -> str:
+    """What the scores are relative to: "le 39 Città Medie Sud" or "i 7.896 comuni italiani con dati"."""
+    method = provenance.get("method") or {}
+    reference = method.get("reference_set") or {}
+    scope = method.get("scope") or reference.get("scope")
+    count = reference.get("municipalities") or method.get("municipalities_with_data")
+    if scope == "all" and isinstance(count, (int, float)):
+        return _t(lang, "ref_all", count=format_number(count, lang, 0))
+    return _t(lang, "ref_cms", n=n_cities)
 
 
 def _e(value) -> str:
@@ -281,6 +646,11 @@ def _check_lang(lang: str) -> str:
 def area_label(area: str, lang: str = "it") -> str:
     """Label of a focus area in the report language."""
     return FOCUS_AREA_LABELS[lang].get(area, area)
+
+
+def short_area_label(area: str, lang: str = "it") -> str:
+    """Short label of a focus area (``"Disagio abitativo"``)."""
+    return SHORT_AREA_LABELS[lang].get(area, area_label(area, lang))
 
 
 # ---------------------------------------------------------------------------
@@ -329,6 +699,24 @@ def format_score(value, lang: str = "it") -> str:
     return format_number(value, lang, decimals=0)
 
 
+def format_share(value, lang: str = "it") -> str:
+    """A share 0..1 as a whole percentage: ``0.87`` -> ``"87%"``; "<1%" and ">99%" at the ends.
+
+    >>> format_share(0.8712)
+    '87%'
+    >>> format_share(0.003)
+    '<1%'
+    """
+    if _is_missing(value):
+        return _t(lang, "na")
+    value = float(value)
+    if 0 < value < 0.005:
+        return "<1%"
+    if 0.995 <= value < 1:
+        return ">99%"
+    return f"{format_number(value * 100, lang, decimals=0)}%"
+
+
 def _format_year(value) -> str:
     if _is_missing(value):
         return ""
@@ -337,14 +725,24 @@ def _format_year(value) -> str:
     return str(value)
 
 
+def _with_unit(value, unit: str, lang: str) -> str:
+    text = format_number(value, lang)
+    if _is_missing(value) or not unit:
+        return text
+    return f"{text}%" if unit == "%" else f"{text} {unit}"
+
+
 # ---------------------------------------------------------------------------
-# Reading the processed dir
+# Reading the processed dir (cached per process on the files' stat)
 # ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ProcessedData:
-    """The processed files ``cocity prepare`` writes, read once."""
+    """The processed files ``cocity prepare`` writes, read once. Optional tables are None when absent.
+
+    Treat the frames as read-only: they are shared by every report a process makes.
+    """
 
     path: Path
     cities: pd.DataFrame
@@ -355,6 +753,19 @@ class ProcessedData:
     priorities: pd.DataFrame
     catalogue: dict
     provenance: dict
+    treatments: pd.DataFrame | None = None
+    profiles: pd.DataFrame | None = None
+    diagnostics: pd.DataFrame | None = None
+    percentiles: pd.DataFrame | None = None
+    imputed: pd.DataFrame | None = None
+    area_status: pd.DataFrame | None = None
+    screening: pd.DataFrame | None = None
+    south_scores: pd.Series | None = None
+    south_count: int = 0
+
+    def has_column(self, table: str, column: str) -> bool:
+        frame = getattr(self, table)
+        return frame is not None and column in frame.columns
 
 
 def _require_columns(frame: pd.DataFrame, columns: Sequence[str], path: Path) -> None:
@@ -388,9 +799,72 @@ def check_processed_dir(processed_dir: str | Path) -> Path:
     return path
 
 
+def _read_json(path: Path, required: bool) -> dict:
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        if required:
+            raise CocityError(f"file {path}: JSON non valido ({exc}); eseguire di nuovo `cocity prepare`") from exc
+        return {}
+
+
+def _optional_parquet(path: Path) -> pd.DataFrame | None:
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 - an unreadable optional table is reported, not fatal
+        log.warning("%s non leggibile, ignorato: %s", path, exc)
+        return None
+
+
+def _read_imputed(path: Path) -> pd.DataFrame | None:
+    """Imputed cells as a long table (istat_code, indicator, method) from whichever file exists."""
+    for name in ("imputed.parquet",):
+        frame = _optional_parquet(path / name)
+        if frame is None:
+            continue
+        if "indicator" in frame.columns:
+            long = frame.reset_index() if frame.index.name == "istat_code" else frame
+            if "imputed" in long.columns:
+                long = long[long["imputed"].astype(bool)]
+        else:  # wide boolean flags: city x indicator
+            wide = _code_index(frame, path / name)
+            stacked = wide.astype(bool).stack()
+            long = stacked[stacked].reset_index()
+            long.columns = ["istat_code", "indicator", "flag"]
+        if "istat_code" not in long.columns:
+            continue
+        long = long.assign(istat_code=long["istat_code"].astype(str))
+        if "method" not in long.columns:
+            long = long.assign(method=None)
+        return long[["istat_code", "indicator", "method"]].reset_index(drop=True)
+    return None
+
+
+_PROCESSED_CACHE: dict[tuple, ProcessedData] = {}
+
+
+def _files_key(path: Path, names: Iterable[str]) -> tuple:
+    key = []
+    for name in names:
+        try:
+            st = (path / name).stat()
+            key.append((name, st.st_mtime_ns, st.st_size))
+        except OSError:
+            key.append((name, None, None))
+    return tuple(key)
+
+
 def read_processed(processed_dir: str | Path) -> ProcessedData:
-    """Read and lightly check every processed file the reports need."""
-    path = check_processed_dir(processed_dir)
+    """Read and lightly check every processed file the reports use (cached on the files' stat)."""
+    path = check_processed_dir(processed_dir).resolve()
+    key = (str(path), _files_key(path, PROCESSED_FILES + OPTIONAL_FILES))
+    cached = _PROCESSED_CACHE.get(key)
+    if cached is not None:
+        return cached
     cities = _code_index(pd.read_parquet(path / "cities.parquet"), path / "cities.parquet")
     _require_columns(cities, ["name", "province_abbr", "province", "region"], path / "cities.parquet")
     indicators = _code_index(pd.read_parquet(path / "indicators.parquet"), path / "indicators.parquet")
@@ -399,23 +873,50 @@ def read_processed(processed_dir: str | Path) -> ProcessedData:
     clusters = _code_index(pd.read_parquet(path / "clusters.parquet"), path / "clusters.parquet")
     _require_columns(clusters, ["cluster", "label"], path / "clusters.parquet")
     priorities = pd.read_parquet(path / "priorities.parquet")
+    if priorities.index.name == "istat_code":
+        priorities = priorities.reset_index()
     _require_columns(priorities, ["istat_code", "focus_area", "rank", "score"], path / "priorities.parquet")
     priorities["istat_code"] = priorities["istat_code"].astype(str)
-    try:
-        catalogue = json.loads((path / "catalogue.json").read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise CocityError(f"file {path / 'catalogue.json'}: JSON non valido ({exc}); "
-                          "eseguire di nuovo `cocity prepare`") from exc
+    catalogue = _read_json(path / "catalogue.json", required=True)
     if "indicators" not in catalogue:
         raise CocityError(f"file {path / 'catalogue.json'}: manca l'elenco 'indicators'; "
                           "eseguire di nuovo `cocity prepare`")
-    provenance: dict = {}
-    if (path / "provenance.json").is_file():
-        try:
-            provenance = json.loads((path / "provenance.json").read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            provenance = {}
-    return ProcessedData(path, cities, indicators, normalised, scores, clusters, priorities, catalogue, provenance)
+    provenance = _read_json(path / "provenance.json", required=False)
+
+    treatments = _optional_parquet(path / "treatments.parquet")
+    if treatments is not None:
+        if treatments.index.name == "istat_code":
+            treatments = treatments.reset_index()
+        if {"istat_code", "indicator", "treatment"} <= set(treatments.columns):
+            treatments = treatments.assign(istat_code=treatments["istat_code"].astype(str))
+        else:
+            treatments = None
+    profiles = _optional_parquet(path / "profiles.parquet")
+    if profiles is not None:
+        if profiles.index.name != "cluster" and "cluster" in profiles.columns:
+            profiles = profiles.set_index("cluster")
+        if profiles.index.name != "cluster":
+            profiles = None
+    diagnostics = _optional_parquet(path / "profile_diagnostics.parquet")
+    if diagnostics is not None and diagnostics.index.name == "k":
+        diagnostics = diagnostics.reset_index()
+    if diagnostics is not None and "k" not in diagnostics.columns:
+        diagnostics = None
+    percentiles = _optional_parquet(path / "percentiles.parquet")
+    if percentiles is not None and "istat_code" not in percentiles.columns and percentiles.index.name != "istat_code":
+        percentiles = None
+    area_status = _optional_parquet(path / "area_status.parquet")
+    screening = _optional_parquet(path / "screening.parquet")
+    if screening is not None and not {"indicator", "action"} <= set(screening.columns):
+        screening = None
+    south, n_south = _south_scores(path, provenance)
+    data = ProcessedData(path, cities, indicators, normalised, scores, clusters, priorities, catalogue, provenance,
+                         treatments=treatments, profiles=profiles, diagnostics=diagnostics, percentiles=percentiles,
+                         imputed=_read_imputed(path), area_status=area_status, screening=screening,
+                         south_scores=south, south_count=n_south)
+    _PROCESSED_CACHE.clear()
+    _PROCESSED_CACHE[key] = data
+    return data
 
 
 def _unknown_code_error(code, cities: pd.DataFrame) -> CocityError:
@@ -448,6 +949,34 @@ def resolve_city(processed_dir: str | Path, text: str) -> str:
     raise _unknown_code_error(text, cities)
 
 
+_PRACTICES_CACHE: dict[tuple, dict] = {}
+
+
+def load_good_practices(path: str | Path = GOOD_PRACTICES_FILE) -> dict:
+    """The catalogue of good practices (``data/good_practices.yaml``), checked (cached on the file's stat)."""
+    import yaml
+
+    path = Path(path)
+    key = (str(path.resolve()), _files_key(path.parent, [path.name]))
+    if key in _PRACTICES_CACHE:
+        return _PRACTICES_CACHE[key]
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    document = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}  # noqa: S506 - a safe loader
+    practices = document.get("practices") or []
+    for number, entry in enumerate(practices, start=1):
+        for key_name in ("id", "name", "description_it", "description_en", "focus_areas", "rationale_it",
+                         "rationale_en"):
+            if not entry.get(key_name):
+                raise CocityError(f"file {path}: la buona pratica #{number} non ha il campo {key_name!r}")
+        unknown = [a for a in entry["focus_areas"] if a not in FOCUS_AREAS]
+        if unknown:
+            raise CocityError(f"file {path}: buona pratica {entry['id']!r}: aree sconosciute {unknown}; "
+                              f"valide: {', '.join(FOCUS_AREAS)}")
+    _PRACTICES_CACHE.clear()
+    _PRACTICES_CACHE[key] = document
+    return document
+
+
 # ---------------------------------------------------------------------------
 # The view of one city
 # ---------------------------------------------------------------------------
@@ -457,14 +986,19 @@ def resolve_city(processed_dir: str | Path, text: str) -> str:
 class CityView:
     """Everything one city report shows, already in the report language.
 
-    ``scores``: index = focus area, columns ``label``, ``city``, ``cluster_mean``, ``mean_39``
-    (0..100, NaN = no data).
+    ``scores``: index = focus area, columns ``label``, ``city``, ``cluster_mean``, ``mean_39``,
+    ``south`` (0..100, NaN = no data) and ``status`` (text shown instead of a missing score).
     ``ranking``: columns ``focus_area``, ``label``, ``rank`` (Int64, <NA> = no data), ``score``,
-    ordered by priority.
+    ``rank_median``, ``rank_p05``, ``rank_p95``, ``share_top`` (NaN when the uncertainty analysis
+    did not run), ordered by priority.
     ``indicators``: one row per catalogue indicator, columns ``id``, ``label``, ``focus_area``,
     ``value``, ``need`` (0..100), ``unit``, ``direction``, ``source``, ``dataset``,
-    ``reference_year``, ``available``.
+    ``reference_year``, ``available``, ``treatment`` (text or None), ``imputed`` (bool),
+    ``imputation`` (method or None).
     ``missing``: columns ``id``, ``label``, ``focus_area``, ``reason``.
+    ``nearest``: list of dicts (``code``, ``name``, ``province_abbr``, ``distance``, ``same_profile``,
+    ``profile``, ``first_priority``, ``common``, ``differ``).
+    ``practices``: the matched good practices (dicts from the catalogue plus ``matched``).
     """
 
     code: str
@@ -482,6 +1016,18 @@ class CityView:
     n_cities: int
     seed: object = None
     method: dict = field(default_factory=dict)
+    portrait: str | None = None
+    stability: float | None = None
+    has_uncertainty: bool = False
+    n_runs: int | None = None
+    has_south: bool = False
+    n_south: int = 0
+    percentiles: pd.DataFrame | None = None
+    nearest: list = field(default_factory=list)
+    practices: list = field(default_factory=list)
+    practices_source: str = ""
+    processed_dir: str = ""
+    reference: str = ""
 
     @property
     def name(self) -> str:
@@ -502,6 +1048,180 @@ class CityView:
         return int(len(self.indicators))
 
 
+def _first_priorities(priorities: pd.DataFrame) -> pd.Series:
+    """Focus area ranked first per city (cities without any rank left out)."""
+    ranked = priorities.dropna(subset=["rank"]).sort_values(["istat_code", "rank"])
+    return ranked.drop_duplicates("istat_code").set_index("istat_code")["focus_area"].astype(str)
+
+
+def _label_column(frame: pd.DataFrame, lang: str, base: str = "label") -> str:
+    return f"{base}_en" if lang == "en" and f"{base}_en" in frame.columns else base
+
+
+def _profile_texts(data: ProcessedData, cluster: int | None, lang: str) -> tuple[str | None, str | None]:
+    """(label, pen portrait) of a profile from profiles.parquet, when present."""
+    if cluster is None or data.profiles is None or cluster not in data.profiles.index:
+        return None, None
+    row = data.profiles.loc[cluster]
+    label_col = _label_column(data.profiles, lang)
+    label = row.get(label_col) if label_col in data.profiles.columns else None
+    portrait_col = "portrait_en" if lang == "en" else "portrait_it"
+    if portrait_col not in data.profiles.columns and "portrait" in data.profiles.columns:
+        portrait_col = "portrait"
+    portrait = row.get(portrait_col) if portrait_col in data.profiles.columns else None
+    label = None if _is_missing(label) else str(label)
+    portrait = None if _is_missing(portrait) or not str(portrait).strip() else str(portrait).strip()
+    return label, portrait
+
+
+def _area_status(data: ProcessedData, code: str, lang: str) -> dict[str, str]:
+    """Text to show for an area without a score, from ``area_status.parquet`` (e.g. "dati insufficienti")."""
+    status: dict[str, str] = {}
+    frame = data.area_status
+    if frame is None or "status" not in frame.columns:
+        return status
+    rows = frame.reset_index() if frame.index.name == "istat_code" else frame
+    if "istat_code" not in rows.columns or "focus_area" not in rows.columns:
+        return status
+    column = "status_en" if lang == "en" and "status_en" in rows.columns else "status"
+    for _i, row in rows[rows["istat_code"].astype(str) == code].iterrows():
+        value = row[column]
+        if _is_missing(value) or str(value).strip().lower() in ("", "ok", "scored"):
+            continue
+        status.setdefault(str(row["focus_area"]), str(value).strip())
+    return status
+
+
+def _percentile_frame(data: ProcessedData, code: str, kind: str) -> pd.DataFrame | None:
+    """Percentiles of the city among all Italian municipalities and those of the South and Islands,
+    from ``percentiles.parquet`` (columns ``kind`` = "area"/"indicator", ``item``, ``pct_italy``,
+    ``pct_south``, ``n_italy``, ``n_south``); indexed by ``item``. None when absent."""
+    frame = data.percentiles
+    if frame is None or not {"kind", "item", "pct_italy", "pct_south"} <= set(frame.columns):
+        return None
+    rows = frame.reset_index() if frame.index.name == "istat_code" else frame
+    rows = rows[(rows["istat_code"].astype(str) == code) & (rows["kind"] == kind)]
+    if rows.empty:
+        return None
+    columns = [c for c in ("pct_italy", "pct_south", "n_italy", "n_south") if c in rows.columns]
+    return rows.set_index("item")[columns].astype(float)
+
+
+def _south_scores(path: Path, provenance: dict) -> tuple[pd.Series | None, int]:
+    """Mean area scores of the municipalities of the South and Islands (macro areas "Sud" and "Isole").
+
+    Only when ``cocity prepare --scope all`` wrote ``all_scores.parquet``: then every score,
+    the 39 cities' included, is on the scale of all Italian municipalities and the means compare.
+    """
+    method = provenance.get("method") or {}
+    scope = method.get("scope") or (method.get("reference_set") or {}).get("scope")
+    file = path / "all_scores.parquet"
+    if scope != "all" or not file.is_file():
+        return None, 0
+    try:
+        frame = pd.read_parquet(file, columns=["macro_area", *FOCUS_AREAS])
+    except Exception as exc:  # noqa: BLE001 - an optional comparison
+        log.warning("%s non leggibile: %s", file, exc)
+        return None, 0
+    south = frame[frame["macro_area"].astype(str).isin(["Sud", "Isole"])]
+    if south.empty:
+        return None, 0
+    return south[list(FOCUS_AREAS)].mean(), int(len(south))
+
+
+def _nearest(data: ProcessedData, code: str, lang: str, first: pd.Series, k: int = N_NEAREST) -> list[dict]:
+    """The ``k`` cities closest to ``code`` on the normalised indicators (Euclidean), with what they
+    share and where they differ most.
+
+    Distance: over the indicators both cities have, rescaled to all indicators
+    (``sqrt(sum d² x n_all / n_common)``); ties broken by code. "Shared": up to two indicators
+    where both raw values lie on the same side of the mean of the cities, close to each other
+    (gap at most half a standard deviation of the normalised indicator) and far from that mean.
+    "Differences": the two indicators with the largest normalised gap.
+    """
+    cities = data.cities.index
+    norm = data.normalised.reindex(cities)
+    columns = [c for c in norm.columns if norm[c].notna().any()]
+    if code not in norm.index or not columns:
+        return []
+    x = norm[columns].to_numpy(dtype=float)
+    i = cities.get_loc(code)
+    diff = x - x[i]
+    present = ~np.isnan(diff)
+    n_common = present.sum(axis=1)
+    squared = np.where(present, diff ** 2, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        distance = np.sqrt(squared * len(columns) / n_common)
+    candidates = [(round(float(distance[j]), 12), str(cities[j]), j) for j in range(len(cities))
+                  if j != i and n_common[j] > 0 and np.isfinite(distance[j])]
+    order = sorted(candidates)[:k]
+
+    catalogue = {e["id"]: (e.get("label_en" if lang == "en" else "label_it") or e["id"], e.get("unit") or "")
+                 for e in data.catalogue.get("indicators", [])}
+    raw = data.indicators.reindex(cities).reindex(columns=columns).to_numpy(dtype=float)
+    raw_mean = np.nanmean(raw, axis=0)
+    norm_mean = np.nanmean(x, axis=0)
+    spread = np.nanstd(x, axis=0)
+    names = data.cities["name"].astype(str)
+    label_col = _label_column(data.clusters, lang)
+    clusters = data.clusters["cluster"]
+    my_cluster = clusters.get(code)
+    out = []
+    for _d, peer, j in order:
+        gaps = np.abs(x[j] - x[i])
+        shared = []
+        for c, column in enumerate(columns):
+            if column not in catalogue or not np.isfinite(gaps[c]) or not np.isfinite(raw[i, c]) \
+                    or not np.isfinite(raw[j, c]):
+                continue
+            side_i, side_j = np.sign(raw[i, c] - raw_mean[c]), np.sign(raw[j, c] - raw_mean[c])
+            if side_i == 0 or side_i != side_j or not gaps[c] <= 0.5 * spread[c]:
+                continue
+            distinct = min(abs(x[i, c] - norm_mean[c]), abs(x[j, c] - norm_mean[c]))
+            if distinct > 0:
+                shared.append((-(distinct - gaps[c]), column, side_i, c))
+        common = []
+        for _score, column, side, c in sorted(shared)[:2]:
+            label, unit = catalogue[column]
+            common.append(_t(lang, "nearest_both", label=label, n=len(cities),
+                             side=_t(lang, "nearest_above" if side > 0 else "nearest_below"),
+                             v1=_with_unit(raw[i, c], unit, lang), v2=_with_unit(raw[j, c], unit, lang)))
+        differ = []
+        ranked = sorted((c for c in range(len(columns)) if np.isfinite(gaps[c]) and gaps[c] > 0
+                         and columns[c] in catalogue), key=lambda c: (-gaps[c], columns[c]))
+        for c in ranked[:2]:
+            label, unit = catalogue[columns[c]]
+            differ.append(_t(lang, "nearest_vs", label=label, city=names[code], peer=names[peer],
+                             v1=_with_unit(raw[i, c], unit, lang), v2=_with_unit(raw[j, c], unit, lang)))
+        out.append({
+            "code": peer,
+            "name": names[peer],
+            "province_abbr": str(data.cities.at[peer, "province_abbr"] or ""),
+            "distance": float(distance[j]),
+            "same_profile": bool(my_cluster is not None and clusters.get(peer) == my_cluster),
+            "profile": str(data.clusters.at[peer, label_col]) if peer in data.clusters.index else _t(lang, "na"),
+            "first_priority": first.get(peer),
+            "common": common,
+            "differ": differ,
+        })
+    return out
+
+
+def _match_practices(document: dict, ranking: pd.DataFrame, lang: str, minimum: int = 2) -> list[dict]:
+    """Good practices related to the city's first priority; when fewer than ``minimum``, also those of
+    the second priority."""
+    ranked = [str(a) for a in ranking.dropna(subset=["rank"]).sort_values("rank")["focus_area"]][:2]
+    chosen: list[dict] = []
+    for position, area in enumerate(ranked):
+        if position > 0 and len(chosen) >= minimum:
+            break
+        for entry in document.get("practices", []):
+            if area in entry["focus_areas"] and entry["id"] not in {c["id"] for c in chosen}:
+                chosen.append({**entry, "matched": [a for a in ranked if a in entry["focus_areas"]],
+                               "matched_position": position})
+    return chosen
+
+
 def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") -> CityView:
     """Collect what the report of ``city_code`` shows, from the processed dir.
 
@@ -515,24 +1235,29 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
     city = {k: (None if _is_missing(v) else v) for k, v in city_row.items()}
     city["istat_code"] = code
 
-    # profile and peers
+    # profile and its members
     cluster = None
     profile_label = _t(lang, "na")
     peers: list[str] = []
     peer_codes: list[str] = []
     members = [code]
+    stability = None
     if code in data.clusters.index:
         crow = data.clusters.loc[code]
         cluster = int(crow["cluster"])
-        label_col = "label_en" if lang == "en" and "label_en" in data.clusters.columns else "label"
-        profile_label = str(crow[label_col])
+        profile_label = str(crow[_label_column(data.clusters, lang)])
         members = [str(c) for c in data.clusters.index[data.clusters["cluster"] == cluster]]
         others = [c for c in members if c != code and c in data.cities.index]
         others.sort(key=lambda c: str(data.cities.at[c, "name"]).casefold())
         peer_codes = others
         peers = [str(data.cities.at[c, "name"]) for c in others]
+        if "stability" in data.clusters.columns and not _is_missing(crow["stability"]):
+            stability = float(crow["stability"])
+    label_override, portrait = _profile_texts(data, cluster, lang)
+    if label_override:
+        profile_label = label_override
 
-    # scores: city, profile mean, mean of the 39
+    # scores: city, profile mean, mean of the 39, South and Islands
     areas = list(FOCUS_AREAS)
     score_cols = [a for a in areas if a in data.scores.columns]
     frame = pd.DataFrame(index=pd.Index(areas, name="focus_area"))
@@ -542,21 +1267,59 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
     frame["city"] = [float(city_scores.get(a, math.nan)) for a in areas]
     frame["cluster_mean"] = [float(member_scores[a].mean()) if a in score_cols else math.nan for a in areas]
     frame["mean_39"] = [float(data.scores[a].mean()) if a in score_cols else math.nan for a in areas]
+    south = data.south_scores
+    frame["south"] = [float(south[a]) if south is not None and not _is_missing(south[a]) else math.nan for a in areas]
+    status = _area_status(data, code, lang)
+    frame["status"] = [status.get(a, _t(lang, "no_data")) for a in areas]
 
-    # ranking of the four areas
+    # ranking of the four areas, with the uncertainty analysis when present
     pri = data.priorities[data.priorities["istat_code"] == code].set_index("focus_area")
     ranking = pd.DataFrame({"focus_area": areas, "label": [area_label(a, lang) for a in areas]})
     ranking["rank"] = pd.array([pri["rank"].get(a, pd.NA) if a in pri.index else pd.NA for a in areas], dtype="Int64")
     ranking["score"] = [float(pri["score"].get(a)) if a in pri.index and not _is_missing(pri["score"].get(a))
                         else math.nan for a in areas]
+    uncertainty_cols = ("rank_median", "rank_p05", "rank_p95", "share_top")
+    has_uncertainty = all(c in data.priorities.columns for c in uncertainty_cols)
+    for column in uncertainty_cols:
+        ranking[column] = [float(pri[column].get(a)) if column in pri.columns and a in pri.index
+                           and not _is_missing(pri[column].get(a)) else math.nan for a in areas]
+    has_uncertainty = has_uncertainty and bool(ranking["share_top"].notna().any())
+    ranking["status"] = [status.get(a, _t(lang, "no_data")) for a in areas]
     ranking["_order"] = range(len(areas))
     ranking = (ranking.sort_values(["rank", "_order"], na_position="last")
                .drop(columns="_order").reset_index(drop=True))
+    runs = (data.provenance.get("method") or {}).get("monte_carlo_runs")
+    n_runs = int(runs) if has_uncertainty and isinstance(runs, (int, float)) and runs > 0 else None
 
-    # indicator table and missing list
+    # indicator table, treatments, imputations and the missing list
+    treated = {}
+    if data.treatments is not None:
+        text_col = "treatment_en" if lang == "en" and "treatment_en" in data.treatments.columns else "treatment"
+        for _i, row in data.treatments[data.treatments["istat_code"] == code].iterrows():
+            treated[str(row["indicator"])] = str(row[text_col])
+    imputed = {}
+    if data.imputed is not None:
+        for _i, row in data.imputed[data.imputed["istat_code"] == code].iterrows():
+            imputed[str(row["indicator"])] = None if _is_missing(row["method"]) else str(row["method"])
+    screened = {}
+    if data.screening is not None:
+        reason_col = "reason_en" if lang == "en" and "reason_en" in data.screening.columns else "reason_it"
+        action_col = "action_en" if lang == "en" and "action_en" in data.screening.columns else "action_it"
+        for _i, row in data.screening.iterrows():
+            action = str(row["action"])
+            if action in ("none", "") or _is_missing(row["action"]):
+                continue
+            codes = str(row.get("winsorised_codes") or "").replace(";", ",").replace(" ", ",").split(",")
+            if action == "winsorised" and code not in codes:
+                continue  # winsorising touched other cities' values, not this one
+            what = row.get(action_col) if action_col in row and not _is_missing(row.get(action_col)) else action
+            reason = row.get(reason_col) if reason_col in row and not _is_missing(row.get(reason_col)) else ""
+            screened[str(row["indicator"])] = f"{what}: {reason}" if reason else str(what)
+    ind_pct = _percentile_frame(data, code, "indicator")
     rows = []
     missing = []
     label_key = "label_en" if lang == "en" else "label_it"
+    reason_key = "missing_reason_en" if lang == "en" else "missing_reason"
     for entry in data.catalogue.get("indicators", []):
         ind_id = entry["id"]
         label = entry.get(label_key) or entry.get("label_it") or ind_id
@@ -581,8 +1344,16 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
             "dataset": entry.get("dataset") or "",
             "reference_year": _format_year(entry.get("reference_year")),
             "available": available,
+            "treatment": treated.get(ind_id),
+            "screening": screened.get(ind_id),
+            "imputed": ind_id in imputed,
+            "imputation": imputed.get(ind_id),
+            "pct_italy": float(ind_pct.at[ind_id, "pct_italy"]) if ind_pct is not None and ind_id in ind_pct.index
+            else math.nan,
+            "pct_south": float(ind_pct.at[ind_id, "pct_south"]) if ind_pct is not None and ind_id in ind_pct.index
+            else math.nan,
         })
-        note = entry.get("missing_reason")
+        note = entry.get(reason_key) or entry.get("missing_reason")
         note = None if _is_missing(note) or not str(note).strip() else str(note).strip()
         if not available:
             reason = note or _t(lang, "missing_reason_default")
@@ -595,10 +1366,13 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
             continue
         missing.append({"id": ind_id, "label": label, "focus_area": entry.get("focus_area"), "reason": reason})
     indicators = pd.DataFrame(rows, columns=["id", "label", "focus_area", "value", "need", "unit", "direction",
-                                             "source", "dataset", "reference_year", "available"])
+                                             "source", "dataset", "reference_year", "available", "treatment",
+                                             "screening", "imputed", "imputation", "pct_italy", "pct_south"])
     missing_frame = pd.DataFrame(missing, columns=["id", "label", "focus_area", "reason"])
     areas_without_data = [a for a in areas if math.isnan(frame.at[a, "city"])]
 
+    practices_doc = load_good_practices()
+    first = _first_priorities(data.priorities)
     return CityView(
         code=code,
         lang=lang,
@@ -615,11 +1389,23 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
         n_cities=int(len(data.cities)),
         seed=data.provenance.get("seed"),
         method=dict(data.provenance.get("method") or {}),
+        portrait=portrait,
+        stability=stability,
+        has_uncertainty=has_uncertainty,
+        n_runs=n_runs,
+        has_south=south is not None,
+        n_south=data.south_count,
+        percentiles=_percentile_frame(data, code, "area"),
+        nearest=_nearest(data, code, lang, first),
+        practices=_match_practices(practices_doc, ranking, lang),
+        practices_source=str(practices_doc.get("source_en" if lang == "en" else "source_it") or ""),
+        processed_dir=str(data.path),
+        reference=reference_text(data.provenance, int(len(data.cities)), lang),
     )
 
 
 # ---------------------------------------------------------------------------
-# HTML fragments shown by the notebook (every data value escaped here)
+# HTML fragments shown by the city notebook (every data value escaped here)
 # ---------------------------------------------------------------------------
 
 
@@ -627,173 +1413,374 @@ def _section(heading: str, body: str, css_class: str) -> str:
     return f'<section class="cocity-{css_class}"><h2>{_e(heading)}</h2>\n{body}\n</section>'
 
 
+def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[int] = (),
+           table_id: str | None = None, sortable: bool = False, css: str = "") -> str:
+    """An HTML table; ``rows`` hold already-escaped cell HTML.
+
+    Every cell carries its column heading in ``data-label``: on a phone the stylesheet shows
+    each row as a card (heading: value) instead of a table wider than the screen.
+    """
+    head_cells = []
+    for i, h in enumerate(headers):
+        cls = ' class="num"' if i in numeric else ""
+        inner = _e(h)
+        if sortable:
+            inner = f'<button type="button" data-col="{i}">{_e(h)}</button>'
+        head_cells.append(f'<th scope="col"{cls}>{inner}</th>')
+    body = "".join(
+        "<tr>" + "".join(f'<td data-label="{_e(headers[i])}"{" class=num" if i in numeric else ""}>{cell}</td>'
+                         for i, cell in enumerate(row)) + "</tr>"
+        for row in rows
+    )
+    ident = f' id="{_e(table_id)}"' if table_id else ""
+    classes = "cocity-table" + (f" {css}" if css else "")
+    return f'<table class="{classes}"{ident}><thead><tr>{"".join(head_cells)}</tr></thead><tbody>{body}</tbody></table>'
+
+
 def title_html(view: CityView) -> str:
-    """Report title: city name and province."""
-    lang = view.lang
+    """Report title: city name and province, link back to the index."""
     city = view.city
     title = _tv(view, "title", city=city["name"], province=city.get("province_abbr") or "")
     line = _tv(view, "province_line", province=city.get("province") or "", region=city.get("region") or "")
     return (
+        f'<nav class="cocity-nav"><a href="../index.html">← {_e(_tv(view, "back_to_index"))}</a></nav>\n'
         f'<header class="cocity-title"><h1>{_e(title)}</h1>\n'
         f'<p class="cocity-subtitle">{_e(line)} · ISTAT {_e(view.code)}</p>\n'
         f'<p class="cocity-subtitle">{_e(_tv(view, "subtitle"))}</p></header>'
     )
 
 
-def summary_html(view: CityView) -> str:
-    """Short summary: profile, first priority in words, data coverage."""
-    lang = view.lang
-    name = view.name
-    parts = []
-    if view.peers:
-        parts.append(_tv(view, "summary_profile", city=name, profile=view.profile_label, n_peers=len(view.peers)))
-    else:
-        parts.append(_tv(view, "summary_profile_alone", city=name, profile=view.profile_label))
+def robustness_sentence(view: CityView) -> str:
+    """The first priority's robustness in words, e.g. "Disagio abitativo è la prima priorità
+    nell'87% delle simulazioni: un'indicazione solida." (empty when there is no first priority)."""
     first = view.first_priority
     if first is None:
-        parts.append(_tv(view, "summary_first_none"))
+        return ""
+    if not view.has_uncertainty:
+        return _tv(view, "robust_missing")
+    row = view.ranking[view.ranking["focus_area"] == first].iloc[0]
+    share = row["share_top"]
+    if _is_missing(share):
+        return _tv(view, "robust_missing")
+    words = next(w for threshold, w in TEXTS[view.lang]["robust_words"] if share >= threshold)
+    area = short_area_label(first, view.lang)
+    if share >= 1.0:
+        text = _tv(view, "robust_sentence_all", area=area, words=words)
+    elif view.n_runs:
+        text = _tv(view, "robust_sentence_runs", area=area, share=format_share(share, view.lang),
+                   runs=format_number(view.n_runs, view.lang, decimals=0), words=words)
+    else:
+        text = _tv(view, "robust_sentence", area=area, share=format_share(share, view.lang), words=words)
+    if share < 0.75:
+        others = view.ranking[(view.ranking["focus_area"] != first) & view.ranking["share_top"].notna()]
+        if not others.empty:
+            best = others.sort_values("share_top", ascending=False).iloc[0]
+            if best["share_top"] > 0:
+                text += " " + _tv(view, "robust_runner_up", area=short_area_label(best["focus_area"], view.lang),
+                                  share=format_share(best["share_top"], view.lang))
+    # Italian elision: "nell'87%" but "nel 100%", "nel 5%": fix the article before a number
+    if view.lang == "it":
+        text = re.sub(r"nell'(\d+|<1|>99)", lambda m: _nel(m.group(1)), text)
+    return text
+
+
+def _nel(number: str) -> str:
+    """Italian article before a percentage: "nell'87%", "nell'8%", "nell'11%", "nel 5%", "nel <1%".
+
+    >>> [_nel(n) for n in ("87", "8", "1", "11", "18", "5", "100", "<1")]
+    ["nell'87", "nell'8", "nell'1", "nell'11", 'nel 18', 'nel 5', 'nel 100', 'nel <1']
+    """
+    vowel = number.startswith("8") or number in ("1", "11")
+    return f"nell'{number}" if vowel else f"nel {number}"
+
+
+def summary_html(view: CityView) -> str:
+    """The summary box: profile (pen portrait), first priority and its robustness, data coverage."""
+    lang = view.lang
+    name = view.name
+    profile = (_tv(view, "summary_profile", city=name, profile=view.profile_label, n_peers=len(view.peers))
+               if view.peers else _tv(view, "summary_profile_alone", city=name, profile=view.profile_label))
+    profile_parts = [profile]
+    if view.portrait:
+        profile_parts.append(view.portrait)
+    if view.stability is not None:
+        profile_parts.append(_tv(view, "stability_sentence", city=name, share=format_share(view.stability, lang)))
+    first = view.first_priority
+    if first is None:
+        first_parts = [_tv(view, "summary_first_none")]
     else:
         row = view.ranking[view.ranking["focus_area"] == first].iloc[0]
-        parts.append(_tv(view, "summary_first", area=area_label(first, lang), score=format_score(row["score"], lang),
-                        mean39=format_score(view.scores.at[first, "mean_39"], lang)))
-    coverage = _tv(view, "summary_coverage", city=name, n_ok=view.n_indicators_available, n_all=view.n_indicators)
+        first_parts = [_tv(view, "summary_first", area=area_label(first, lang), score=format_score(row["score"], lang),
+                           mean39=format_score(view.scores.at[first, "mean_39"], lang)),
+                       robustness_sentence(view)]
+    data_parts = [_tv(view, "summary_coverage", city=name, n_ok=view.n_indicators_available,
+                      n_all=view.n_indicators)]
     if view.areas_without_data:
-        coverage += " " + _tv(view, "summary_areas_missing",
-                             areas="; ".join(area_label(a, lang) for a in view.areas_without_data))
+        data_parts.append(_tv(view, "summary_areas_missing",
+                              areas="; ".join(area_label(a, lang) for a in view.areas_without_data)))
+    n_treated = int((view.indicators["treatment"].notna() | view.indicators["screening"].notna()).sum())
+    if n_treated:
+        data_parts.append(_tv(view, "summary_treated", count=n_treated))
+    n_imputed = int(view.indicators["imputed"].sum())
+    if n_imputed:
+        data_parts.append(_tv(view, "summary_imputed", count=n_imputed))
     if len(view.missing):
-        coverage += " " + _tv(view, "summary_missing_link")
-    items = "".join(f"<li>{_e(p)}</li>" for p in parts + [coverage])
-    return _section(_tv(view, "summary_h"), f"<ul>{items}</ul>", "summary")
+        data_parts.append(_tv(view, "summary_missing_link"))
+    blocks = []
+    for heading, parts in (("sum_profile_h", profile_parts), ("sum_first_h", first_parts), ("sum_data_h", data_parts)):
+        paragraphs = [p for p in parts if p]
+        if heading == "sum_profile_h" and view.portrait:
+            # the pen portrait reads better on its own
+            text = "".join(f"<p>{_e(p)}</p>" for p in paragraphs)
+        else:
+            text = f"<p>{_e(' '.join(paragraphs))}</p>"
+        blocks.append(f'<div class="cocity-summary-item"><h3>{_e(_tv(view, heading))}</h3>{text}</div>')
+    return _section(_tv(view, "summary_h"), "\n".join(blocks), "summary")
 
 
-def plot_area_scores(view: CityView):
-    """Horizontal bar chart: city vs profile mean vs mean of the 39, one group per area.
+def _series(view: CityView) -> list[tuple[str, str]]:
+    series = [("city", _tv(view, "series_city", city=view.name)),
+              ("cluster_mean", _tv(view, "series_cluster")),
+              ("mean_39", _tv(view, "series_39"))]
+    if view.has_south:
+        series.append(("south", _tv(view, "series_south", count=format_number(view.n_south, view.lang, 0))))
+    return series
 
-    Areas without data get the words "dati non disponibili", never a bar at 0.
-    Returns a matplotlib Figure (built without pyplot, so nothing is shown twice).
+
+def profile_chart_html(view: CityView) -> str:
+    """Bars of the four area scores: the city, its profile mean, the mean of the 39 and, when the
+    scope data exist, the South and Islands. Plain HTML/CSS (width in %), so it reads on a phone.
+
+    An area without data gets its status in words ("dati non disponibili"), never a bar at 0.
     """
-    import seaborn as sns
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Patch
-
     lang = view.lang
-    frame = view.scores
-    series = [
-        ("city", _tv(view, "series_city", city=view.name)),
-        ("cluster_mean", _tv(view, "series_cluster")),
-        ("mean_39", _tv(view, "series_39")),
-    ]
-    palette = sns.color_palette("colorblind")
-    colors = {"city": palette[0], "cluster_mean": palette[1], "mean_39": (0.62, 0.62, 0.62)}
-    n = len(frame)
-    bar_h = 0.26
-    with sns.axes_style("whitegrid"):
-        fig = Figure(figsize=(8.6, 1.25 * n + 1.6), dpi=110)
-        ax = fig.add_subplot()
-        for i, (area, row) in enumerate(frame.iterrows()):
-            for j, (key, _label) in enumerate(series):
-                y = i + (j - 1) * bar_h
+    series = _series(view)
+    legend = "".join(f'<li><span class="cocity-swatch" style="background:{SERIES_COLOURS[key]}"></span>{_e(label)}</li>'
+                     for key, label in series)
+    groups = []
+    caption_rows = []
+    for area, row in view.scores.iterrows():
+        lines = []
+        if all(_is_missing(row[key]) for key, _label in series):
+            lines.append(f'<p class="cocity-nodata">{_e(row["status"])}</p>')
+        else:
+            for key, label in series:
                 value = row[key]
-                if math.isnan(value):
+                if _is_missing(value):
+                    text = row["status"] if key == "city" else _tv(view, "no_data")
+                    lines.append(f'<div class="cocity-bar-row"><span class="cocity-bar-name">{_e(label)}</span>'
+                                 f'<span class="cocity-nodata">{_e(text)}</span></div>')
                     continue
-                ax.barh(y, value, height=bar_h * 0.92, color=colors[key])
-                ax.text(value + 1.0, y, format_score(value, lang), va="center", ha="left", fontsize=9)
-            if math.isnan(row["city"]):
-                text = _tv(view, "no_data") if row[["cluster_mean", "mean_39"]].isna().all() else \
-                    _tv(view, "no_data_city", city=view.name)
-                y = i if row[["cluster_mean", "mean_39"]].isna().all() else i - bar_h
-                ax.text(1.0, y, text, va="center", ha="left", fontsize=10, style="italic", color="0.35")
-        ax.set_yticks(range(n))
-        ax.set_yticklabels([textwrap.fill(label, 30) for label in frame["label"]], fontsize=9.5)
-        ax.set_ylim(n - 0.5, -0.5)
-        ax.set_xlim(0, 108)
-        ax.set_xticks(range(0, 101, 20))
-        ax.set_xlabel(_tv(view, "axis_x"), fontsize=9)
-        ax.grid(axis="y", visible=False)
-        handles = [Patch(color=colors[key], label=label) for key, label in series]
-        ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3,
-                  frameon=False, fontsize=9)
-        fig.tight_layout()
-    return fig
-
-
-def figure_png(fig, dpi: int = 110) -> bytes:
-    """PNG bytes of a figure, without a timestamp, so equal figures give equal bytes."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    return buffer.getvalue()
-
-
-def chart_alt_text(view: CityView) -> str:
-    """Text equivalent of the area chart, for screen readers."""
-    lang = view.lang
-    text = _tv(view, "alt_chart", city=view.name)
-    rows = []
-    for _area, row in view.scores.iterrows():
-        rows.append(_tv(view, "alt_row", area=row["label"], city=view.name,
-                       v1=format_score(row["city"], lang), v2=format_score(row["cluster_mean"], lang),
-                       v3=format_score(row["mean_39"], lang)))
-    return text + " ".join(rows)
-
-
-def chart_html(view: CityView, fig=None) -> str:
-    """The area chart as an embedded base64 PNG (``data:image/png;base64,``) with its heading and alt text."""
-    lang = view.lang
-    fig = plot_area_scores(view) if fig is None else fig
-    data = base64.b64encode(figure_png(fig)).decode("ascii")
-    body = (
-        f"<p>{_e(_tv(view, 'chart_intro'))}</p>\n"
-        f'<figure><img src="data:image/png;base64,{data}" alt="{_e(chart_alt_text(view))}" '
-        f'style="max-width:100%;height:auto"/></figure>'
-    )
+                width = max(0.0, min(100.0, float(value)))
+                lines.append(
+                    f'<div class="cocity-bar-row"><span class="cocity-bar-name">{_e(label)}</span>'
+                    f'<span class="cocity-bar-track"><span class="cocity-bar cocity-bar-{key}" '
+                    f'style="width:{width:.1f}%;background:{SERIES_COLOURS[key]}"></span></span>'
+                    f'<span class="cocity-bar-value">{_e(format_score(value, lang))}</span></div>')
+        caption_rows.append(f"{row['label']}: " + ", ".join(
+            f"{label} {format_score(row[key], lang) if not _is_missing(row[key]) else _tv(view, 'no_data')}"
+            for key, label in series))
+        groups.append(f'<div class="cocity-bar-group"><h3>{_e(row["label"])}</h3>{"".join(lines)}</div>')
+    body = (f"<p>{_e(_tv(view, 'chart_intro'))}</p>\n"
+            f'<figure class="cocity-bars" aria-describedby="cocity-bars-caption">'
+            f'<ul class="cocity-legend">{legend}</ul>{"".join(groups)}'
+            f'<figcaption id="cocity-bars-caption" class="cocity-sr">'
+            f'{_e(_tv(view, "chart_caption", text="; ".join(caption_rows)))}</figcaption></figure>')
+    if not view.has_south:
+        body += f'\n<p class="cocity-note">{_e(_tv(view, "south_missing"))}</p>'
+    if view.percentiles is not None and not view.percentiles.empty:
+        rows = []
+        for area in FOCUS_AREAS:
+            if area not in view.percentiles.index or view.percentiles.loc[area, ["pct_italy", "pct_south"]].isna().all():
+                continue
+            r = view.percentiles.loc[area]
+            rows.append([_e(area_label(area, lang)), _e(format_score(r["pct_italy"], lang)),
+                         _e(format_score(r["pct_south"], lang))])
+        if rows:
+            n_italy = view.percentiles["n_italy"].max() if "n_italy" in view.percentiles else math.nan
+            n_south = view.percentiles["n_south"].max() if "n_south" in view.percentiles else math.nan
+            body += (f"\n<h3>{_e(_tv(view, 'percentiles_h'))}</h3><p>"
+                     f"{_e(_tv(view, 'percentiles_intro', city=view.name, n_italy=format_number(n_italy, lang, 0), n_south=format_number(n_south, lang, 0)))}</p>"
+                     + _table([_tv(view, "col_area"), _tv(view, "col_pct_italy"), _tv(view, "col_pct_south")],
+                              rows, numeric=(1, 2)))
     return _section(_tv(view, "chart_h"), body, "chart")
 
 
+def chart_html(view: CityView, fig=None) -> str:
+    """Kept for notebooks written against the first version: the profile chart."""
+    return profile_chart_html(view)
+
+
+def _intervals_html(view: CityView) -> str:
+    """Rank intervals p05..p95 with the median, one row per ranked area (positions 1..4)."""
+    lang = view.lang
+    ranked = view.ranking.dropna(subset=["rank"])
+    n_pos = max(2, len(ranked))  # positions 1..number of ranked areas
+
+    def pos(value: float) -> float:
+        return (float(value) - 1.0) / (n_pos - 1) * 100.0
+
+    rows = []
+    text_rows = []
+    for _i, row in ranked.iterrows():
+        if any(_is_missing(row[c]) for c in ("rank_p05", "rank_p95", "rank_median")):
+            continue
+        lo, hi, med = pos(row["rank_p05"]), pos(row["rank_p95"]), pos(row["rank_median"])
+        share = format_share(row["share_top"], lang)
+        rows.append(
+            f'<div class="cocity-int-row"><span class="cocity-int-name">{_e(short_area_label(row["focus_area"], lang))}'
+            f'</span><span class="cocity-int-track">'
+            f'<span class="cocity-int-bar" style="left:{lo:.1f}%;width:{max(hi - lo, 0.0):.1f}%"></span>'
+            f'<span class="cocity-int-dot" style="left:{med:.1f}%"></span></span>'
+            f'<span class="cocity-int-share">{_e(_tv(view, "interval_first_share", share=share))}</span></div>')
+        text_rows.append(_tv(view, "interval_row", area=row["label"], median=format_number(row["rank_median"], lang, 1),
+                             p05=format_number(row["rank_p05"], lang, 0), p95=format_number(row["rank_p95"], lang, 0),
+                             share=share))
+    if not rows:
+        return f'<p class="cocity-note">{_e(_tv(view, "intervals_missing"))}</p>'
+    ticks = "".join(f'<span style="left:{pos(i):.1f}%">{_e(_tv(view, "interval_pos", pos=i))}</span>'
+                    for i in range(1, n_pos + 1))
+    axis = (f'<div class="cocity-int-row cocity-int-axis"><span class="cocity-int-name"></span>'
+            f'<span class="cocity-int-ticks">{ticks}</span><span class="cocity-int-share"></span></div>'
+            f'<div class="cocity-int-row cocity-int-axis"><span class="cocity-int-name"></span>'
+            f'<span class="cocity-int-ends"><span>{_e(_tv(view, "interval_axis_left"))}</span>'
+            f'<span>{_e(_tv(view, "interval_axis_right"))}</span></span><span class="cocity-int-share"></span></div>')
+    runs = format_number(view.n_runs, lang, decimals=0) if view.n_runs else "molte" if lang == "it" else "many"
+    return (f"<p>{_e(_tv(view, 'intervals_intro', runs=runs))}</p>"
+            f'<figure class="cocity-intervals" aria-describedby="cocity-int-caption">{"".join(rows)}{axis}'
+            f'<figcaption id="cocity-int-caption" class="cocity-sr">{_e(" ".join(text_rows))}</figcaption></figure>')
+
+
 def ranking_html(view: CityView) -> str:
-    """The four areas in priority order; areas without data last, marked as such."""
+    """The four areas in priority order, then how robust the order is (rank intervals)."""
     lang = view.lang
     ranked, unranked = [], []
     for _i, row in view.ranking.iterrows():
         if _is_missing(row["rank"]):
-            unranked.append(f"<li>{_e(_tv(view, 'ranking_item_none', area=row['label']))}</li>")
+            unranked.append(f"<li>{_e(_tv(view, 'ranking_item_none', area=row['label'], status=row['status']))}</li>")
         else:
             ranked.append(f"<li>{_e(_tv(view, 'ranking_item', area=row['label'], score=format_score(row['score'], lang)))}</li>")
     body = f"<p>{_e(_tv(view, 'ranking_intro'))}</p>\n"
     if ranked:
         body += "<ol>" + "".join(ranked) + "</ol>\n"
     if unranked:
-        body += '<ul class="cocity-nodata">' + "".join(unranked) + "</ul>"
+        body += '<ul class="cocity-nodata">' + "".join(unranked) + "</ul>\n"
+    sentence = robustness_sentence(view)
+    if sentence and view.has_uncertainty:
+        body += f'<p class="cocity-lead">{_e(sentence)}</p>\n'
+    body += _intervals_html(view) if view.has_uncertainty else f'<p class="cocity-note">{_e(_tv(view, "intervals_missing"))}</p>'
     return _section(_tv(view, "ranking_h"), body, "ranking")
 
 
+def map_html(view: CityView) -> str:
+    """The 39 cities on the municipal boundaries of their regions, this city highlighted (inline SVG)."""
+    from . import report_maps
+
+    try:
+        assets = report_maps.load_map_assets(view.processed_dir)
+    except Exception as exc:  # noqa: BLE001 - a report without a map is still a report
+        log.warning("mappa non disponibile per %s: %s", view.code, exc)
+        return _section(_tv(view, "map_h"), f'<p class="cocity-nodata">{_e(_tv(view, "map_missing", reason=exc))}</p>',
+                        "map")
+    regions = ", ".join(sorted(assets.layout.get("regions", {})))
+    svg = report_maps.map_svg(
+        assets, highlight=view.code, title=_tv(view, "map_title", city=view.name),
+        description=_tv(view, "map_desc", city=view.name, regions=regions))
+    source = assets.layout.get("source_en" if view.lang == "en" else "source", "")
+    caption = _tv(view, "map_caption", city=view.name, source=source)
+    body = f'<figure class="cocity-figure-map">{svg}<figcaption>{_e(caption)}</figcaption></figure>'
+    return _section(_tv(view, "map_h"), body, "map")
+
+
 def peers_html(view: CityView) -> str:
-    """Names of the other cities in the same profile."""
+    """Similar cities: the nearest in profile with what they share and where they differ, then the
+    other members of the city's profile."""
     lang = view.lang
-    body = f"<p>{_e(_tv(view, 'peers_intro', profile=view.profile_label, city=view.name))}</p>\n"
+    parts = []
+    if view.nearest:
+        parts.append(f"<p>{_e(_tv(view, 'nearest_intro', k=len(view.nearest), city=view.name))}</p>")
+        cards = []
+        for peer in view.nearest:
+            profile = (_tv(view, "nearest_same_profile") if peer["same_profile"]
+                       else _tv(view, "nearest_other_profile", profile=peer["profile"]))
+            first = view.first_priority
+            if peer["first_priority"] is None:
+                priority = _tv(view, "nearest_first_none")
+            elif peer["first_priority"] == first:
+                priority = _tv(view, "nearest_first_same", area=short_area_label(first, lang))
+            else:
+                priority = _tv(view, "nearest_first_other", area=short_area_label(peer["first_priority"], lang))
+            common = peer["common"] or [_tv(view, "nearest_none_common")]
+            cards.append(
+                f'<li class="cocity-card"><h3>{_e(peer["name"])} <span class="cocity-muted">({_e(peer["province_abbr"])})'
+                f'</span></h3><p class="cocity-muted">{_e(profile)}; {_e(priority)}</p>'
+                f'<p><strong>{_e(_tv(view, "nearest_common"))}:</strong> {_e("; ".join(common))}.</p>'
+                f'<p><strong>{_e(_tv(view, "nearest_differ"))}:</strong> {_e("; ".join(peer["differ"]))}.</p></li>')
+        parts.append(f'<ul class="cocity-cards">{"".join(cards)}</ul>')
+    parts.append(f"<h3>{_e(_tv(view, 'profile_members_h', profile=view.profile_label))}</h3>")
     if view.peers:
-        body += '<ul class="cocity-peers">' + "".join(f"<li>{_e(p)}</li>" for p in view.peers) + "</ul>"
+        parts.append('<ul class="cocity-peers">' + "".join(f"<li>{_e(p)}</li>" for p in view.peers) + "</ul>")
     else:
-        body += f"<p>{_e(_tv(view, 'peers_none'))}</p>"
-    return _section(_tv(view, "peers_h"), body, "peers")
+        parts.append(f"<p>{_e(_tv(view, 'peers_none'))}</p>")
+    return _section(_tv(view, "nearest_h"), "\n".join(parts), "peers")
 
 
-def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[int] = ()) -> str:
-    """An HTML table; ``rows`` hold already-escaped cell HTML."""
-    head = "".join(f'<th scope="col"{" class=num" if i in numeric else ""}>{_e(h)}</th>'
-                   for i, h in enumerate(headers))
-    body = "".join(
-        "<tr>" + "".join(f'<td{" class=num" if i in numeric else ""}>{cell}</td>' for i, cell in enumerate(row)) + "</tr>"
-        for row in rows
-    )
-    return f'<table class="cocity-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+def practices_html(view: CityView) -> str:
+    """Good practices from the Turin visit matched to the city's first two priorities (facts only)."""
+    lang = view.lang
+    if not view.practices:
+        body = f"<p>{_e(_tv(view, 'practices_none', city=view.name))}</p>"
+        return _section(_tv(view, "practices_h"), body, "practices")
+    items = []
+    for practice in view.practices:
+        description = practice[f"description_{lang}"]
+        facts = practice.get(f"facts_{lang}") or []
+        visited = f' <span class="cocity-tag">{_e(_tv(view, "practice_visited"))}</span>' if practice.get("visited") else ""
+        facts_html = ("<ul>" + "".join(f"<li>{_e(f)}</li>" for f in facts) + "</ul>") if facts else ""
+        matched = ", ".join(short_area_label(a, lang) for a in practice["matched"])
+        items.append(
+            f'<li class="cocity-card"><h3>{_e(practice["name"])}{visited}</h3><p>{_e(description)}</p>{facts_html}'
+            f'<p class="cocity-muted">{_e(_tv(view, "practice_match", areas=matched))} '
+            f'{_e(_tv(view, "practice_why", text=practice[f"rationale_{lang}"]))}</p></li>')
+    body = (f"<p>{_e(_tv(view, 'practices_intro', city=view.name))}</p>"
+            f'<ul class="cocity-cards">{"".join(items)}</ul>'
+            f'<p class="cocity-note">{_e(_tv(view, "practices_source", source=view.practices_source))}</p>')
+    return _section(_tv(view, "practices_h"), body, "practices")
+
+
+def _notes(row, view: CityView, footnotes: list[str]) -> str:
+    """Short note for the data-notes table; the long explanation goes to ``footnotes`` ([n] markers)."""
+    notes = []
+
+    def mark(text: str) -> str:
+        if text not in footnotes:
+            footnotes.append(text)
+        return f"[{footnotes.index(text) + 1}]"
+
+    if not _is_missing(row["treatment"]) and row["treatment"]:
+        notes.append(f"{_tv(view, 'note_treated')} {mark(str(row['treatment']))}")
+    if not _is_missing(row["screening"]) and row["screening"]:
+        notes.append(f"{_tv(view, 'note_screened')} {mark(str(row['screening']))}")
+    if bool(row["imputed"]):
+        how = f" ({row['imputation']})" if not _is_missing(row["imputation"]) and row["imputation"] else ""
+        notes.append(_tv(view, "note_imputed", how=how))
+    return "; ".join(notes) if notes else _tv(view, "note_none")
 
 
 def indicators_html(view: CityView) -> str:
-    """Per area: the indicators behind the score, with value, unit, source, dataset and year."""
+    """Data notes: per area, every indicator with value, unit, relative need, source, year, whether the
+    value was treated, transformed or imputed, and (when computed) its percentile among all municipalities."""
     lang = view.lang
-    headers = [_tv(view, k) for k in ("col_indicator", "col_value", "col_unit", "col_need", "col_direction",
-                                     "col_source", "col_dataset", "col_year")]
+    with_pct = bool(view.indicators[["pct_italy", "pct_south"]].notna().any().any())
+    keys = ["col_indicator", "col_value", "col_unit", "col_need", "col_direction", "col_source", "col_year"]
+    if with_pct:
+        keys.append("col_pct")
+    keys.append("col_notes")
+    headers = [_tv(view, k) for k in keys]
+    footnotes: list[str] = []
     parts = [f"<p>{_e(_tv(view, 'indicators_intro', city=view.name))}</p>"]
+    if with_pct:
+        parts.append(f'<p class="cocity-note">{_e(_tv(view, "pct_note", city=view.name))}</p>')
     for area in view.scores.index:
         label = view.scores.at[area, "label"]
         parts.append(f"<h3>{_e(label)}</h3>")
@@ -808,21 +1795,28 @@ def indicators_html(view: CityView) -> str:
         table_rows = []
         for _i, r in available.iterrows():
             direction = _tv(view, "dir_less") if r["direction"] == "less_need" else _tv(view, "dir_more")
-            table_rows.append([
+            source = r["source"] + (f" – {r['dataset']}" if r["dataset"] else "")
+            cells = [
                 _e(r["label"]),
                 _e(format_number(r["value"], lang)),
                 _e(r["unit"]),
                 _e(format_score(r["need"], lang)),
                 _e(direction),
-                _e(r["source"]),
-                _e(r["dataset"]),
+                _e(source),
                 _e(r["reference_year"]),
-            ])
-        parts.append(_table(headers, table_rows, numeric=(1, 3)))
+            ]
+            if with_pct:
+                cells.append(_e(f"{format_score(r['pct_italy'], lang)} / {format_score(r['pct_south'], lang)}"))
+            cells.append(_e(_notes(r, view, footnotes)))
+            table_rows.append(cells)
+        parts.append(_table(headers, table_rows, numeric=(1, 3, 7) if with_pct else (1, 3)))
         n_unavailable = int((~rows["available"]).sum())
         if n_unavailable:
             parts.append(f'<p class="cocity-nodata">{_e(_tv(view, "area_some_missing", count=n_unavailable))}</p>')
-    return _section(_tv(view, "indicators_h"), "\n".join(parts), "indicators")
+    if footnotes:
+        items = "".join(f"<li>[{i}] {_e(text)}</li>" for i, text in enumerate(footnotes, start=1))
+        parts.append(f'<h3>{_e(_tv(view, "footnotes_h"))}</h3><ul class="cocity-footnotes">{items}</ul>')
+    return _section(_tv(view, "notes_h"), "\n".join(parts), "indicators")
 
 
 def missing_html(view: CityView) -> str:
@@ -845,22 +1839,356 @@ def missing_html(view: CityView) -> str:
     return _section(_tv(view, "missing_h"), "\n".join(parts), "missing")
 
 
-def method_html(view: CityView) -> str:
-    """Short method note: min-max on the 39, direction, area score = mean, k-means profiles."""
-    lang = view.lang
-    seed = _tv(view, "seed", seed=view.seed) if view.seed is not None else ""
+def _method_items(lang: str, method: dict, seed, n: int, ref: str) -> list[str]:
+    seed_text = _t(lang, "seed", seed=seed) if seed is not None else ""
     clustering = ""
-    inputs = view.method.get("clustering_inputs")
+    inputs = method.get("clustering_inputs")
     if isinstance(inputs, (list, tuple)) and inputs:
-        clustering += _tv(view, "clustering_inputs", count=len(inputs))
-    k = view.method.get("k_chosen")
+        clustering += _t(lang, "clustering_inputs", count=len(inputs))
+    k = method.get("k_chosen")
     if isinstance(k, int):
-        clustering += _tv(view, "clustering_k", k=k)
-        k_range = view.method.get("k_range")
-        if isinstance(k_range, (list, tuple)) and len(k_range) == 2:
-            clustering += _tv(view, "clustering_k_range", k0=k_range[0], k1=k_range[1])
-    items = "".join(f"<li>{_e(item.format(seed=seed, clustering=clustering, n=view.n_cities, n1=view.n_cities - 1))}</li>"
-                    for item in TEXTS[lang]["method_items"])
+        clustering += _t(lang, "clustering_k", k=k)
+        k_range = method.get("k_select") or method.get("k_range")
+        if isinstance(k_range, (list, tuple)) and len(k_range) == 2 and method.get("k") in (None, "null"):
+            clustering += _t(lang, "clustering_k_range", k0=k_range[0], k1=k_range[1])
+    names = TEXTS[lang]["method_names"]
+    norms = TEXTS[lang]["normalisation_names"]
+    return [item.format(seed=seed_text, clustering=clustering, n=n, n1=n - 1, ref=ref,
+                        clustering_method=names.get(method.get("clustering", "kmeans"), "k-means"),
+                        normalisation=norms.get(method.get("normalisation", "minmax"), "min-max"))
+            for item in TEXTS[lang]["method_items"]]
+
+
+def method_html(view: CityView) -> str:
+    """Short method note: normalisation on the 39, direction, area scores, profiles, peers."""
+    items = "".join(f"<li>{_e(item)}</li>" for item in _method_items(view.lang, view.method, view.seed, view.n_cities, view.reference))
+    return _section(_tv(view, "method_h"), f"<ul>{items}</ul>", "method")
+
+
+def city_report_title(processed_dir: str | Path, city_code: str, lang: str = "it") -> str:
+    """The ``<title>`` of a city report."""
+    cities = read_processed(processed_dir).cities
+    code = _check_code(city_code, cities)
+    return _t(lang, "title", city=cities.at[code, "name"], province=cities.at[code, "province_abbr"])
+
+
+# ---------------------------------------------------------------------------
+# Overview of the 39 (notebooks/overview_report.ipynb)
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverviewView:
+    """What the overview report shows."""
+
+    lang: str
+    data: ProcessedData
+    n_cities: int
+    first: pd.Series
+    reference: str = ""
+
+    @property
+    def processed_dir(self) -> str:
+        return str(self.data.path)
+
+
+def load_overview(processed_dir: str | Path, lang: str = "it") -> OverviewView:
+    """Collect what the overview report shows."""
+    _check_lang(lang)
+    data = read_processed(processed_dir)
+    return OverviewView(lang=lang, data=data, n_cities=int(len(data.cities)), first=_first_priorities(data.priorities),
+                        reference=reference_text(data.provenance, int(len(data.cities)), lang))
+
+
+def overview_title(lang: str = "it") -> str:
+    return _t(lang, "ov_title")
+
+
+def overview_title_html(view: OverviewView) -> str:
+    return (f'<nav class="cocity-nav"><a href="index.html">← {_e(_tv(view, "back_to_index"))}</a></nav>\n'
+            f'<header class="cocity-title"><h1>{_e(_tv(view, "ov_title"))}</h1>\n'
+            f'<p class="cocity-subtitle">{_e(_tv(view, "subtitle"))}</p></header>\n'
+            f"<p>{_e(_tv(view, 'ov_intro'))}</p>")
+
+
+def _profiles_table(view: OverviewView) -> pd.DataFrame:
+    """One row per profile: cluster, label, portrait, size, member names, mean score per area."""
+    data, lang = view.data, view.lang
+    label_col = _label_column(data.clusters, lang)
+    rows = []
+    for cluster, members in data.clusters.groupby("cluster"):
+        codes = [str(c) for c in members.index]
+        label, portrait = _profile_texts(data, int(cluster), lang)
+        names = sorted((str(data.cities.at[c, "name"]) for c in codes if c in data.cities.index), key=str.casefold)
+        means = data.scores.reindex(codes).mean()
+        rows.append({"cluster": int(cluster), "label": label or str(members[label_col].iloc[0]), "portrait": portrait,
+                     "size": len(codes), "names": names, **{a: float(means.get(a, math.nan)) for a in FOCUS_AREAS}})
+    return pd.DataFrame(rows).sort_values("cluster").reset_index(drop=True)
+
+
+def profile_colours(view: OverviewView) -> dict[int, str]:
+    clusters = sorted(int(c) for c in view.data.clusters["cluster"].unique())
+    return {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(clusters)}
+
+
+def overview_profiles_html(view: OverviewView) -> str:
+    lang = view.lang
+    colours = profile_colours(view)
+    cards = []
+    for _i, row in _profiles_table(view).iterrows():
+        scores = "; ".join(f"{short_area_label(a, lang)} {format_score(row[a], lang)}" for a in FOCUS_AREAS
+                           if not _is_missing(row[a]))
+        portrait = f"<p>{_e(row['portrait'])}</p>" if row["portrait"] else ""
+        cards.append(
+            f'<li class="cocity-card"><h3><span class="cocity-swatch" style="background:{colours[row["cluster"]]}">'
+            f'</span>{_e(row["label"])}</h3>{portrait}'
+            f'<p>{_e(_tv(view, "ov_profile_cities", count=row["size"], names=", ".join(row["names"])))}</p>'
+            f'<p class="cocity-muted">{_e(_tv(view, "ov_profile_scores", scores=scores or _tv(view, "na")))}</p></li>')
+    return _section(_tv(view, "ov_profiles_h"), f'<ul class="cocity-cards cocity-cards-wide">{"".join(cards)}</ul>',
+                    "profiles")
+
+
+def _chosen_k(view: OverviewView) -> int | None:
+    diagnostics = view.data.diagnostics
+    if diagnostics is not None and "chosen" in diagnostics.columns and diagnostics["chosen"].astype(bool).any():
+        return int(diagnostics.loc[diagnostics["chosen"].astype(bool), "k"].iloc[0])
+    k = (view.data.provenance.get("method") or {}).get("k_chosen")
+    return int(k) if isinstance(k, (int, float)) else None
+
+
+def line_chart_svg(xs: Sequence[float], ys: Sequence[float], *, title: str, highlight=None, lang: str = "it",
+                   decimals: int = 2, id_prefix: str = "cocity-line") -> str:
+    """A small line chart as inline SVG (title, y range labels, x ticks, the highlighted x in orange).
+
+    Plain SVG text: sharp at any size and no plotting library in the kernel.
+    """
+    points = [(float(x), float(y)) for x, y in zip(xs, ys) if not _is_missing(y)]
+    if not points:
+        return ""
+    width, height, left, right, top, bottom = 220.0, 150.0, 42.0, 10.0, 26.0, 24.0
+    x0, x1 = min(p[0] for p in points), max(p[0] for p in points)
+    y0, y1 = min(p[1] for p in points), max(p[1] for p in points)
+    if y1 == y0:
+        y0, y1 = y0 - 1.0, y1 + 1.0
+    pad = (y1 - y0) * 0.08
+    y0, y1 = y0 - pad, y1 + pad
+
+    def px(x: float) -> float:
+        return left + (x - x0) / ((x1 - x0) or 1.0) * (width - left - right)
+
+    def py(y: float) -> float:
+        return top + (y1 - y) / (y1 - y0) * (height - top - bottom)
+
+    path = " ".join(f"{'M' if i == 0 else 'L'}{px(x):.1f} {py(y):.1f}" for i, (x, y) in enumerate(points))
+    dots = "".join(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="{5 if x == highlight else 3}" '
+                   f'fill="{PALETTE[3] if x == highlight else PALETTE[0]}"/>' for x, y in points)
+    ticks = "".join(f'<text x="{px(x):.1f}" y="{height - 8:.1f}" text-anchor="middle">{int(x)}</text>'
+                    for x, _y in points)
+    labels = (f'<text x="{left - 5:.1f}" y="{py(y1 - pad) + 4:.1f}" text-anchor="end">'
+              f'{_e(format_number(y1 - pad, lang, decimals))}</text>'
+              f'<text x="{left - 5:.1f}" y="{py(y0 + pad) + 4:.1f}" text-anchor="end">'
+              f'{_e(format_number(y0 + pad, lang, decimals))}</text>')
+    return (f'<svg class="cocity-line" viewBox="0 0 {width:g} {height:g}" role="img" '
+            f'aria-labelledby="{id_prefix}-title"><title id="{id_prefix}-title">{_e(title)}</title>'
+            f'<rect x="{left:g}" y="{top:g}" width="{width - left - right:g}" height="{height - top - bottom:g}" '
+            f'fill="#f6f8fa"/><text x="{width / 2:g}" y="16" text-anchor="middle" font-weight="600">{_e(title)}</text>'
+            f'<g font-size="11" fill="#57606a">{ticks}{labels}</g>'
+            f'<path d="{path}" fill="none" stroke="{PALETTE[0]}" stroke-width="2"/>{dots}</svg>')
+
+
+def overview_k_html(view: OverviewView) -> str:
+    """Cluster diagnostics per k: small line charts (SVG) and the table, the chosen k highlighted."""
+    diagnostics = view.data.diagnostics
+    if diagnostics is None or diagnostics.empty:
+        return _section(_tv(view, "ov_k_h"), f'<p class="cocity-nodata">{_e(_tv(view, "ov_k_missing"))}</p>', "k")
+    lang = view.lang
+    chosen = _chosen_k(view)
+    columns = [(c, t, d) for c, t, d in (("silhouette", "col_silhouette", 3), ("calinski_harabasz", "col_ch", 1),
+                                         ("davies_bouldin", "col_db", 3), ("ari_mean", "col_ari", 3))
+               if c in diagnostics.columns and diagnostics[c].notna().any()]
+    frame = diagnostics.sort_values("k")
+    rows = []
+    for _i, row in frame.iterrows():
+        k = int(row["k"])
+        label = f"{k} ({_tv(view, 'ov_k_chosen')})" if k == chosen else str(k)
+        rows.append([_e(label)] + [_e(format_number(row[c], lang, d)) for c, _t2, d in columns])
+    charts = "".join(
+        f'<li>{line_chart_svg(frame["k"].tolist(), frame[c].tolist(), title=_tv(view, t), highlight=chosen, lang=lang, decimals=d if d < 3 else 2, id_prefix=f"cocity-k-{c}")}</li>'
+        for c, t, d in columns)
+    table = _table([_tv(view, "col_k")] + [_tv(view, t) for _c, t, _d in columns], rows,
+                   numeric=tuple(range(1, len(columns) + 1)))
+    body = f"<p>{_e(_tv(view, 'ov_k_intro'))}</p><ul class=\"cocity-small-multiples\">{charts}</ul>{table}"
+    return _section(_tv(view, "ov_k_h"), body, "k")
+
+
+STABLE_SHARE = 0.95
+
+
+def overview_stability_html(view: OverviewView) -> str:
+    """Cities whose profile membership is least stable under resampling (below 95%), in a table;
+    the others summed up in one sentence."""
+    data, lang = view.data, view.lang
+    if "stability" not in data.clusters.columns or data.clusters["stability"].isna().all():
+        return _section(_tv(view, "ov_stability_h"),
+                        f'<p class="cocity-nodata">{_e(_tv(view, "ov_stability_missing"))}</p>', "stability")
+    label_col = _label_column(data.clusters, lang)
+    frame = data.clusters.reindex(data.cities.index)
+    frame = frame.assign(name=data.cities["name"]).sort_values(["stability", "name"])
+    border = frame[frame["stability"] < STABLE_SHARE]
+    stable = int((frame["stability"] >= STABLE_SHARE).sum())
+    body = f"<p>{_e(_tv(view, 'ov_stability_intro'))}</p>"
+    body += f"<p>{_e(_tv(view, 'ov_stability_stable', count=stable, share=format_share(STABLE_SHARE, lang)))}</p>"
+    if len(border):
+        rows = [[_e(r["name"]), _e(r[label_col]), _e(format_share(r["stability"], lang))] for _c, r in border.iterrows()]
+        body += _table([_tv(view, "col_city"), _tv(view, "col_profile"), _tv(view, "col_stability")], rows,
+                       numeric=(2,))
+    runs = (data.provenance.get("method") or {}).get("bootstrap_runs")
+    if isinstance(runs, (int, float)) and runs > 0:
+        body += f'<p class="cocity-note">{_e(_tv(view, "ov_stability_runs", runs=format_number(runs, lang, 0)))}</p>'
+    return _section(_tv(view, "ov_stability_h"), body, "stability")
+
+
+def overview_map_html(view: OverviewView) -> str:
+    from . import report_maps
+
+    data = view.data
+    try:
+        assets = report_maps.load_map_assets(data.path)
+    except Exception as exc:  # noqa: BLE001
+        return _section(_tv(view, "ov_map_h"), f'<p class="cocity-nodata">{_e(_tv(view, "map_missing", reason=exc))}</p>',
+                        "map")
+    colours_by_cluster = profile_colours(view)
+    colours = {str(c): colours_by_cluster[int(k)] for c, k in data.clusters["cluster"].items()}
+    svg = report_maps.map_svg(assets, colours=colours, title=_tv(view, "ov_map_h"),
+                              description=_tv(view, "ov_map_desc"), id_prefix="cocity-ovmap")
+    label_col = _label_column(data.clusters, view.lang)
+    labels = data.clusters.drop_duplicates("cluster").set_index("cluster")[label_col]
+    legend = "".join(f'<li><span class="cocity-swatch" style="background:{colours_by_cluster[int(k)]}"></span>'
+                     f"{_e(labels.get(k))}</li>" for k in sorted(colours_by_cluster))
+    source = assets.layout.get("source_en" if view.lang == "en" else "source", "")
+    body = (f'<ul class="cocity-legend">{legend}</ul><figure class="cocity-figure-map">{svg}'
+            f'<figcaption>{_e(source)}</figcaption></figure>')
+    return _section(_tv(view, "ov_map_h"), body, "map")
+
+
+def overview_priorities_html(view: OverviewView) -> str:
+    data, lang = view.data, view.lang
+    label_col = _label_column(data.clusters, lang)
+    has_share = "share_top" in data.priorities.columns
+    headers = [_tv(view, "col_city"), _tv(view, "col_profile")] + [f"{i}ª" if lang == "it" else f"#{i}"
+                                                                   for i in range(1, len(FOCUS_AREAS) + 1)]
+    if has_share:
+        headers.append(_tv(view, "col_share"))
+    rows = []
+    for code, city in sorted(data.cities.iterrows(), key=lambda item: str(item[1]["name"]).casefold()):
+        pri = data.priorities[data.priorities["istat_code"] == code].dropna(subset=["rank"]).sort_values("rank")
+        cells = [_e(city["name"]), _e(data.clusters.at[code, label_col] if code in data.clusters.index else "")]
+        areas = [f"{short_area_label(r['focus_area'], lang)} ({format_score(r['score'], lang)})"
+                 for _i, r in pri.iterrows()]
+        cells += [_e(a) for a in areas] + [_e(_tv(view, "na"))] * (len(FOCUS_AREAS) - len(areas))
+        if has_share:
+            share = pri["share_top"].iloc[0] if len(pri) else math.nan
+            cells.append(_e(format_share(share, lang)))
+        rows.append(cells)
+    body = f"<p>{_e(_tv(view, 'ov_priorities_intro'))}</p>" + _table(headers, rows)
+    return _section(_tv(view, "ov_priorities_h"), body, "priorities")
+
+
+def _frame_table(frame: pd.DataFrame, lang: str) -> str:
+    """Any DataFrame as an escaped table (numbers formatted for the language)."""
+    frame = frame.reset_index() if frame.index.name is not None else frame
+    rows = []
+    numeric = tuple(i for i, c in enumerate(frame.columns) if frame[c].dtype.kind in "fiu")
+    for _i, row in frame.iterrows():
+        rows.append([_e(format_number(v, lang)) if i in numeric else _e("" if _is_missing(v) else v)
+                     for i, v in enumerate(row)])
+    return _table([str(c) for c in frame.columns], rows, numeric=numeric)
+
+
+def overview_coverage_html(view: OverviewView) -> str:
+    """The sources' coverage table, when :mod:`cocity_analysis.coverage` exists (empty string otherwise)."""
+    try:
+        from . import coverage  # type: ignore[attr-defined]
+    except ImportError:
+        return ""
+    function = getattr(coverage, "coverage_table", None)
+    if function is None:
+        return ""
+    try:
+        table = function(view.data.path)
+    except Exception as exc:  # noqa: BLE001 - an optional section must not sink the overview
+        log.warning("tabella di copertura non disponibile: %s", exc)
+        return ""
+    if not isinstance(table, pd.DataFrame) or table.empty:
+        return ""
+    lang = view.lang
+    known = {"focus_area", "indicator", "source", "reference_year", "cities_with_value", "cities_total", "status"}
+    if not known <= set(table.columns):
+        return _section(_tv(view, "ov_coverage_h"), _frame_table(table, lang), "coverage")
+    labels = {e["id"]: e.get("label_en" if lang == "en" else "label_it") or e["id"]
+              for e in view.data.catalogue.get("indicators", [])}
+    rows = []
+    for _i, r in table.iterrows():
+        indicator = None if _is_missing(r["indicator"]) else str(r["indicator"])
+        reason = r.get("missing_reason_en" if lang == "en" else "missing_reason")
+        rows.append([
+            _e(short_area_label(str(r["focus_area"]), lang)),
+            _e(labels.get(indicator, indicator) if indicator else _tv(view, "no_data")),
+            _e("" if _is_missing(r["source"]) else r["source"]),
+            _e("" if _is_missing(r["reference_year"]) else r["reference_year"]),
+            _e(_tv(view, "ov_cov_cities", k=int(r["cities_with_value"]), total=int(r["cities_total"]))),
+            _e(r["status"] if lang == "it" or "status_en" not in table.columns else r["status_en"]),
+            _e("" if _is_missing(reason) else reason),
+        ])
+    headers = [_tv(view, k) for k in ("col_area", "col_indicator", "col_source", "col_year", "ov_cov_with",
+                                      "ov_cov_status", "col_reason")]
+    body = f"<p>{_e(_tv(view, 'ov_coverage_intro'))}</p>" + _table(headers, rows)
+    return _section(_tv(view, "ov_coverage_h"), body, "coverage")
+
+
+def overview_stated_html(view: OverviewView) -> str:
+    """Stated (questionnaire) vs data-driven first priority, when ``stated_priorities.parquet`` exists:
+    a count matrix and the large gaps, from :func:`cocity_analysis.questionnaire.compare` (priority
+    5 = highest; empty string when the file or the module is absent)."""
+    path = view.data.path / "stated_priorities.parquet"
+    if not path.is_file():
+        return ""
+    lang = view.lang
+    try:
+        from . import questionnaire
+
+        table = questionnaire.compare(pd.read_parquet(path), view.data.priorities)
+    except Exception as exc:  # noqa: BLE001 - an optional section must not sink the overview
+        log.warning("%s non leggibile: %s", path, exc)
+        body = f'<p class="cocity-nodata">{_e(_tv(view, "ov_stated_unreadable", columns=str(exc)))}</p>'
+        return _section(_tv(view, "ov_stated_h"), body, "stated")
+    if table.empty:
+        return ""
+    firsts = table[table["stated_rank"] == 1.0]  # a tie for first (rank 1.5, ...) names no single area
+    stated = firsts.drop_duplicates("istat_code", keep=False).set_index("istat_code")["focus_area"].astype(str)
+    both = pd.DataFrame({"stated": stated, "data": view.first}).dropna()
+    areas = list(FOCUS_AREAS)
+    matrix = pd.crosstab(both["stated"], both["data"]).reindex(index=areas, columns=areas, fill_value=0)
+    headers = [_tv(view, "col_stated")] + [short_area_label(a, lang) for a in areas]
+    rows = [[_e(short_area_label(a, lang))] + [_e(int(matrix.at[a, b])) for b in areas] for a in areas]
+    body = (f"<p>{_e(_tv(view, 'ov_stated_intro', count=len(both)))}</p>"
+            + _table(headers, rows, numeric=tuple(range(1, len(areas) + 1))))
+    gaps = table[table["large_gap"].astype(bool)]
+    if len(gaps):
+        names = view.data.cities["name"]
+        gap_rows = [[_e(names.get(r["istat_code"], r["istat_code"])), _e(short_area_label(r["focus_area"], lang)),
+                     _e(format_number(r["stated_rank"], lang, 1)), _e(format_number(r["data_rank"], lang, 0)),
+                     _e("" if _is_missing(r["note"]) else r["note"])] for _i, r in gaps.iterrows()]
+        body += (f"<h3>{_e(_tv(view, 'ov_stated_gaps_h'))}</h3>"
+                 + _table([_tv(view, "col_city"), _tv(view, "col_area"), _tv(view, "ov_stated_rank"),
+                           _tv(view, "ov_data_rank"), _tv(view, "col_notes")], gap_rows, numeric=(2, 3)))
+    return _section(_tv(view, "ov_stated_h"), body, "stated")
+
+
+def overview_method_html(view: OverviewView) -> str:
+    method = dict(view.data.provenance.get("method") or {})
+    items = "".join(f"<li>{_e(item)}</li>" for item in
+                    _method_items(view.lang, method, view.data.provenance.get("seed"), view.n_cities, view.reference))
     return _section(_tv(view, "method_h"), f"<ul>{items}</ul>", "method")
 
 
@@ -876,6 +2204,7 @@ _EXTERNAL_RES = (
     re.compile(r"url\(\s*['\"]?\s*(https?:)?//", re.I),
     re.compile(r"\b(src|href|srcset|poster|data)\s*=\s*['\"]?\s*(https?:)?//", re.I),
     re.compile(r"import\(\s*['\"](https?:)?//", re.I),
+    re.compile(r"\bfetch\(|XMLHttpRequest|new\s+WebSocket|navigator\.sendBeacon", re.I),
 )
 
 
@@ -893,12 +2222,111 @@ def external_references(text: str) -> list[str]:
 
 
 # ---------------------------------------------------------------------------
-# Rendering
+# Index page (written by the batch in the main process)
+# ---------------------------------------------------------------------------
+
+# sorts the index table on a click on a heading; inline, nothing from another host
+_SORT_SCRIPT = """
+(function () {
+  var table = document.getElementById('cocity-cities');
+  if (!table) { return; }
+  var heads = table.querySelectorAll('thead th');
+  function key(td) { var v = td.getAttribute('data-sort'); return v === null ? td.textContent : v; }
+  table.querySelectorAll('thead button').forEach(function (button) {
+    button.addEventListener('click', function () {
+      var col = Number(button.getAttribute('data-col'));
+      var th = heads[col];
+      var asc = th.getAttribute('aria-sort') !== 'ascending';
+      var numeric = th.classList.contains('num');
+      var body = table.tBodies[0];
+      var rows = Array.prototype.slice.call(body.rows);
+      rows.sort(function (a, b) {
+        var x = key(a.cells[col]), y = key(b.cells[col]);
+        var d = numeric ? (parseFloat(x) || -1) - (parseFloat(y) || -1) : x.localeCompare(y, 'it', {sensitivity: 'base'});
+        return asc ? d : -d;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+      heads.forEach(function (h) { h.removeAttribute('aria-sort'); });
+      th.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
+    });
+  });
+})();
+"""
+
+
+def _css() -> str:
+    return (config.TEMPLATES_DIR / TEMPLATE_NAME / "static" / "cocity.css").read_text(encoding="utf-8")
+
+
+def index_html(processed_dir: str | Path, out_dir: str | Path, ok_codes: Iterable[str] = (),
+               lang: str = "it", overview: bool | None = None) -> str:
+    """The text of ``index.html``: the cities with profile, first priority and its share, links.
+
+    A city gets a link when it is in ``ok_codes`` or its report file exists; ``overview`` None
+    links the overview when ``overview.html`` exists.
+    """
+    _check_lang(lang)
+    data = read_processed(processed_dir)
+    out_dir = Path(out_dir)
+    ok_codes = set(ok_codes)
+    label_col = _label_column(data.clusters, lang)
+    first = _first_priorities(data.priorities)
+    has_share = "share_top" in data.priorities.columns
+    firsts = data.priorities.dropna(subset=["rank"]).sort_values(["istat_code", "rank"]).drop_duplicates("istat_code")
+    share = firsts.set_index("istat_code")["share_top"] if has_share else pd.Series(dtype=float)
+    rows = []
+    for code, city in sorted(data.cities.iterrows(), key=lambda item: str(item[1]["name"]).casefold()):
+        profile = data.clusters.at[code, label_col] if code in data.clusters.index else _t(lang, "na")
+        area = area_label(str(first[code]), lang) if code in first.index else _t(lang, "no_data")
+        if code in ok_codes or (out_dir / "cities" / f"{code}.html").is_file():
+            link = f'<a href="cities/{_e(code)}.html">{_e(_t(lang, "open_report"))}</a>'
+        else:
+            link = f'<span class="cocity-nodata">{_e(_t(lang, "report_missing"))}</span>'
+        province = f"{city.get('province') or ''} ({city.get('province_abbr') or ''})"
+        value = share.get(code, math.nan)
+        share_cell = (f'<td data-label="{_e(_t(lang, "col_share"))}" class=num data-sort="'
+                      f'{"" if _is_missing(value) else f"{float(value):.6f}"}">{_e(format_share(value, lang))}</td>')
+        cells = [_e(city["name"]), _e(province), _e(profile), _e(area)]
+        headers = [_t(lang, k) for k in ("col_city", "col_province", "col_profile", "col_first")]
+        row = "".join(f'<td data-label="{_e(h)}">{c}</td>' for h, c in zip(headers, cells))
+        row += share_cell + f'<td data-label="{_e(_t(lang, "col_report"))}">{link}</td>'
+        rows.append(f"<tr>{row}</tr>")
+    headers = [_t(lang, k) for k in ("col_city", "col_province", "col_profile", "col_first", "col_share")]
+    head = "".join(
+        f'<th scope="col"{" class=num" if i == 4 else ""}{" aria-sort=ascending" if i == 0 else ""}>'
+        f'<button type="button" data-col="{i}" title="{_e(_t(lang, "sort_hint"))}">{_e(h)}</button></th>'
+        for i, h in enumerate(headers))
+    head += f'<th scope="col">{_e(_t(lang, "col_report"))}</th>'
+    table = (f'<table class="cocity-table cocity-sortable" id="cocity-cities"><thead><tr>{head}</tr></thead>'
+             f'<tbody>{"".join(rows)}</tbody></table>')
+    if overview is None:
+        overview = (out_dir / "overview.html").is_file()
+    overview_link = (f'<p class="cocity-lead"><a href="overview.html">{_e(_t(lang, "index_overview", n=len(data.cities)))}'
+                     f"</a></p>\n" if overview else "")
+    title = _t(lang, "index_title")
+    return (
+        f'<!DOCTYPE html>\n<html lang="{_e(lang)}">\n<head>\n<meta charset="utf-8"/>\n'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1.0"/>\n<title>{_e(title)}</title>\n'
+        f'<style type="text/css">\n{_css()}\n</style>\n</head>\n<body class="cocity-index">\n<main>\n'
+        f"<h1>{_e(title)}</h1>\n<p>{_e(_t(lang, 'index_intro', n=len(data.cities)))}</p>\n{overview_link}{table}\n"
+        f"</main>\n<script>{_SORT_SCRIPT}</script>\n</body>\n</html>\n"
+    )
+
+
+def render_index(processed_dir: str | Path, out_dir: str | Path, results: Iterable | None = None,
+                 lang: str = "it") -> Path:
+    """Write ``out_dir/index.html`` atomically (see :func:`index_html`)."""
+    ok = [r.city_code for r in (results or []) if getattr(r, "ok", False)]
+    return write_text_atomic(Path(out_dir) / "index.html", index_html(processed_dir, out_dir, ok, lang=lang))
+
+
+# ---------------------------------------------------------------------------
+# Rendering: thin wrappers around the batch engine
 # ---------------------------------------------------------------------------
 
 
 class ReportError(CocityError):
-    """A city report could not be produced; ``failed_notebook`` is the executed notebook kept for debugging."""
+    """A report could not be produced; ``failed_notebook`` is the executed notebook kept for debugging."""
 
     def __init__(self, city_code: str, message: str, failed_notebook: Path | None = None):
         self.city_code = city_code
@@ -910,14 +2338,6 @@ class ReportError(CocityError):
         super().__init__(text)
 
 
-def _readable(path: Path) -> Path:
-    """Give a published file the usual permissions (temp files are created 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-    return path
-
-
 def city_report_path(out_dir: str | Path, city_code: str) -> Path:
     return Path(out_dir) / "cities" / f"{city_code}.html"
 
@@ -926,275 +2346,23 @@ def failed_notebook_path(out_dir: str | Path, city_code: str) -> Path:
     return Path(out_dir) / "failed" / f"{city_code}.ipynb"
 
 
-def _html_exporter(lang: str):
-    from nbconvert import HTMLExporter
-    from traitlets.config import Config
+def render_city(city_code: str, *, processed_dir: str | Path, out_dir: str | Path,
+                notebook: str | Path = config.CITY_REPORT_NOTEBOOK, lang: str = "it") -> Path:
+    """Make one city's report alone (a fresh kernel) and write ``out_dir/cities/<code>.html``.
 
-    return HTMLExporter(
-        # no code is shown, so no pygments stylesheet either
-        config=Config({"CSSHTMLHeaderPreprocessor": {"enabled": False}}),
-        template_name=TEMPLATE_NAME,
-        extra_template_basedirs=[str(config.TEMPLATES_DIR)],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        embed_images=True,
-        language_code=lang,
-    )
-
-
-def export_html(notebook_node, *, title: str, lang: str = "it") -> str:
-    """HTML of an executed notebook through the ``cocity`` template (inputs, prompts, stderr left out)."""
-    from traitlets.config import Config
-
-    exporter = _html_exporter(lang)
-    from nbconvert.preprocessors import TagRemovePreprocessor
-
-    remover = TagRemovePreprocessor(config=Config(), remove_cell_tags=set(REMOVED_CELL_TAGS))
-    remover.enabled = True
-    exporter.register_preprocessor(remover, enabled=True)
-    body, _resources = exporter.from_notebook_node(notebook_node, resources={"metadata": {"name": title}})
-    return body
-
-
-def _log_stderr(node, city_code: str) -> None:
-    for cell in node.cells:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream" and output.get("name") == "stderr":
-                log.warning("city %s: notebook wrote to stderr: %s", city_code, str(output.get("text", "")).strip()[:500])
-
-
-def render_city(
-    city_code: str,
-    *,
-    processed_dir: str | Path,
-    out_dir: str | Path,
-    notebook: str | Path = config.CITY_REPORT_NOTEBOOK,
-    lang: str = "it",
-) -> Path:
-    """Execute the city notebook for ``city_code`` and write ``out_dir/cities/<code>.html``.
-
-    Parameters reach papermill as Python strings (``"064008"`` keeps its leading zero).
-    The HTML is written atomically and checked to be self-contained. On failure the
-    executed notebook is kept at ``out_dir/failed/<code>.ipynb``, any previous report
-    is left in place, and :class:`ReportError` is raised.
+    Raises :class:`ReportError` on failure; the executed notebook is kept in ``out_dir/failed/``
+    and any previous report stays in place. See :func:`cocity_analysis.batch.render_one`.
     """
-    import nbformat
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-    from traitlets.config import Config
+    from . import batch
 
-    _check_lang(lang)
-    code = _check_code(city_code)
-    if not _CODE_RE.match(code):
-        raise CocityError(f"il codice ISTAT della città deve avere 6 cifre come '064008', ricevuto {city_code!r}")
-    processed = check_processed_dir(processed_dir).resolve()
-    notebook = Path(notebook).resolve()
-    if not notebook.is_file():
-        raise CocityError(f"notebook del report {notebook} non trovato")
-    out_dir = Path(out_dir)
-    target = city_report_path(out_dir, code)
-    failed = failed_notebook_path(out_dir, code)
-
-    with tempfile.TemporaryDirectory(prefix="cocity-report-") as tmp:
-        executed = Path(tmp) / f"{code}.ipynb"
-
-        def keep_failed() -> Path | None:
-            if executed.is_file():
-                write_bytes_atomic(failed, executed.read_bytes())
-                return failed
-            return None
-
-        try:
-            pm.execute_notebook(
-                str(notebook),
-                str(executed),
-                parameters={"city_code": code, "lang": lang, "processed_dir": str(processed)},
-                kernel_name=KERNEL_NAME,
-                language="python",
-                progress_bar=False,
-                log_output=False,
-                cwd=str(notebook.parent),
-                execution_timeout=CELL_TIMEOUT_SECONDS,
-                # local socket files in this render's own temp dir instead of unencrypted
-                # TCP ports (no clash between parallel renders, no warning about TCP)
-                config=Config({"KernelManager": {"transport": "ipc", "ip": str(Path(tmp) / "kernel")}}),
-            )
-        except PapermillExecutionError as exc:
-            kept = keep_failed()
-            raise ReportError(code, f"{exc.ename}: {exc.evalue}", kept) from None
-        except Exception as exc:  # kernel died, timeout, bad notebook ...
-            kept = keep_failed()
-            raise ReportError(code, f"{type(exc).__name__}: {exc}", kept) from exc
-
-        try:
-            node = nbformat.read(str(executed), as_version=4)
-            _log_stderr(node, code)
-            cities = read_processed(processed).cities
-            title = _t(lang, "title", city=cities.at[code, "name"], province=cities.at[code, "province_abbr"])
-            body = export_html(node, title=title, lang=lang)
-            external = external_references(body)
-            if external:
-                raise CocityError(f"l'HTML caricherebbe risorse esterne: {external[:3]}")
-            _readable(write_text_atomic(target, body))
-        except Exception as exc:
-            kept = keep_failed()
-            raise ReportError(code, f"{type(exc).__name__}: {exc}", kept) from exc
-
-    if failed.exists():  # a stale failure from an earlier run no longer applies
-        failed.unlink()
-    return target
+    return batch.render_one(city_code, processed_dir=processed_dir, out_dir=out_dir, notebook=notebook, lang=lang)
 
 
-# ---------------------------------------------------------------------------
-# Index page
-# ---------------------------------------------------------------------------
+def run_reports(city_codes: Sequence[str] | None, *, processed_dir: str | Path, out_dir: str | Path,
+                notebook: str | Path = config.CITY_REPORT_NOTEBOOK, lang: str = "it", jobs: int | None = None,
+                **kwargs):
+    """Render many cities with the batch engine (see :func:`cocity_analysis.batch.run_reports`)."""
+    from . import batch
 
-
-@dataclass
-class CityResult:
-    """Outcome of one city in a run."""
-
-    city_code: str
-    status: str  # "ok" | "failed"
-    seconds: float
-    error: str | None = None
-    html_path: Path | None = None
-    failed_notebook: Path | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-
-@dataclass
-class ReportRunSummary:
-    """Per-city outcomes of :func:`run_reports`, the index path and the wall time."""
-
-    results: list[CityResult] = field(default_factory=list)
-    seconds: float = 0.0
-    index_path: Path | None = None
-
-    @property
-    def ok(self) -> bool:
-        return all(r.ok for r in self.results)
-
-    @property
-    def n_ok(self) -> int:
-        return sum(r.ok for r in self.results)
-
-    @property
-    def failed(self) -> list[CityResult]:
-        return [r for r in self.results if not r.ok]
-
-    def summary_line(self) -> str:
-        """E.g. "39 report scritti, 0 falliti in 52.3 s"."""
-        return f"{self.n_ok} report scritti, {len(self.failed)} falliti in {self.seconds:.1f} s"
-
-
-def _css() -> str:
-    return (config.TEMPLATES_DIR / TEMPLATE_NAME / "static" / "cocity.css").read_text(encoding="utf-8")
-
-
-def render_index(processed_dir: str | Path, out_dir: str | Path, results: Iterable[CityResult] | None = None,
-                 lang: str = "it") -> Path:
-    """Write ``out_dir/index.html``: the cities with profile, first priority and a relative link.
-
-    A city gets a link when it rendered in ``results`` or its report file exists from an
-    earlier run; otherwise the row says the report is not available.
-    """
-    _check_lang(lang)
-    data = read_processed(processed_dir)
-    out_dir = Path(out_dir)
-    ok_codes = {r.city_code for r in (results or []) if r.ok}
-    label_col = "label_en" if lang == "en" and "label_en" in data.clusters.columns else "label"
-    first = (data.priorities.dropna(subset=["rank"]).sort_values("rank")
-             .drop_duplicates("istat_code").set_index("istat_code")["focus_area"])
-    rows = []
-    for code, city in sorted(data.cities.iterrows(), key=lambda item: str(item[1]["name"]).casefold()):
-        profile = data.clusters.at[code, label_col] if code in data.clusters.index else _t(lang, "na")
-        area = area_label(str(first[code]), lang) if code in first.index else _t(lang, "no_data")
-        if code in ok_codes or city_report_path(out_dir, code).is_file():
-            link = f'<a href="cities/{_e(code)}.html">{_e(_t(lang, "open_report"))}</a>'
-        else:
-            link = f'<span class="cocity-nodata">{_e(_t(lang, "report_missing"))}</span>'
-        province = f"{city.get('province') or ''} ({city.get('province_abbr') or ''})"
-        rows.append([_e(city["name"]), _e(province), _e(profile), _e(area), link])
-    table = _table([_t(lang, k) for k in ("col_city", "col_province", "col_profile", "col_first", "col_report")], rows)
-    title = _t(lang, "index_title")
-    page = (
-        f'<!DOCTYPE html>\n<html lang="{_e(lang)}">\n<head>\n<meta charset="utf-8"/>\n'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1.0"/>\n<title>{_e(title)}</title>\n'
-        f'<style type="text/css">\n{_css()}\n</style>\n</head>\n<body class="cocity-index">\n<main>\n'
-        f"<h1>{_e(title)}</h1>\n<p>{_e(_t(lang, 'index_intro', n=len(data.cities)))}</p>\n{table}\n"
-        f"</main>\n</body>\n</html>\n"
-    )
-    return _readable(write_text_atomic(out_dir / "index.html", page))
-
-
-# ---------------------------------------------------------------------------
-# Many cities in parallel
-# ---------------------------------------------------------------------------
-
-
-def _render_worker(city_code: str, processed_dir: str, out_dir: str, notebook: str, lang: str) -> CityResult:
-    """Render one city and report the outcome instead of raising (runs in a worker process)."""
-    start = time.perf_counter()
-    try:
-        path = render_city(city_code, processed_dir=processed_dir, out_dir=out_dir, notebook=notebook, lang=lang)
-    except Exception as exc:  # noqa: BLE001 - one failing city must not stop the others
-        failed = getattr(exc, "failed_notebook", None)
-        return CityResult(str(city_code), "failed", time.perf_counter() - start, error=str(exc),
-                          failed_notebook=failed)
-    return CityResult(str(city_code), "ok", time.perf_counter() - start, html_path=path)
-
-
-def run_reports(
-    city_codes: Sequence[str] | None,
-    *,
-    processed_dir: str | Path,
-    out_dir: str | Path,
-    notebook: str | Path = config.CITY_REPORT_NOTEBOOK,
-    lang: str = "it",
-    jobs: int | None = None,
-) -> ReportRunSummary:
-    """Render ``city_codes`` (None = all cities) in parallel, then write ``index.html``.
-
-    One failing city does not stop the others: look at ``summary.ok`` / ``summary.failed``.
-    ``jobs`` defaults to ``os.cpu_count()``; ``jobs=1`` renders in this process.
-    """
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    import multiprocessing
-
-    from tqdm import tqdm
-
-    _check_lang(lang)
-    data = read_processed(processed_dir)
-    codes = list(data.cities.index) if city_codes is None else [_check_code(c) for c in city_codes]
-    codes = list(dict.fromkeys(codes))
-    jobs = max(1, min(jobs or os.cpu_count() or 1, max(1, len(codes))))
-    args = (str(Path(processed_dir)), str(Path(out_dir)), str(Path(notebook)), lang)
-    start = time.perf_counter()
-    results: dict[str, CityResult] = {}
-    with tqdm(total=len(codes), desc="Report", unit="città", disable=None, file=sys.stderr) as bar:
-        if jobs == 1:
-            for code in codes:
-                results[code] = _render_worker(code, *args)
-                bar.update()
-        else:
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-                futures = {pool.submit(_render_worker, code, *args): code for code in codes}
-                for future in as_completed(futures):
-                    code = futures[future]
-                    try:
-                        results[code] = future.result()
-                    except Exception as exc:  # worker process died
-                        results[code] = CityResult(code, "failed", 0.0, error=f"{type(exc).__name__}: {exc}")
-                    bar.update()
-    summary = ReportRunSummary(results=[results[c] for c in codes])
-    for result in summary.failed:
-        log.error("%s", result.error)
-    summary.index_path = render_index(processed_dir, out_dir, summary.results, lang=lang)
-    summary.seconds = time.perf_counter() - start
-    return summary
+    return batch.run_reports(city_codes, processed_dir=processed_dir, out_dir=out_dir, notebook=notebook,
+                             lang=lang, jobs=jobs, **kwargs)

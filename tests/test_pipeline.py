@@ -39,7 +39,8 @@ def test_processed_files_and_shapes(real_processed_dir):
     assert cities.index.str.fullmatch(r"\d{6}").all()
     assert set(cities["macro_area"]) <= {"Sud", "Isole"}
     ranking = pd.read_parquet(real_processed_dir / "priorities.parquet")
-    assert list(ranking.columns) == ["istat_code", "focus_area", "rank", "score"]
+    assert list(ranking.columns) == ["istat_code", "focus_area", "rank", "score",
+                                     "rank_median", "rank_p05", "rank_p95", "share_top"]
     assert len(ranking) == 39 * 4
     clusters = pd.read_parquet(real_processed_dir / "clusters.parquet")
     assert list(clusters.columns)[:3] == ["istat_code", "cluster", "label"]

@@ -1,26 +1,32 @@
-"""City reports: notebook -> self-contained HTML, failures kept aside, index of a run.
+"""City reports, overview, index and the batch engine, on the real processed data.
 
 Uses the session fixture ``real_processed_dir`` (conftest.py: the real ``cocity prepare``
-into a temp dir). Kernel-executing tests render 3 codes once per module (2 real cities
-with leading-zero and non-leading-zero codes, 1 unknown code) to keep runtime modest.
+into a temp dir). Tests that execute notebooks are marked ``slow``; each kernel run is shared
+by as many checks as possible (module fixtures) to keep the runtime modest.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import math
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
+import numpy as np
+import pandas as pd
 import pytest
 
-from cocity_analysis import FOCUS_AREAS, FOCUS_AREA_LABELS, config, reports
+from cocity_analysis import FOCUS_AREAS, FOCUS_AREA_LABELS, batch, config, report_maps, reports
 from cocity_analysis.errors import CocityError
 
 MATERA = "077014"
 AVELLINO = "064008"  # leading zero: must survive papermill
+BARLETTA = "110002"
+ANDRIA = "110001"
 UNKNOWN = "999999"
 SENTINEL = "<html><body>previous good report</body></html>\n"
 
@@ -35,7 +41,6 @@ def _without_data_uris(text: str) -> str:
 def assert_self_contained(text: str) -> None:
     scan = _without_data_uris(text)
     lowered = scan.lower()
-    assert "<script src" not in lowered
     assert not re.search(r"<script\b[^>]*\bsrc\s*=", scan, re.I), "script loaded from a file or host"
     assert not re.search(r"<link\b[^>]*\bhref\s*=", scan, re.I), "stylesheet or link tag to a file or host"
     assert "@import" not in lowered
@@ -45,32 +50,48 @@ def assert_self_contained(text: str) -> None:
     assert "cdn" not in lowered
 
 
-@pytest.fixture(scope="module")
-def run_dir(real_processed_dir, tmp_path_factory):
-    """One parallel run: Matera, Avellino and an unknown code that already has a 'good' report."""
-    out = tmp_path_factory.mktemp("reports")
-    (out / "cities").mkdir()
-    (out / "cities" / f"{UNKNOWN}.html").write_text(SENTINEL, encoding="utf-8")
-    summary = reports.run_reports([MATERA, AVELLINO, UNKNOWN], processed_dir=real_processed_dir, out_dir=out,
-                                  notebook=config.CITY_REPORT_NOTEBOOK, jobs=2)
-    return out, summary
+def _copy_processed(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target)
+    return target
 
 
-# --- the committed notebook -------------------------------------------------------------
-
-
-def test_notebook_is_committed_clean_with_string_parameters():
+def _notebook_with_cell(tmp: Path, source: str, after_parameters: bool = True, name: str = "city_report.ipynb") -> Path:
+    """A copy of the real city notebook with one more code cell (after the injected parameters)."""
     nb = nbformat.read(str(config.CITY_REPORT_NOTEBOOK), as_version=4)
+    cell = nbformat.v4.new_code_cell(source)
+    index = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])) + 1
+    nb.cells.insert(index if after_parameters else len(nb.cells), cell)
+    path = tmp / name
+    nbformat.write(nb, str(path))
+    return path
+
+
+# --- the committed notebooks ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [config.CITY_REPORT_NOTEBOOK, reports.OVERVIEW_NOTEBOOK])
+def test_notebooks_are_committed_clean_with_string_parameters(path):
+    nb = nbformat.read(str(path), as_version=4)
     assert nb.metadata["kernelspec"]["name"] == "python3"
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     assert "parameters" in code_cells[0].metadata.get("tags", [])
     namespace: dict = {}
     exec(code_cells[0].source, namespace)
-    assert namespace["city_code"] == "064008" and isinstance(namespace["city_code"], str)
     assert namespace["lang"] == "it"
     assert namespace["processed_dir"] == "../data/processed"
+    if path == config.CITY_REPORT_NOTEBOOK:
+        assert namespace["city_code"] == "064008" and isinstance(namespace["city_code"], str)
     for cell in code_cells:
         assert cell.outputs == [] and cell.execution_count is None, "commit the notebook without outputs"
+
+
+def test_papermill_parameters_stay_strings():
+    nb = nbformat.read(str(config.CITY_REPORT_NOTEBOOK), as_version=4)
+    injected = batch._parameterize(nb, {"city_code": AVELLINO, "lang": "it", "processed_dir": "/x"})
+    cell = next(c for c in injected.cells if "injected-parameters" in c.metadata.get("tags", []))
+    namespace: dict = {}
+    exec(cell.source, namespace)
+    assert namespace["city_code"] == "064008" and isinstance(namespace["city_code"], str)
 
 
 # --- load_city_view (no kernel) -----------------------------------------------------------
@@ -81,20 +102,40 @@ def test_load_city_view_matera(real_processed_dir):
     assert view.name == "Matera"
     assert view.code == MATERA
     assert list(view.scores.index) == list(FOCUS_AREAS)
-    assert set(view.scores.columns) >= {"city", "cluster_mean", "mean_39"}
+    assert set(view.scores.columns) >= {"city", "cluster_mean", "mean_39", "south", "status"}
     assert len(view.ranking) == 4
     assert MATERA not in view.peer_codes and "Matera" not in view.peers
-    for column in ("value", "unit", "source", "dataset", "reference_year"):
+    for column in ("value", "unit", "source", "dataset", "reference_year", "treatment", "imputed"):
         assert column in view.indicators.columns
     catalogue = json.loads((Path(real_processed_dir) / "catalogue.json").read_text(encoding="utf-8"))
     assert len(view.indicators) == len(catalogue["indicators"])
     not_available = {e["id"] for e in catalogue["indicators"] if not e["available"]}
     assert not_available <= set(view.missing["id"])
+    # the values shown are the processed ones, unchanged
+    values = pd.read_parquet(Path(real_processed_dir) / "indicators.parquet")
+    for _i, row in view.indicators.dropna(subset=["value"]).iterrows():
+        assert row["value"] == pytest.approx(values.at[MATERA, row["id"]])
     # an area without data is NaN, never 0
     for area in FOCUS_AREAS:
         rows = view.indicators[(view.indicators["focus_area"] == area) & view.indicators["value"].notna()]
         if rows.empty:
             assert math.isnan(view.scores.at[area, "city"])
+
+
+def test_treated_values_are_flagged(real_processed_dir):
+    treatments = pd.read_parquet(Path(real_processed_dir) / "treatments.parquet")
+    if treatments.empty:
+        pytest.skip("no treated value in this preparation")
+    code, indicator = str(treatments.iloc[0]["istat_code"]), str(treatments.iloc[0]["indicator"])
+    view = reports.load_city_view(real_processed_dir, code)
+    row = view.indicators.set_index("id").loc[indicator]
+    assert row["treatment"] == treatments.iloc[0]["treatment"]
+    html = reports.indicators_html(view)
+    assert "trattato [" in html
+    assert reports._e(treatments.iloc[0]["treatment"]) in html  # explained in the footnotes
+    untreated = [c for c in view.indicators["id"] if c not in set(treatments.loc[treatments["istat_code"] == code,
+                                                                                "indicator"])]
+    assert view.indicators.set_index("id").loc[untreated, "treatment"].isna().all()
 
 
 def test_unknown_code_lists_valid_codes(real_processed_dir):
@@ -113,120 +154,567 @@ def test_missing_processed_dir_says_run_prepare(tmp_path):
     with pytest.raises(CocityError, match="cocity prepare"):
         reports.load_city_view(tmp_path / "nothing", MATERA)
     with pytest.raises(CocityError, match="cocity prepare"):
-        reports.render_city(MATERA, processed_dir=tmp_path, out_dir=tmp_path / "out")
+        batch.run_reports([MATERA], processed_dir=tmp_path, out_dir=tmp_path / "out", jobs=1)
 
 
 def test_text_from_data_is_escaped(real_processed_dir):
     view = reports.load_city_view(real_processed_dir, MATERA)
     evil = "<script>alert(1)</script> & Co"
+    indicators = view.indicators.copy()
+    indicators.loc[0, "treatment"] = "<img src=x onerror=alert(2)>"
+    indicators.loc[0, "source"] = "<b>fonte</b>"
+    nearest = [dict(p, name="<i>peer</i>", common=["<u>c</u>"], differ=["<s>d</s>"]) for p in view.nearest]
     view = dataclasses.replace(view, city={**view.city, "name": evil}, profile_label="<b>p</b>",
-                               peers=["<img src=x>"])
+                               portrait="<em>ritratto</em>", peers=["<img src=x>"], indicators=indicators,
+                               nearest=nearest)
     fragments = "".join([reports.title_html(view), reports.summary_html(view), reports.peers_html(view),
-                         reports.indicators_html(view), reports.missing_html(view)])
-    assert "<script>" not in fragments and "<b>p</b>" not in fragments and "<img src=x>" not in fragments
+                         reports.indicators_html(view), reports.missing_html(view), reports.profile_chart_html(view),
+                         reports.ranking_html(view), reports.practices_html(view), reports.map_html(view)])
+    for raw in ("<script>", "<b>p</b>", "<img src=x>", "<em>ritratto</em>", "<i>peer</i>", "<u>c</u>", "<s>d</s>",
+                "<img src=x onerror", "<b>fonte</b>"):
+        assert raw not in fragments
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in fragments
 
 
 def test_area_without_data_is_said_not_drawn_as_zero(real_processed_dir):
     view = reports.load_city_view(real_processed_dir, MATERA)
     scores = view.scores.copy()
-    scores.loc["housing", ["city", "cluster_mean", "mean_39"]] = math.nan
+    scores.loc["housing", ["city", "cluster_mean", "mean_39", "south"]] = math.nan
     ranking = view.ranking.copy()
     ranking.loc[ranking["focus_area"] == "housing", "rank"] = None
     ranking.loc[ranking["focus_area"] == "housing", "score"] = math.nan
     view = dataclasses.replace(view, scores=scores, ranking=ranking)
     label = FOCUS_AREA_LABELS["it"]["housing"]
     assert f"{label} – dati non disponibili" in reports.ranking_html(view)
-    fig = reports.plot_area_scores(view)
-    ax = fig.axes[0]
-    assert any(t.get_text() == "dati non disponibili" for t in ax.texts)
-    housing_row = list(FOCUS_AREAS).index("housing")
-    bars_on_row = [p for p in ax.patches if abs(p.get_y() + p.get_height() / 2 - housing_row) < 0.45]
-    assert bars_on_row == []
-    assert all(p.get_width() > 0 for p in ax.patches)
+    chart = reports.profile_chart_html(view)
+    groups = chart.split('<div class="cocity-bar-group">')[1:]
+    housing = next(g for g in groups if g.startswith(f"<h3>{reports._e(label)}</h3>"))
+    assert "cocity-bar-track" not in housing and "dati non disponibili" in housing
+    assert len(groups) == len(FOCUS_AREAS)
+    # the areas with data keep their bars, each as wide as its score
+    city_bars = re.findall(r'cocity-bar-city" style="width:([0-9.]+)%', chart)
+    expected = [round(v, 1) for v in view.scores["city"] if not math.isnan(v)]
+    assert [float(b) for b in city_bars] == pytest.approx(expected, abs=0.051)
 
 
 def test_english_view(real_processed_dir):
     view = reports.load_city_view(real_processed_dir, MATERA, "en")
-    html = reports.summary_html(view) + reports.method_html(view)
-    assert "Summary" in html and "min-max" in html
+    html = reports.summary_html(view) + reports.method_html(view) + reports.practices_html(view)
+    assert "Summary" in html and "normalisation" in html and "study visit to Turin" in html
     assert set(view.scores["label"]) == set(FOCUS_AREA_LABELS["en"].values())
+    assert "dati" not in reports.profile_chart_html(view)
+
+
+def test_robustness_in_words(real_processed_dir):
+    view = reports.load_city_view(real_processed_dir, MATERA)
+    first = view.first_priority
+    priorities = pd.read_parquet(Path(real_processed_dir) / "priorities.parquet")
+    if "share_top" not in priorities.columns:
+        assert "non è misurata" in reports.robustness_sentence(view)
+        return
+    share = priorities[(priorities["istat_code"] == MATERA) & (priorities["focus_area"] == first)]["share_top"].iloc[0]
+    sentence = reports.robustness_sentence(view)
+    label = reports.short_area_label(first)
+    percent = reports.format_share(share)
+    assert sentence.startswith(f"{label} è la prima priorità ")
+    assert percent in sentence and "simulazioni" in sentence
+    assert reports.summary_html(view).count(reports._e(percent)) >= 1
+    # the same view without the uncertainty analysis says so instead of inventing a share
+    bare = dataclasses.replace(view, has_uncertainty=False)
+    assert "non è misurata" in reports.robustness_sentence(bare)
+    assert "non è disponibile in questa elaborazione" in reports.ranking_html(bare)
+
+
+def test_italian_article_before_percentages():
+    assert [reports._nel(n) for n in ("87", "8", "1", "11", "18", "5", "100", "<1")] == [
+        "nell'87", "nell'8", "nell'1", "nell'11", "nel 18", "nel 5", "nel 100", "nel <1"]
+    assert reports.format_share(0.87) == "87%" and reports.format_share(0.0004) == "<1%"
+    assert reports.format_share(0.999) == ">99%" and reports.format_share(1.0) == "100%"
+
+
+def test_rank_intervals_are_drawn_from_the_uncertainty_columns(real_processed_dir):
+    view = reports.load_city_view(real_processed_dir, MATERA)
+    if not view.has_uncertainty:
+        pytest.skip("this preparation has no uncertainty analysis")
+    html = reports.ranking_html(view)
+    ranked = view.ranking.dropna(subset=["rank"])
+    n = len(ranked)
+    bars = re.findall(r'cocity-int-bar" style="left:([0-9.]+)%;width:([0-9.]+)%', html)
+    dots = re.findall(r'cocity-int-dot" style="left:([0-9.]+)%', html)
+    assert len(bars) == len(dots) == n
+    for (left, width), dot, (_i, row) in zip(bars, dots, ranked.iterrows()):
+        assert float(left) == pytest.approx((row["rank_p05"] - 1) / (n - 1) * 100, abs=0.051)
+        assert float(left) + float(width) == pytest.approx((row["rank_p95"] - 1) / (n - 1) * 100, abs=0.11)
+        assert float(dot) == pytest.approx((row["rank_median"] - 1) / (n - 1) * 100, abs=0.051)
+
+
+def test_missing_optional_tables_degrade_to_words(real_processed_dir, tmp_path):
+    processed = _copy_processed(real_processed_dir, tmp_path / "processed")
+    for name in ("profiles.parquet", "percentiles.parquet", "area_status.parquet", "imputed.parquet",
+                 "screening.parquet", "treatments.parquet", "profile_diagnostics.parquet", "provenance.json",
+                 *report_maps.MAP_FILES):
+        (processed / name).unlink(missing_ok=True)
+    priorities = pd.read_parquet(processed / "priorities.parquet")
+    priorities[["istat_code", "focus_area", "rank", "score"]].to_parquet(processed / "priorities.parquet")
+    clusters = pd.read_parquet(processed / "clusters.parquet")
+    clusters.drop(columns=[c for c in ("stability",) if c in clusters.columns]).to_parquet(processed / "clusters.parquet")
+    view = reports.load_city_view(processed, MATERA)
+    assert not view.has_uncertainty and not view.has_south and view.portrait is None and view.stability is None
+    assert "non è misurata" in reports.summary_html(view)
+    assert "non è disponibile in questa elaborazione" in reports.ranking_html(view)
+    assert "non disponibile in questa elaborazione" in reports.profile_chart_html(view)
+    assert "Media dei" not in reports.profile_chart_html(view)  # no South and Islands series invented
+    assert "Percentile" not in reports.indicators_html(view)
+    overview = reports.load_overview(processed)
+    assert "non è disponibile" in reports.overview_stability_html(overview)
+    assert "non disponibile" in reports.overview_k_html(overview)
+
+
+def test_nearest_cities_are_the_closest_on_normalised_indicators(real_processed_dir):
+    view = reports.load_city_view(real_processed_dir, MATERA)
+    assert len(view.nearest) == reports.N_NEAREST
+    norm = pd.read_parquet(Path(real_processed_dir) / "normalised.parquet").dropna(axis=1, how="all")
+    complete = norm.dropna(axis=1)
+    if complete.shape[1] == norm.shape[1]:  # no gaps: plain Euclidean distance
+        distance = np.sqrt(((complete - complete.loc[MATERA]) ** 2).sum(axis=1)).drop(MATERA)
+        expected = list(distance.sort_values(kind="stable").index[:reports.N_NEAREST])
+        assert [p["code"] for p in view.nearest] == expected
+        for peer in view.nearest:
+            assert peer["distance"] == pytest.approx(distance[peer["code"]])
+    assert MATERA not in [p["code"] for p in view.nearest]
+    distances = [p["distance"] for p in view.nearest]
+    assert distances == sorted(distances)
+    for peer in view.nearest:
+        assert peer["differ"], "every peer differs somewhere"
+    html = reports.peers_html(view)
+    for peer in view.nearest:
+        assert reports._e(peer["name"]) in html
+
+
+def test_good_practices_are_the_programme_facts_only():
+    document = reports.load_good_practices()
+    practices = {p["id"]: p for p in document["practices"]}
+    assert [p["name"] for p in document["practices"]] == [
+        "ToNite", "Portineria di Quartiere", "home4all", "Casa del quartiere Bagni pubblici di via Agliè",
+        "Community Hub via Baltea"]
+    assert practices["tonite"]["facts_it"] == ["19 interventi selezionati tra oltre 89 candidature",
+                                              "59 soggetti coinvolti", "1 milione di euro"]
+    assert [p["visited"] for p in document["practices"]] == [False, False, False, True, True]
+    numbers = set()
+    for practice in document["practices"]:
+        for key, value in practice.items():
+            for text in value if isinstance(value, list) else [value]:
+                numbers.update(re.findall(r"\d+", str(text)))
+        assert practice["focus_areas"] and set(practice["focus_areas"]) <= set(FOCUS_AREAS)
+        assert practice["rationale_it"].strip() and practice["rationale_en"].strip()
+    assert numbers <= {"19", "89", "59", "1", "4"}  # "home4all" spells a 4; nothing else is a figure
+    assert practices["home4all"]["focus_areas"] == ["housing"]
+
+
+def test_practices_follow_the_first_priority(real_processed_dir):
+    view = reports.load_city_view(real_processed_dir, MATERA)
+    first = view.first_priority
+    assert view.practices
+    with_first = [p for p in view.practices if first in p["focus_areas"]]
+    assert with_first and view.practices[: len(with_first)] == with_first
+    document = reports.load_good_practices()
+    expected = [p["id"] for p in document["practices"] if first in p["focus_areas"]]
+    assert [p["id"] for p in with_first] == expected
+    html = reports.practices_html(view)
+    assert "ToNite" in html or "home4all" in html or "Portineria" in html or "Community Hub" in html
+
+
+def test_map_assets_are_built_once_and_rebuilt_when_stale(real_processed_dir, tmp_path):
+    processed = _copy_processed(real_processed_dir, tmp_path / "processed")
+    for name in report_maps.MAP_FILES:
+        (processed / name).unlink(missing_ok=True)
+    assert not report_maps.map_assets_current(processed)
+    assert report_maps.ensure_map_assets(processed) is True
+    assert report_maps.map_assets_current(processed)
+    assert report_maps.ensure_map_assets(processed) is False  # current: nothing rebuilt
+    layout = json.loads((processed / report_maps.LAYOUT_FILE).read_text(encoding="utf-8"))
+    cities = pd.read_parquet(processed / "cities.parquet")
+    assert set(layout["cities"]) == set(cities.index)
+    assert all("d" in entry for entry in layout["cities"].values()), "every city has an outline"
+    assert set(layout["regions"]) == set(cities["region"])
+    boundaries = pd.read_parquet(processed / report_maps.BOUNDARIES_FILE)
+    assert set(cities.index) <= set(boundaries["istat_code"]) and boundaries["is_cms"].sum() == len(cities)
+    assert (processed / report_maps.BASE_IMAGE_FILE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a different list of cities makes the assets stale
+    cities.drop(index=MATERA).to_parquet(processed / "cities.parquet")
+    assert not report_maps.map_assets_current(processed)
+    # in memory (no files) gives the same bytes as written
+    cities.to_parquet(processed / "cities.parquet")
+    report_maps.ensure_map_assets(processed)
+    built, _boundaries = report_maps.build_map_assets(cities)
+    assert built.base_png == (processed / report_maps.BASE_IMAGE_FILE).read_bytes()
+
+
+def test_map_highlights_the_city(real_processed_dir):
+    view = reports.load_city_view(real_processed_dir, MATERA)
+    html = reports.map_html(view)
+    assert html.count("<svg") == 1 and "data:image/png;base64," in html
+    highlight = re.search(r'<g class="cocity-map-highlight">.*?</g>', html).group(0)
+    assert ">Matera</text>" in highlight
+    assert html.count('<g class="cocity-map-highlight">') == 1
+    others = re.search(r'<g class="cocity-map-cities".*?</g>', html).group(0)
+    assert others.count("<path") == view.n_cities - 1
+    assert_self_contained(html)
 
 
 def test_external_reference_detector():
     assert reports.external_references('<script src="https://cdn.example/x.js"></script>')
     assert reports.external_references('<style>@import "x.css";</style>')
     assert reports.external_references('<div style="background:url(//example.org/a.png)">')
+    assert reports.external_references("<script>fetch('/x')</script>")
     assert not reports.external_references('<img src="data:image/png;base64,aHR0cHM6Ly9jZG4=">')
 
 
-# --- rendered reports (kernel) --------------------------------------------------------------
+def test_index_is_sortable_inline_and_links_reports(real_processed_dir, tmp_path):
+    (tmp_path / "cities").mkdir()
+    (tmp_path / "cities" / f"{MATERA}.html").write_text("x", encoding="utf-8")
+    page = reports.index_html(real_processed_dir, tmp_path, [AVELLINO])
+    cities = pd.read_parquet(Path(real_processed_dir) / "cities.parquet")
+    assert page.count("<tr>") == len(cities) + 1
+    assert set(re.findall(r'href="(cities/[^"]+)"', page)) == {f"cities/{MATERA}.html", f"cities/{AVELLINO}.html"}
+    assert "<script>" in page and "addEventListener('click'" in page and 'id="cocity-cities"' in page
+    assert page.count("<button") == 5
+    assert_self_contained(page)
+    priorities = pd.read_parquet(Path(real_processed_dir) / "priorities.parquet")
+    if "share_top" in priorities.columns:
+        first = priorities[(priorities["istat_code"] == MATERA) & (priorities["rank"] == 1)]["share_top"].iloc[0]
+        row = re.search(r"<tr><td[^>]*>Matera</td>.*?</tr>", page).group(0)
+        assert f'data-sort="{first:.6f}"' in row and reports.format_share(first) in row
+
+
+def test_south_and_islands_only_with_scope_all(real_processed_dir, tmp_path):
+    from cocity_analysis.pipeline import prepare
+
+    view = reports.load_city_view(real_processed_dir, MATERA)
+    assert not view.has_south and "non disponibile in questa elaborazione" in reports.profile_chart_html(view)
+    mirror = config.data_mirror()
+    mef = mirror / "mef" / config.mef_file_name(2021) if mirror is not None else None
+    out = tmp_path / "scope_all"
+    prepare(processed_dir=out, mef_path=mef if mef is not None and mef.exists() else None,
+            mef_dir=tmp_path / "no_mef", scope="all")
+    all_scores = pd.read_parquet(out / "all_scores.parquet")
+    south = all_scores[all_scores["macro_area"].isin(["Sud", "Isole"])]
+    view = reports.load_city_view(out, MATERA)
+    assert view.has_south and view.n_south == len(south)
+    for area in FOCUS_AREAS:
+        expected = south[area].mean()
+        assert (math.isnan(expected) and math.isnan(view.scores.at[area, "south"])) or \
+            view.scores.at[area, "south"] == pytest.approx(expected)
+    chart = reports.profile_chart_html(view)
+    assert f"Media dei {reports.format_number(len(south), 'it', 0)} comuni del Sud e Isole" in chart
+    assert "comuni italiani con dati" in chart  # scores are relative to every municipality now
+
+
+# --- the batch engine (kernels) -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def batch_run(real_processed_dir, tmp_path_factory):
+    """One run with two kernels: Matera, Avellino, Barletta (whose notebook cell raises; it has a
+    previous good report), an unknown code, and the overview."""
+    tmp = tmp_path_factory.mktemp("batch")
+    notebook = _notebook_with_cell(tmp, f'if city_code == "{BARLETTA}":\n    raise ValueError("guasto di prova")')
+    out = tmp / "reports"
+    (out / "cities").mkdir(parents=True)
+    (out / "cities" / f"{BARLETTA}.html").write_text(SENTINEL, encoding="utf-8")
+    summary = batch.run_reports([MATERA, AVELLINO, BARLETTA, UNKNOWN], processed_dir=real_processed_dir, out_dir=out,
+                                notebook=notebook, jobs=2, overview=True)
+    return out, summary
 
 
 @pytest.mark.slow
-def test_matera_report_is_self_contained(run_dir):
-    out, _summary = run_dir
+def test_batch_outcomes_and_summary(batch_run):
+    out, summary = batch_run
+    status = {r.city_code: r.status for r in summary.results}
+    assert status == {batch.OVERVIEW_KEY: "ok", MATERA: "ok", AVELLINO: "ok", BARLETTA: "failed", UNKNOWN: "failed"}
+    assert not summary.ok and summary.jobs == 2
+    assert summary.summary_line().startswith("3 report scritti, 2 falliti, 0 invariati in ")
+    assert {r.worker for r in summary.results if r.status == "ok"} <= {0, 1}
+
+
+@pytest.mark.slow
+def test_batch_reports_are_self_contained_and_small(batch_run):
+    out, _summary = batch_run
+    for path in (out / "cities" / f"{MATERA}.html", out / "cities" / f"{AVELLINO}.html", out / "overview.html",
+                 out / "index.html"):
+        page = path.read_text(encoding="utf-8")
+        assert_self_contained(page)
+        assert path.stat().st_size <= reports.HTML_MAX_BYTES
+        assert '<html lang="it">' in page
+        assert "load_city_view" not in page and "import " not in _without_data_uris(page)
     page = (out / "cities" / f"{MATERA}.html").read_text(encoding="utf-8")
-    assert "Matera" in page
-    assert "data:image/png;base64," in page
-    assert "Dati mancanti" in page and "Nota di metodo" in page
-    assert '<html lang="it">' in page
-    # no code in the export
-    assert "load_city_view" not in page and "import " not in _without_data_uris(page)
-    assert "<div class=\"jp-InputArea" not in page and "jp-InputPrompt\"" not in page
-    assert_self_contained(page)
+    for heading in ("In sintesi", "Profilo di bisogno per area", "Ordine di priorità e solidità", "Dove si trova",
+                    "Città simili", "Buone pratiche dalla visita di studio a Torino", "Note sui dati", "Dati mancanti",
+                    "Nota di metodo"):
+        assert f">{heading}</h2>" in page, heading
+    assert "<title>Priorità di intervento per Matera (MT)</title>" in page
+    avellino = (out / "cities" / f"{AVELLINO}.html").read_text(encoding="utf-8")
+    assert f"ISTAT {AVELLINO}" in avellino  # the leading zero survived papermill
+    overview = (out / "overview.html").read_text(encoding="utf-8")
+    for heading in ("I profili di bisogno", "Mappa dei profili", "Quanti profili? Diagnostica", "Stabilità dei profili"):
+        assert f">{heading}</h2>" in overview
 
 
 @pytest.mark.slow
-def test_leading_zero_code_survives_papermill(run_dir):
-    out, summary = run_dir
-    result = {r.city_code: r for r in summary.results}[AVELLINO]
-    assert result.ok, result.error
-    page = (out / "cities" / f"{AVELLINO}.html").read_text(encoding="utf-8")
-    assert "Avellino" in page and f"ISTAT {AVELLINO}" in page
-    assert_self_contained(page)
-
-
-@pytest.mark.slow
-def test_failing_city_keeps_previous_report_and_notebook(run_dir):
-    out, summary = run_dir
-    assert not summary.ok
-    assert [r.city_code for r in summary.failed] == [UNKNOWN]
-    failed = {r.city_code: r for r in summary.results}[UNKNOWN]
-    assert "codice ISTAT sconosciuto" in failed.error
-    assert (out / "cities" / f"{UNKNOWN}.html").read_text(encoding="utf-8") == SENTINEL
-    kept = out / "failed" / f"{UNKNOWN}.ipynb"
+def test_failing_city_keeps_previous_report_and_notebook(batch_run):
+    out, summary = batch_run
+    failed = {r.city_code: r for r in summary.results}[BARLETTA]
+    assert "ValueError: guasto di prova" in failed.error and failed.attempts == 1  # notebook errors: no retry
+    assert (out / "cities" / f"{BARLETTA}.html").read_text(encoding="utf-8") == SENTINEL
+    kept = out / "failed" / f"{BARLETTA}.ipynb"
     assert kept.is_file() and failed.failed_notebook == kept
     errors = [o for c in nbformat.read(str(kept), as_version=4).cells for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
-    assert errors and errors[0]["ename"] == "CocityError"
-    assert summary.summary_line().startswith("2 report scritti, 1 falliti in ")
-    assert not list((out / "cities").glob("*.tmp")) and not list((out / "cities").glob(".*"))
+    assert errors and errors[0]["ename"] == "ValueError"
+    log = (out / "logs" / f"{BARLETTA}.log").read_text(encoding="utf-8")
+    assert "guasto di prova" in log and "Traceback" in log or "raise ValueError" in log
+    unknown = {r.city_code: r for r in summary.results}[UNKNOWN]
+    assert "codice ISTAT sconosciuto" in unknown.error and "077014 Matera" in unknown.error
+    leftovers = [p for p in out.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".")]
+    assert leftovers == []
 
 
 @pytest.mark.slow
-def test_render_city_raises_and_leaves_previous_report(real_processed_dir, tmp_path):
-    previous = tmp_path / "cities" / f"{UNKNOWN}.html"
-    previous.parent.mkdir(parents=True)
-    previous.write_text(SENTINEL, encoding="utf-8")
-    with pytest.raises(reports.ReportError, match="codice ISTAT sconosciuto"):
-        reports.render_city(UNKNOWN, processed_dir=real_processed_dir, out_dir=tmp_path)
-    assert previous.read_text(encoding="utf-8") == SENTINEL
-    assert (tmp_path / "failed" / f"{UNKNOWN}.ipynb").is_file()
+def test_manifest_records_every_report(batch_run, real_processed_dir):
+    out, _summary = batch_run
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    entries = manifest["reports"]
+    assert set(entries) == {batch.OVERVIEW_KEY, MATERA, AVELLINO, BARLETTA, UNKNOWN}
+    matera = entries[MATERA]
+    assert matera["status"] == "ok" and matera["error"] is None and matera["seconds"] > 0
+    import hashlib
+
+    html = (out / "cities" / f"{MATERA}.html").read_bytes()
+    assert matera["html_sha256"] == hashlib.sha256(html).hexdigest() and matera["html_bytes"] == len(html)
+    cities_hash = hashlib.sha256((Path(real_processed_dir) / "cities.parquet").read_bytes()).hexdigest()
+    assert matera["inputs"]["cities.parquet"] == cities_hash
+    assert "code:reports.py" in matera["inputs"] and "code:data/good_practices.yaml" in matera["inputs"]
+    assert matera["notebook_sha256"] == hashlib.sha256(Path(matera["notebook"]).read_bytes()).hexdigest()
+    assert matera["last_success"]["html_sha256"] == matera["html_sha256"]
+    barletta = entries[BARLETTA]
+    assert barletta["status"] == "failed" and "guasto di prova" in barletta["error"]
+    assert barletta["last_success"] is None and barletta["failed_notebook"] == f"failed/{BARLETTA}.ipynb"
+    assert manifest["last_run"]["failed"] == 2 and manifest["last_run"]["made"] == 3
 
 
 @pytest.mark.slow
-def test_index_links_every_city_of_the_run(run_dir, real_processed_dir):
-    out, summary = run_dir
+def test_index_links_the_reports_of_the_run(batch_run):
+    out, summary = batch_run
     assert summary.index_path == out / "index.html"
     page = (out / "index.html").read_text(encoding="utf-8")
-    links = set(re.findall(r'href="(cities/[^"]+)"', page))
-    assert {f"cities/{MATERA}.html", f"cities/{AVELLINO}.html"} <= links
-    assert f"cities/{UNKNOWN}.html" not in links  # not one of the 39
+    links = set(re.findall(r'href="([^"]+)"', page))
+    assert links == {f"cities/{MATERA}.html", f"cities/{AVELLINO}.html", f"cities/{BARLETTA}.html", "overview.html"}
     for link in links:
         assert (out / link).is_file()
-    import pandas as pd
 
-    cities = pd.read_parquet(Path(real_processed_dir) / "cities.parquet")
-    assert page.count("<tr>") == len(cities) + 1  # header + one row per city
+
+@pytest.mark.slow
+def test_report_made_in_a_batch_equals_report_made_alone(real_processed_dir, tmp_path):
+    """Kernel reuse must not leak: Matera made third in one kernel == Matera alone == plain papermill."""
+    import papermill as pm
+
+    summary = batch.run_reports([ANDRIA, AVELLINO, MATERA], processed_dir=real_processed_dir, out_dir=tmp_path / "b",
+                                jobs=1, overview=False)
+    assert summary.ok and {r.worker for r in summary.results} == {0}
+    in_batch = (tmp_path / "b" / "cities" / f"{MATERA}.html").read_bytes()
+    alone = batch.render_one(MATERA, processed_dir=real_processed_dir, out_dir=tmp_path / "a").read_bytes()
+    assert in_batch == alone
+    executed = tmp_path / "pm.ipynb"
+    pm.execute_notebook(str(config.CITY_REPORT_NOTEBOOK), str(executed), progress_bar=False,
+                        parameters={"city_code": MATERA, "lang": "it", "processed_dir": str(real_processed_dir)},
+                        cwd=str(config.NOTEBOOKS_DIR))
+    plain = batch.export_html(nbformat.read(str(executed), as_version=4),
+                              title=reports.city_report_title(real_processed_dir, MATERA)).encode("utf-8")
+    assert in_batch == plain
+
+
+LEAK_CELL = '''
+import json, os, random, sys, warnings
+import numpy as np
+import matplotlib
+state = {"leaked": globals().get("leak"), "lw": matplotlib.rcParams["lines.linewidth"],
+         "np": float(np.random.random()), "py": random.random(), "cwd": os.getcwd(),
+         "env": os.environ.get("COCITY_LEAK"), "path": sys.path[-1], "filters": len(warnings.filters),
+         "count": get_ipython().execution_count}
+leak = city_code
+matplotlib.rcParams["lines.linewidth"] = 9.0
+os.environ["COCITY_LEAK"] = city_code
+os.chdir("/")
+sys.path.append("/leak")
+warnings.simplefilter("ignore")
+print("STATE " + json.dumps(state, sort_keys=True))
+'''
+
+
+@pytest.mark.slow
+def test_kernel_reset_leaves_no_state_behind(real_processed_dir, tmp_path):
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[new_code_cell('city_code = "000000"\nlang = "it"\nprocessed_dir = "."',
+                                           metadata={"tags": ["parameters"]}), new_code_cell(LEAK_CELL)])
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    path = tmp_path / "leak.ipynb"
+    nbformat.write(nb, str(path))
+    out = tmp_path / "out"
+    summary = batch.run_reports([MATERA, AVELLINO, ANDRIA], processed_dir=real_processed_dir, out_dir=out,
+                                notebook=path, jobs=1, overview=False)
+    assert summary.ok
+    states = []
+    for code in (MATERA, AVELLINO, ANDRIA):
+        page = (out / "cities" / f"{code}.html").read_text(encoding="utf-8")
+        states.append(json.loads(html.unescape(re.search(r"STATE (\{.*?\})", page).group(1))))
+    assert states[0]["leaked"] is None
+    assert states[0] == states[1] == states[2]
+
+
+@pytest.mark.slow
+def test_dead_kernel_is_restarted_and_the_city_retried_once(real_processed_dir, tmp_path, monkeypatch):
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    monkeypatch.setenv("COCITY_TEST_MARKERS", str(markers))
+    notebook = _notebook_with_cell(tmp_path, (
+        "import os, pathlib\n"
+        "_marker = pathlib.Path(os.environ['COCITY_TEST_MARKERS']) / city_code\n"
+        f"if city_code == '{AVELLINO}' and not _marker.exists():\n"
+        "    _marker.touch()\n"
+        "    os._exit(1)  # the kernel dies once\n"
+        f"if city_code == '{BARLETTA}':\n"
+        "    os._exit(1)  # the kernel dies every time\n"
+        "del _marker\n"))
+    out = tmp_path / "out"
+    summary = batch.run_reports([AVELLINO, BARLETTA, MATERA], processed_dir=real_processed_dir, out_dir=out,
+                                notebook=notebook, jobs=1, overview=False)
+    results = {r.city_code: r for r in summary.results}
+    assert results[AVELLINO].ok and results[AVELLINO].attempts == 2
+    assert results[BARLETTA].status == "failed" and results[BARLETTA].attempts == 2
+    assert "kernel" in results[BARLETTA].error.lower()
+    kept = out / "failed" / f"{BARLETTA}.ipynb"  # the notebook as far as it ran before the kernel died
+    assert results[BARLETTA].failed_notebook == kept and kept.is_file()
+    assert results[MATERA].ok and results[MATERA].attempts == 1  # the next city gets a fresh kernel
+    log = (out / "logs" / f"{AVELLINO}.log").read_text(encoding="utf-8")
+    assert "problema del kernel (tentativo 1)" in log and "nuovo tentativo" in log
+    assert not summary.ok
+
+
+@pytest.mark.slow
+def test_kernel_that_fails_to_start_is_restarted(real_processed_dir, tmp_path, monkeypatch):
+    import sys
+
+    kernels = tmp_path / "jupyter" / "kernels" / "cocity-flaky"
+    kernels.mkdir(parents=True)
+    marker = tmp_path / "started-once"
+    script = tmp_path / "flaky.py"
+    script.write_text(
+        "import os, sys, pathlib\n"
+        f"marker = pathlib.Path({str(marker)!r})\n"
+        "if not marker.exists():\n"
+        "    marker.touch()\n"
+        "    sys.exit(3)  # dies before replying to kernel_info\n"
+        "os.execv(sys.executable, [sys.executable, '-m', 'ipykernel_launcher', *sys.argv[1:]])\n",
+        encoding="utf-8")
+    (kernels / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, str(script), "-f", "{connection_file}"],
+        "display_name": "flaky", "language": "python"}), encoding="utf-8")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    out = tmp_path / "out"
+    summary = batch.run_reports([MATERA], processed_dir=real_processed_dir, out_dir=out, jobs=1,
+                                overview=False, kernel_name="cocity-flaky")
+    result = summary.results[0]
+    assert result.ok and result.attempts == 2, result.error
+    log = (out / "logs" / f"{MATERA}.log").read_text(encoding="utf-8")
+    assert "il kernel non è partito" in log
+
+
+@pytest.mark.slow
+def test_changed_only_skips_what_did_not_change(real_processed_dir, tmp_path):
+    processed = _copy_processed(real_processed_dir, tmp_path / "processed")
+    out = tmp_path / "out"
+
+    def run(**kwargs):
+        return batch.run_reports([MATERA, AVELLINO], processed_dir=processed, out_dir=out, jobs=1, overview=False,
+                                 changed_only=True, **kwargs)
+
+    first = run()
+    assert [r.status for r in first.results] == ["ok", "ok"]
+    log_before = (out / "logs" / f"{MATERA}.log").stat().st_mtime_ns
+    second = run()
+    assert [r.status for r in second.results] == ["unchanged", "unchanged"] and second.ok
+    assert second.jobs == 0  # no kernel started
+    assert second.summary_line().startswith("0 report scritti, 0 falliti, 2 invariati")
+    assert (out / "logs" / f"{MATERA}.log").stat().st_mtime_ns == log_before
+    # a report whose HTML was removed (or edited) is made again, alone
+    (out / "cities" / f"{MATERA}.html").unlink()
+    third = run()
+    assert {r.city_code: r.status for r in third.results} == {MATERA: "ok", AVELLINO: "unchanged"}
+    # an input the reports read changes: every report is made again
+    provenance = json.loads((processed / "provenance.json").read_text(encoding="utf-8"))
+    (processed / "provenance.json").write_text(json.dumps(provenance, indent=1), encoding="utf-8")
+    assert [r.status for r in run().results] == ["ok", "ok"]
+    # the notebook changes: again
+    notebook = _notebook_with_cell(tmp_path, "pass", after_parameters=False)
+    assert [r.status for r in run(notebook=notebook).results] == ["ok", "ok"]
+    assert [r.status for r in run(notebook=notebook).results] == ["unchanged", "unchanged"]
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["reports"][MATERA]["status"] == "unchanged"
+    assert manifest["reports"][MATERA]["last_success"]["notebook_sha256"] == \
+        manifest["reports"][MATERA]["notebook_sha256"]
+
+
+@pytest.mark.slow
+def test_english_report(real_processed_dir, tmp_path):
+    path = batch.render_one(MATERA, processed_dir=real_processed_dir, out_dir=tmp_path, lang="en")
+    page = path.read_text(encoding="utf-8")
+    assert '<html lang="en">' in page and ">Summary</h2>" in page and ">Data notes</h2>" in page
+    assert "<title>Intervention priorities for Matera (MT)</title>" in page
     assert_self_contained(page)
+
+
+@pytest.mark.slow
+def test_cli_exit_code_and_summary(real_processed_dir, tmp_path, capsys):
+    from cocity_analysis.cli import main
+
+    out = tmp_path / "out"
+    code = main(["report", MATERA, "--processed", str(real_processed_dir), "--out", str(out), "--jobs", "1"])
+    captured = capsys.readouterr()
+    assert code == 0 and captured.out.startswith("1 report scritti, 0 falliti, 0 invariati")
+    code = main(["report", MATERA, "--processed", str(real_processed_dir), "--out", str(out), "--changed-only"])
+    assert code == 0 and capsys.readouterr().out.startswith("0 report scritti, 0 falliti, 1 invariati")
+    broken = _notebook_with_cell(tmp_path, "raise RuntimeError('rotto')")
+    code = main(["report", MATERA, "--processed", str(real_processed_dir), "--out", str(out), "--notebook",
+                 str(broken)])
+    captured = capsys.readouterr()
+    assert code == 1 and "fallito 077014: RuntimeError: rotto" in captured.err
+    assert "failed/077014.ipynb" in captured.err
+    assert (out / "cities" / f"{MATERA}.html").is_file()  # the good report from the first run stays
+
+
+def test_overview_stated_vs_data_matrix(real_processed_dir, tmp_path):
+    """Without answers the section is absent; with answers that repeat the data ranking (derived from the
+    real priorities, not made up) every city sits on the diagonal."""
+    overview = reports.load_overview(real_processed_dir)
+    assert reports.overview_stated_html(overview) == ""
+    processed = _copy_processed(real_processed_dir, tmp_path / "processed")
+    priorities = pd.read_parquet(processed / "priorities.parquet").dropna(subset=["rank"])
+    cities = pd.read_parquet(processed / "cities.parquet")
+    stated = pd.DataFrame({
+        "istat_code": priorities["istat_code"].astype(str),
+        "city": [cities.at[c, "name"] for c in priorities["istat_code"]],
+        "focus_area": priorities["focus_area"].astype(str),
+        "priority": (5 - priorities["rank"].astype(int)).astype("int64"),  # rank 1 -> 4 (5 = highest)
+        "need": None, "respondent_role": None, "date": None, "row": range(2, len(priorities) + 2)})
+    stated.to_parquet(processed / "stated_priorities.parquet")
+    html = reports.overview_stated_html(reports.load_overview(processed))
+    firsts = reports._first_priorities(priorities)
+    counts = firsts.value_counts()
+    for area, n in counts.items():
+        row = re.search(rf"<tr><td[^>]*>{re.escape(reports._e(reports.short_area_label(area)))}</td>(.*?)</tr>", html)
+        cells = re.findall(r">(\d+)</td>", row.group(1))
+        expected = [str(counts.get(a, 0)) if a == area else "0" for a in FOCUS_AREAS]
+        assert cells == expected
+    assert f"({len(firsts)} con una sola prima priorità dichiarata)" in html
+    assert "Differenze di almeno due posizioni" not in html

@@ -34,6 +34,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import operator
 import re
 import shutil
 import unicodedata
@@ -43,6 +44,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import requests
 
@@ -394,23 +396,27 @@ def _parse_table(text: str, label: str, encoding: str) -> tuple[pd.DataFrame, _S
         columns = _match_columns(header, label)
         positions = {name: header.index(text_) for name, text_ in columns.items()}
         width = len(header)
-        values: dict[str, list[str]] = {name: [] for name in positions}
+        pick = operator.itemgetter(*positions.values())
+        picked: list[tuple] = []
         lines: list[int] = []
         for row in reader:
-            if not any(value.strip() for value in row):
+            # "".join(...).strip() is empty exactly when every cell is blank (C speed, ~8,000 rows)
+            if not "".join(row).strip():
                 continue
-            if len(row) < width or any(value.strip() for value in row[width:]):
+            if len(row) < width or "".join(row[width:]).strip():
                 raise InputFileError(label, f"row has {len(row)} fields but the header has {width} "
                                             "(plus an optional empty one)", row=reader.line_num,
                                      column=header[min(len(row), width) - 1])
-            for name, position in positions.items():
-                values[name].append(row[position].strip())
+            picked.append(pick(row))
             lines.append(reader.line_num)
     except csv.Error as exc:
         raise InputFileError(label, f"cannot parse the CSV ({exc})", row=reader.line_num) from None
     if not lines:
         raise InputFileError(label, "no data rows after the header", row=header_line + 1)
-    frame = pd.DataFrame(values, index=pd.Index(lines, name="line"))
+    if len(positions) == 1:
+        picked = [(value,) for value in picked]
+    raw = pd.DataFrame(picked, columns=list(positions), index=pd.Index(lines, name="line"), dtype="str")
+    frame = pd.DataFrame({name: raw[name].str.strip() for name in positions}, index=raw.index)
     return frame, _Source(label, encoding, tuple(header), columns)
 
 
@@ -456,8 +462,12 @@ def _to_int(values: pd.Series, name: str, source: _Source) -> pd.Series:
         raise InputFileError(source.label, f"{values[line]!r} is not a whole number (expected digits, "
                                            "or an empty cell for a missing value)",
                              row=int(line), column=source.columns[name])
-    return pd.Series(pd.array([None if e else int(v) for v, e in zip(values, empty)], dtype="Int64"),
-                     index=values.index, name=name)
+    # Validated digits: parse them in one vectorised step (no Python loop over ~8,000 rows).
+    numbers = np.zeros(len(values), dtype="int64")
+    filled = ~empty.to_numpy(dtype=bool)
+    if filled.any():
+        numbers[filled] = values[filled].astype("int64").to_numpy()
+    return pd.Series(pd.arrays.IntegerArray(numbers, ~filled), index=values.index, name=name)
 
 
 def _parse_numbers(frame: pd.DataFrame, source: _Source) -> pd.DataFrame:

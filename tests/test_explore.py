@@ -1,0 +1,438 @@
+"""The functions behind the controls of notebooks/explore.ipynb, and scenarios.
+
+Everything runs on the real processed tables of the session fixture
+``real_processed_dir`` (conftest.py: the real ``cocity prepare``). Expected
+values are derived independently (numpy eigen-decomposition, group means,
+the processed files of the real run), never typed in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import PathCollection
+
+from cocity_analysis import FOCUS_AREAS, cli, explore, pipeline, profiles, scenarios
+from cocity_analysis.errors import CocityError
+from cocity_analysis.fileio import sha256_file
+from cocity_analysis.method import load_method
+
+from conftest import mirror_mef_zip
+
+MATERA = "077014"
+AVELLINO = "064008"
+
+
+@pytest.fixture(scope="module")
+def state(real_processed_dir):
+    return explore.ExploreState.from_processed(real_processed_dir)
+
+
+@pytest.fixture(scope="module")
+def base(state):
+    return explore.recompute(state, state.method)
+
+
+def ranked_areas(analysis):
+    return [a for a in FOCUS_AREAS if analysis.scores[a].notna().any()]
+
+
+def first_area(analysis, code):
+    rows = analysis.priorities[(analysis.priorities["istat_code"] == code) & (analysis.priorities["rank"] == 1)]
+    return rows["focus_area"].iloc[0] if len(rows) else None
+
+
+# --- state and recompute ----------------------------------------------------------------------
+
+def test_state_loads_the_processed_run(state, real_processed_dir):
+    cities = pd.read_parquet(real_processed_dir / "cities.parquet")
+    provenance = json.loads((real_processed_dir / "provenance.json").read_text(encoding="utf-8"))
+    assert len(state.cities) == 39
+    pd.testing.assert_frame_equal(state.values, pd.read_parquet(real_processed_dir / "indicators.parquet"))
+    assert state.seed == provenance["seed"]
+    assert state.method.to_dict() == {k: v for k, v in provenance["method"].items() if k in state.method.to_dict()}
+    options = state.city_options()
+    assert [code for _, code in options] == list(cities.sort_values("name").index)
+    assert dict((code, label) for label, code in options)[MATERA] == "Matera (MT)"
+    assert [i for i, _, _ in state.indicator_options()] == list(state.values.columns)
+
+
+def test_missing_processed_dir_says_run_prepare(tmp_path):
+    with pytest.raises(CocityError, match="cocity prepare"):
+        explore.ExploreState.from_processed(tmp_path / "nothing")
+
+
+def test_recompute_reproduces_the_processed_tables(base, real_processed_dir):
+    """Same function and inputs as `cocity prepare`: same scores, profiles and priorities."""
+    written = pd.read_parquet(real_processed_dir / "priorities.parquet")
+    columns = ["istat_code", "focus_area", "rank", "score"]
+    pd.testing.assert_frame_equal(base.priorities[columns].reset_index(drop=True), written[columns])
+    pd.testing.assert_frame_equal(base.scores, pd.read_parquet(real_processed_dir / "scores.parquet"))
+    clusters = pd.read_parquet(real_processed_dir / "clusters.parquet")
+    columns = ["istat_code", "cluster", "label", "label_en"]  # "stability": bootstrap, not run interactively
+    pd.testing.assert_frame_equal(base.clusters[columns].reset_index(drop=True), clusters[columns])
+
+
+def test_recompute_equals_a_fresh_analyse_for_every_control(state):
+    """Caches and the memoised clustering never change a result."""
+    m = state.method
+    methods = [
+        m.replace(area_weights={**m.area_weights, "housing": 2.5}),
+        m.replace(k=4),
+        m.replace(excluded_indicators=(state.values.columns[0],)),
+        m.replace(normalisation="zscore"),
+        m.replace(area_weights={**m.area_weights, "poverty": 0.0}, k=3),
+        m,
+    ]
+    for method in methods * 2:
+        cached = explore.recompute(state, method)
+        fresh = pipeline.analyse(state.values, state.catalogue, explore.interactive_method(state, method),
+                                 seed=state.seed, **explore.analyse_options(state))
+        pd.testing.assert_frame_equal(cached.priorities, fresh.priorities)
+        pd.testing.assert_frame_equal(cached.clusters, fresh.clusters)
+        pd.testing.assert_frame_equal(cached.normalised, fresh.normalised)
+        pd.testing.assert_frame_equal(cached.profiles.inputs, fresh.profiles.inputs)
+        pd.testing.assert_frame_equal(cached.profiles.diagnostics, fresh.profiles.diagnostics)
+    assert profiles.cluster.__module__ == "cocity_analysis.profiles"  # the memo is removed afterwards
+
+
+def test_interactive_runs_cap_simulations_but_not_the_method(state):
+    method = state.method.replace(monte_carlo_runs=state.monte_carlo_runs + 500)
+    assert explore.interactive_method(state, method).monte_carlo_runs == state.monte_carlo_runs
+    small = state.method.replace(monte_carlo_runs=1)
+    assert explore.interactive_method(state, small).monte_carlo_runs == 1
+    if hasattr(method, "bootstrap_runs"):
+        boot = state.method.replace(bootstrap_runs=state.bootstrap_runs + 10)
+        assert explore.interactive_method(state, boot).bootstrap_runs == state.bootstrap_runs
+    assert explore.recompute(state, method).method == explore.interactive_method(state, method)
+
+
+def test_weight_zero_removes_an_area_from_first_place(state, base):
+    for area in ranked_areas(base):
+        leaders = [c for c in state.cities.index if first_area(base, c) == area]
+        assert leaders, f"no city has {area} first in the real run"  # else the test would prove nothing
+        weights = {**state.method.area_weights, area: 0.0}
+        analysis = explore.recompute(state, state.method.replace(area_weights=weights))
+        for code in state.cities.index:
+            assert first_area(analysis, code) != area
+
+
+def test_weighted_score_is_area_score_times_weight(state, base):
+    weights = {**state.method.area_weights, "housing": 2.5, "poverty": 0.5}
+    analysis = explore.recompute(state, state.method.replace(area_weights=weights))
+    for code in (MATERA, AVELLINO):
+        table = explore.priority_table(analysis, code)
+        for area, row in table.iterrows():
+            expected = base.scores.loc[code, area] * weights[area]
+            if pd.isna(expected):
+                assert pd.isna(row["Punteggio ponderato"])
+            else:
+                assert row["Punteggio ponderato"] == pytest.approx(expected)
+
+
+def test_indicator_off_leaves_the_scores(state, base):
+    catalogue = state.catalogue
+    for indicator in state.values.columns:
+        area = catalogue.loc[indicator, "focus_area"]
+        analysis = explore.recompute(state, state.method.replace(excluded_indicators=(indicator,)))
+        assert indicator not in analysis.normalised.columns
+        assert indicator not in analysis.profiles.inputs.columns
+        others = [c for c in base.normalised.columns if c != indicator and catalogue.loc[c, "focus_area"] == area]
+        if others:
+            expected = base.normalised[others].mean(axis=1) * 100
+            pd.testing.assert_series_equal(analysis.scores[area], expected, check_names=False)
+        else:
+            assert analysis.scores[area].isna().all()
+
+
+def test_fixed_k_gives_k_profiles(state):
+    for k in explore.K_CHOICES:
+        analysis = explore.recompute(state, state.method.replace(k=k))
+        assert analysis.profiles.k == k
+        assert analysis.clusters["cluster"].nunique() == k
+        assert sorted(analysis.clusters["cluster"].unique()) == list(range(1, k + 1))
+
+
+def test_zscore_control(state):
+    analysis = explore.recompute(state, state.method.replace(normalisation="zscore"))
+    normalised = analysis.normalised.dropna(axis=1, how="all")
+    np.testing.assert_allclose(normalised.mean(), 0, atol=1e-12)
+    np.testing.assert_allclose(normalised.std(ddof=0), 1, atol=1e-12)
+
+
+def test_supported_choices_are_implemented(state):
+    choices = explore.supported_choices()
+    assert "minmax" in choices["normalisation"] and "arithmetic" in choices["aggregation"]
+    for normalisation in choices["normalisation"]:
+        explore.recompute(state, state.method.replace(normalisation=normalisation))
+    for aggregation in choices["aggregation"]:
+        explore.recompute(state, state.method.replace(aggregation=aggregation))
+
+
+def test_no_indicator_is_a_clear_error(state):
+    with pytest.raises(CocityError, match="nessun indicatore selezionato"):
+        explore.recompute(state, state.method.replace(excluded_indicators=tuple(state.values.columns)))
+
+
+# --- controls -> method -----------------------------------------------------------------------
+
+def test_controls_at_their_start_values_give_the_processed_method(state):
+    offered = [i for i, _, _ in state.indicator_options()]
+    method = explore.method_from_controls(
+        state.method, area_weights=state.method.area_weights, normalisation=state.method.normalisation,
+        aggregation=state.method.aggregation, k=state.method.k if state.method.k is not None else "auto",
+        included=[i for i in offered if i not in state.method.excluded_indicators], indicators=offered)
+    assert method == state.method
+
+
+def test_method_from_controls(state):
+    offered = [i for i, _, _ in state.indicator_options()]
+    method = explore.method_from_controls(
+        state.method, area_weights={"housing": 0.0}, normalisation="zscore", aggregation="arithmetic", k=3,
+        included=offered[2:], indicators=offered)
+    assert method.area_weights["housing"] == 0.0
+    assert method.area_weights["poverty"] == state.method.area_weights["poverty"]
+    assert (method.normalisation, method.k) == ("zscore", 3)
+    assert method.excluded_indicators == tuple(offered[:2])
+    assert method.monte_carlo_runs == state.method.monte_carlo_runs
+    auto = explore.method_from_controls(state.method, area_weights={}, normalisation="minmax",
+                                        aggregation="arithmetic", k="auto", included=offered, indicators=offered)
+    assert auto.k is None and auto.excluded_indicators == ()
+    with pytest.raises(CocityError, match="sconosciuti"):
+        explore.method_from_controls(state.method, area_weights={}, normalisation="minmax",
+                                     aggregation="arithmetic", k=None, included=["no_such"], indicators=offered)
+    with pytest.raises(CocityError, match="nessun indicatore selezionato"):
+        explore.method_from_controls(state.method, area_weights={}, normalisation="minmax",
+                                     aggregation="arithmetic", k=None, included=[], indicators=offered)
+    with pytest.raises(CocityError, match="area_weights"):
+        explore.method_from_controls(state.method, area_weights={"housing": -1}, normalisation="minmax",
+                                     aggregation="arithmetic", k=None, included=offered, indicators=offered)
+
+
+# --- tables behind the views ------------------------------------------------------------------
+
+def test_city_profile_frame(state, base):
+    frame = explore.city_profile_frame(base, MATERA, catalogue=state.catalogue)
+    members = base.clusters.loc[base.clusters["cluster"] == explore.cluster_of(base, MATERA)[0], "istat_code"]
+    assert MATERA in set(members)
+    assert list(frame["item"]) == list(base.normalised.columns)
+    np.testing.assert_array_equal(frame["city"], base.normalised.loc[MATERA].to_numpy())
+    np.testing.assert_allclose(frame["all_mean"], base.normalised.to_numpy().mean(axis=0))
+    np.testing.assert_allclose(frame["cluster_mean"], base.normalised.loc[list(members)].to_numpy().mean(axis=0))
+    assert frame.set_index("item").loc[state.values.columns[0], "label"] == state.catalogue.loc[
+        state.values.columns[0], "label_it"]
+    areas = explore.city_profile_frame(base, MATERA, level="areas")
+    assert list(areas["item"]) == list(FOCUS_AREAS)
+    np.testing.assert_array_equal(areas["city"], base.scores.loc[MATERA].to_numpy())
+    with pytest.raises(CocityError, match="077014"):
+        explore.city_profile_frame(base, "77014")
+
+
+def test_pca_biplot_data_against_numpy(base):
+    data = explore.pca_biplot_data(base)
+    inputs = base.profiles.inputs.to_numpy(dtype="float64")
+    eigenvalues, eigenvectors = np.linalg.eigh(np.cov(inputs, rowvar=False))
+    order = np.argsort(eigenvalues)[::-1]
+    eigenvalues, eigenvectors = eigenvalues[order], eigenvectors[:, order]
+    np.testing.assert_allclose(data.scores[["PC1", "PC2"]].var(ddof=1), eigenvalues[:2], rtol=1e-9)
+    np.testing.assert_allclose(data.explained, eigenvalues[:2] / eigenvalues.sum(), rtol=1e-9)
+    for i, name in enumerate(["PC1", "PC2"]):
+        direction = data.loadings[name].to_numpy() / np.sqrt(eigenvalues[i])
+        assert abs(abs(direction @ eigenvectors[:, i]) - 1) < 1e-9
+    np.testing.assert_allclose(data.scores[["PC1", "PC2"]].mean(), 0, atol=1e-12)
+    assert list(data.scores.index) == list(base.profiles.inputs.index)
+    assert data.scores["cluster"].tolist() == base.clusters.set_index("istat_code")["cluster"].reindex(
+        data.scores.index).tolist()
+
+
+def test_priority_table(state, base, real_processed_dir):
+    written = pd.read_parquet(real_processed_dir / "priorities.parquet")
+    for code in (MATERA, AVELLINO):
+        table = explore.priority_table(base, code)
+        mine = written[written["istat_code"] == code]
+        assert list(table.index) == list(mine["focus_area"])
+        assert table["Rango"].tolist() == mine["rank"].tolist()
+        assert list(table.columns)[:2] == ["Rango", "Area di intervento"]
+        robust = [c for c in explore.ROBUSTNESS_COLUMNS if c in base.priorities.columns]
+        assert [explore.ROBUSTNESS_COLUMNS[c] for c in robust] == list(table.columns[5:])
+        html_text = explore.priority_html(table)
+        for area in table.index[table["Rango"].isna()]:
+            assert "dati non disponibili" in html_text
+        assert explore.AREA_LABELS[table.index[0]] in html_text
+
+
+# --- plots ------------------------------------------------------------------------------------
+
+def test_plot_profile_draws_every_indicator(state, base):
+    frame = explore.city_profile_frame(base, MATERA, catalogue=state.catalogue)
+    figure = explore.plot_profile(frame, title="Matera")
+    offsets = [c.get_offsets() for c in figure.axes[0].collections]
+    assert len(offsets) == 3 and all(len(o) == len(frame) for o in offsets)
+    np.testing.assert_allclose(np.ma.filled(offsets[2][:, 0], np.nan), frame["city"], equal_nan=True)
+    assert "Matera" in explore.figure_svg(figure)
+
+
+def test_plot_biplot_has_the_39(state, base):
+    data = explore.pca_biplot_data(base)
+    figure = explore.plot_biplot(data, names=state.cities["name"].to_dict(), highlight=MATERA)
+    points = sum(len(c.get_offsets()) for c in figure.axes[0].collections if isinstance(c, PathCollection))
+    assert points == len(base.clusters) + 1  # the 39 plus the ring around the chosen city
+    assert "Matera" in explore.figure_svg(figure)
+
+
+def test_map_geometry_and_plot(state, base):
+    geometry = state.geometry()
+    assert geometry.missing == [] and sorted(geometry.cities.index) == sorted(state.cities.index)
+    assert len(geometry.regions) == state.cities["region"].nunique()
+    figure = explore.plot_map(geometry, base, highlight=MATERA, names=state.cities["name"].to_dict())
+    assert "Matera" in explore.figure_svg(figure)
+
+
+def test_build_view_redraws_only_what_changed(state):
+    first = explore.build_view(state, state.method, MATERA)
+    weights = {**state.method.area_weights, "housing": 2.0}
+    second = explore.build_view(state, state.method.replace(area_weights=weights), MATERA, previous=first)
+    for name in ("profile", "biplot", "map"):
+        assert second.images[name] is first.images[name]
+    assert second.table["Peso"].loc["housing"] == 2.0
+    third = explore.build_view(state, state.method, AVELLINO, previous=second)
+    for name in ("profile", "biplot", "map"):
+        assert third.images[name] is not second.images[name]
+    assert "Avellino" in third.summary and "Avellino" in third.images["map"]
+
+
+# --- the widget panel -------------------------------------------------------------------------
+
+@pytest.fixture()
+def app(state, tmp_path):
+    pytest.importorskip("ipywidgets")
+    return explore.ExploreApp(dataclasses.replace(state, processed_dir=tmp_path), city=MATERA)
+
+
+def test_app_starts_on_the_processed_method(app, state):
+    assert app.current_method() == state.method
+    assert app.view.city == MATERA
+    assert app.controls["city"].value == MATERA
+    areas_with_data = set(state.catalogue.loc[state.catalogue["available"], "focus_area"])
+    for area in FOCUS_AREAS:
+        assert app.controls[f"weight:{area}"].disabled == (area not in areas_with_data)
+
+
+def test_app_controls_redraw(app, state):
+    top = first_area(app.view.analysis, MATERA)
+    app.controls[f"weight:{top}"].value = 0.0
+    assert first_area(app.view.analysis, MATERA) != top
+    app.controls["k"].value = 3
+    assert app.view.analysis.profiles.k == 3
+    indicator = state.values.columns[0]
+    app.controls[f"indicator:{indicator}"].value = False
+    assert indicator not in app.view.analysis.normalised.columns
+    app.controls["city"].value = AVELLINO
+    assert app.view.city == AVELLINO and "Avellino" in app.status.value
+    assert "Avellino" in explore.svg_of_img(app.views["map"].value)
+    assert "Avellino" in explore.svg_of_img(app.views["profile"].value)
+    assert app.views["table"].value == explore.priority_html(explore.priority_table(app.view.analysis, AVELLINO))
+
+
+def test_app_shows_errors_instead_of_raising(state, tmp_path):
+    *others, last = list(state.values.columns)
+    one_left = dataclasses.replace(state, processed_dir=tmp_path,
+                                   method=state.method.replace(excluded_indicators=tuple(others)))
+    app = explore.ExploreApp(one_left, city=MATERA)
+    assert app.controls[f"indicator:{others[0]}"].value is False
+    assert list(app.view.analysis.normalised.columns) == [last]
+    assert "Biplot non disponibile" in app.view.images["biplot"]  # one indicator: no plane to draw
+    before = app.view
+    app.controls[f"indicator:{last}"].value = False
+    assert "Errore" in app.status.value and "nessun indicatore selezionato" in app.status.value
+    assert app.view is before
+
+
+def test_app_save_button(app, state, tmp_path):
+    app.controls["k"].value = 4
+    app.scenario_name.value = "prova-k4"
+    app.save_button.click()
+    path = tmp_path / "scenarios" / "prova-k4.yaml"
+    assert path.exists() and "cocity prepare --scenario" in app.save_message.value
+    assert scenarios.load_scenario(path) == state.method.replace(k=4)
+    app.scenario_name.value = "../fuori"
+    app.save_button.click()
+    assert "non valido" in app.save_message.value
+    assert not (tmp_path / "fuori.yaml").exists()
+
+
+# --- scenarios --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["", " ", "../x", "a/b", "a b", "città", ".hidden", "x" * 65, "a.b", "-x"])
+def test_bad_scenario_names_are_refused(name, tmp_path):
+    with pytest.raises(CocityError, match="non valido"):
+        scenarios.save_scenario(name, load_method(), tmp_path)
+    assert not (tmp_path / "scenarios").exists() or not any((tmp_path / "scenarios").iterdir())
+
+
+def test_save_and_load_scenario(tmp_path, state):
+    method = state.method.replace(k=3, area_weights={**state.method.area_weights, "housing": 0.5},
+                                  excluded_indicators=(state.values.columns[1],))
+    path = scenarios.save_scenario("pesi-abitare.yaml", method, tmp_path)
+    assert path == tmp_path / "scenarios" / "pesi-abitare.yaml"
+    assert scenarios.load_scenario(path) == method
+    assert [p.name for p in path.parent.iterdir()] == ["pesi-abitare.yaml"]  # no temporary file left
+    assert scenarios.save_scenario("pesi-abitare", method, tmp_path) == path  # same content: fine
+    with pytest.raises(CocityError, match="esiste già"):
+        scenarios.save_scenario("pesi-abitare", state.method, tmp_path)
+    assert scenarios.load_scenario(path) == method
+    scenarios.save_scenario("pesi-abitare", state.method, tmp_path, overwrite=True)
+    assert scenarios.load_scenario(path) == state.method
+
+
+def test_cli_refuses_method_and_scenario_together(tmp_path, capsys):
+    code = cli.main(["prepare", "--scenario", str(tmp_path / "s.yaml"), "--method", str(tmp_path / "m.yaml"),
+                     "--processed", str(tmp_path / "out")])
+    assert code == cli.EXIT_INPUT_ERROR
+    assert "non entrambi" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_missing_scenario_file(tmp_path, capsys):
+    code = cli.main(["prepare", "--scenario", str(tmp_path / "nope.yaml"), "--processed", str(tmp_path / "out")])
+    assert code == cli.EXIT_INPUT_ERROR
+    assert "nope.yaml" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_scenario_run_is_byte_identical_to_the_method_applied_directly(state, real_processed_dir, tmp_path,
+                                                                       monkeypatch):
+    """Saved from the notebook, run by `cocity prepare --scenario`: same priorities.parquet, byte for byte."""
+    offered = [i for i, _, _ in state.indicator_options()]
+    method = explore.method_from_controls(
+        state.method, area_weights={"housing": 2.0, "poverty": 0.5}, normalisation="zscore",
+        aggregation="arithmetic", k=3, included=offered[1:], indicators=offered)
+    path = scenarios.save_scenario("esplorato", method, tmp_path / "explore")
+    mef = mirror_mef_zip()
+    if mef is None:  # both runs without MEF, whatever data/raw/mef holds
+        monkeypatch.setattr(pipeline, "find_mef_file", lambda *a, **k: None)
+    argv = ["prepare", "--scenario", str(path), "--processed", str(tmp_path / "via_cli")]
+    assert cli.main(argv + (["--mef", str(mef)] if mef else [])) == 0
+    pipeline.prepare(processed_dir=tmp_path / "direct", mef_path=mef, mef_dir=tmp_path / "no_mef", method=method)
+    for name in ("priorities.parquet", "scores.parquet", "clusters.parquet", "normalised.parquet"):
+        assert (tmp_path / "via_cli" / name).read_bytes() == (tmp_path / "direct" / name).read_bytes(), name
+    # the scenario changed the run (else the comparison above would prove nothing) ...
+    assert (tmp_path / "via_cli" / "priorities.parquet").read_bytes() != (
+        real_processed_dir / "priorities.parquet").read_bytes()
+    # ... it is what the notebook showed ...
+    shown = explore.recompute(state, method)
+    written = pd.read_parquet(tmp_path / "via_cli" / "priorities.parquet")
+    columns = ["istat_code", "focus_area", "rank", "score"]
+    pd.testing.assert_frame_equal(shown.priorities[columns].reset_index(drop=True), written[columns])
+    # ... and the provenance names the file
+    provenance = json.loads((tmp_path / "via_cli" / "provenance.json").read_text(encoding="utf-8"))
+    assert provenance["scenario"]["sha256"] == sha256_file(path)
+    assert provenance["scenario"]["path"] == str(path.resolve())
+    assert {"role": "scenario", "name": "esplorato.yaml", "sha256": sha256_file(path),
+            "path": str(path.resolve())} in provenance["inputs"]
+    assert provenance["method"]["k"] == 3 and provenance["method"]["normalisation"] == "zscore"

@@ -1,0 +1,15 @@
+"""The Examples in the docstrings of the method modules run and give what they show."""
+
+import doctest
+
+import pytest
+
+from cocity_analysis import composite, imputation, profiles, scope, scoring, treatment, uncertainty
+
+
+@pytest.mark.parametrize("module", [composite, imputation, profiles, scope, scoring, treatment, uncertainty],
+                         ids=lambda m: m.__name__)
+def test_docstring_examples(module):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0
+    assert result.failed == 0
