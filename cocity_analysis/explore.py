@@ -22,7 +22,6 @@ a :class:`matplotlib.figure.Figure` without touching pyplot state), controls
 from __future__ import annotations
 
 import base64
-import contextlib
 import html
 import inspect
 import io
@@ -268,30 +267,25 @@ def _remember(cache: OrderedDict, key, value, size: int = CACHE_SIZE):
     return value
 
 
-@contextlib.contextmanager
-def _memoised_clustering(cache: OrderedDict):
-    """Within the block, :func:`profiles.cluster` answers from ``cache`` for inputs it has seen.
+def memoised_clustering(cache: OrderedDict):
+    """A :func:`profiles.cluster` that answers from ``cache`` for inputs it has seen.
 
     The clustering is a deterministic function of its inputs (fixed seed), so a
     cached result is the result; controls that do not change the clustering
-    inputs (area weights, the city) then skip it.
+    inputs (area weights, the city) then skip it. Passed to
+    :func:`pipeline.analyse` as ``cluster=``; nothing global is patched.
     """
-    original = profiles.cluster
 
     def cluster(data, *args, **kwargs):
         if not isinstance(data, pd.DataFrame):
-            return original(data, *args, **kwargs)
+            return profiles.cluster(data, *args, **kwargs)
         key = (_frame_key(data), repr(args), repr(sorted(kwargs.items())))
         if key in cache:
             cache.move_to_end(key)
             return cache[key]
-        return _remember(cache, key, original(data, *args, **kwargs))
+        return _remember(cache, key, profiles.cluster(data, *args, **kwargs))
 
-    profiles.cluster = cluster
-    try:
-        yield
-    finally:
-        profiles.cluster = original
+    return cluster
 
 
 def interactive_method(state: ExploreState, method: Method) -> Method:
@@ -337,8 +331,9 @@ def recompute(state: ExploreState, method: Method) -> pipeline.Analysis:
     if not set(state.values.columns) - set(method.excluded_indicators):
         raise CocityError("nessun indicatore selezionato: attivarne almeno uno")
     try:
-        with threadpool_limits(1), _memoised_clustering(state.clusterings):
+        with threadpool_limits(1):
             analysis = pipeline.analyse(state.values, state.catalogue, method, seed=state.seed,
+                                        cluster=memoised_clustering(state.clusterings),
                                         **analyse_options(state))
     except ValueError as error:
         raise CocityError(f"analisi non calcolabile con queste scelte: {error}") from error

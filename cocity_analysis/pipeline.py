@@ -133,7 +133,7 @@ def _with_robustness(ranking: pd.DataFrame, summary: pd.DataFrame | None) -> pd.
 
 def analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, seed: int,
             universe: Universe | None = None, regions: pd.Series | None = None,
-            monte_carlo: bool = True) -> Analysis:
+            monte_carlo: bool = True, cluster=None) -> Analysis:
     """Indicators -> treatment -> normalised -> focus-area scores -> need profiles -> priorities.
 
     Pure computation, so that the exploration notebook can redraw on every
@@ -152,6 +152,9 @@ def analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, se
     universe : Universe, optional
         Every municipality with data. Needed by ``scope: all``; without it,
         imputation donors are the cities themselves and no percentiles are given.
+    cluster : callable, optional
+        Replacement for :func:`profiles.cluster` with the same signature (the
+        exploration notebook passes a memoised one); default ``profiles.cluster``.
     regions : Series, optional
         City -> region, for ``median_region`` imputation when no ``universe``
         is given (the Monte Carlo leaves ``median_region`` out without either,
@@ -185,11 +188,12 @@ def analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, se
     # settings are restored on return.
     with threadpool_limits(limits=1):
         return _analyse(values, catalogue, method, seed=seed, universe=universe, regions=regions,
-                        monte_carlo=monte_carlo)
+                        monte_carlo=monte_carlo, cluster=cluster)
 
 
 def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, seed: int,
-             universe: Universe | None, regions: pd.Series | None, monte_carlo: bool) -> Analysis:
+             universe: Universe | None, regions: pd.Series | None, monte_carlo: bool,
+             cluster=None) -> Analysis:
     _check_weights(method, catalogue)
     excluded = set(method.excluded_indicators)
     kept = [c for c in values.columns if c not in excluded]
@@ -227,7 +231,7 @@ def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, s
 
     low, high = method.k_select
     d_low, d_high = method.k_diagnostics
-    result = profiles.cluster(local.normalised, method=method.clustering, n_clusters=method.k,
+    result = (cluster or profiles.cluster)(local.normalised, method=method.clustering, n_clusters=method.k,
                               k_range=range(low, high + 1), random_state=seed,
                               diagnostics_range=range(d_low, d_high + 1), bootstrap_runs=method.bootstrap_runs)
     table = profiles.portraits(result.labels, local.scores, values.loc[result.labels.index], catalogue)

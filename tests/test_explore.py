@@ -97,7 +97,7 @@ def test_recompute_equals_a_fresh_analyse_for_every_control(state):
         pd.testing.assert_frame_equal(cached.normalised, fresh.normalised)
         pd.testing.assert_frame_equal(cached.profiles.inputs, fresh.profiles.inputs)
         pd.testing.assert_frame_equal(cached.profiles.diagnostics, fresh.profiles.diagnostics)
-    assert profiles.cluster.__module__ == "cocity_analysis.profiles"  # the memo is removed afterwards
+    assert 0 < len(state.clusterings) <= len(methods)  # the memo was used, and reused on the second pass
 
 
 def test_interactive_runs_cap_simulations_but_not_the_method(state):

@@ -693,17 +693,11 @@ def _check_zip(path: Path) -> str | None:
 
 def _record_provenance(dest_dir: Path, entry: dict) -> None:
     """Add or replace ``entry`` in ``dest_dir/provenance.json`` (a dict keyed by file name)."""
-    target = dest_dir / PROVENANCE_FILE
-    existing: dict = {}
-    if target.exists():
-        try:
-            existing = json.loads(target.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputFileError(target, f"not valid JSON ({exc}); fix or delete it") from None
-        if not isinstance(existing, dict):
-            raise InputFileError(target, "expected a JSON object keyed by file name; fix or delete it")
+    from .fetching import read_provenance
+
+    existing = read_provenance(dest_dir)
     existing[entry["file"]] = entry
-    write_json_atomic(target, existing)
+    write_json_atomic(dest_dir / PROVENANCE_FILE, existing)
 
 
 def fetch(
