@@ -67,6 +67,7 @@ OPTIONAL_FILES = (
     "area_status.parquet",
     "screening.parquet",
     "all_scores.parquet",
+    "stated_priorities.parquet",  # the cities' questionnaire answers (`cocity prepare --questionnaire`)
 )
 MAP_FILES = ("map_boundaries.parquet", "map_base.png", "map_layout.json")
 # what a city report reads: the batch hashes these files to know when a report is stale
@@ -358,6 +359,33 @@ TEXTS: dict[str, dict] = {
         "col_size": "Città",
         "col_portrait": "Ritratto",
         "col_stated": "Dichiarata \\ Dai dati",
+        # stated priorities (questionnaire) in the city report
+        "stated_h": "Priorità dichiarate dalla città e priorità dai dati",
+        "stated_none": (
+            "Le priorità dichiarate da {city} non sono disponibili: il questionario della città non è pervenuto."
+        ),
+        "stated_unreadable": "Il file delle priorità dichiarate non è leggibile ({reason}).",
+        "stated_intro": (
+            "Per ogni area di intervento: la priorità indicata da {city} nel questionario (da 1 a 5, "
+            "5 = priorità massima), la posizione che ne risulta tra le aree indicate (1 = la più alta) e la "
+            "posizione secondo i dati (1 = bisogno relativo più alto). Sono segnalate le differenze di almeno "
+            "{gap} posizioni."
+        ),
+        "stated_responses": "Risposte al questionario considerate: {count}.",
+        "stated_mean": "{value} (media di {count} risposte)",
+        "stated_not_given": "non indicata",
+        "stated_gap_higher": (
+            "Differenza di {places} posizioni: la città mette quest'area più in alto di quanto indichino i dati"
+        ),
+        "stated_gap_lower": (
+            "Differenza di {places} posizioni: i dati indicano quest'area più in alto di quanto dichiari la città"
+        ),
+        "stated_gap_small": "nessuna differenza rilevante",
+        "stated_gap_na": "confronto non possibile",
+        "col_stated_priority": "Priorità dichiarata (1-5)",
+        "col_stated_rank": "Posizione dichiarata",
+        "col_data_rank": "Posizione dai dati",
+        "col_gap": "Confronto",
     },
     "en": {
         "title": "Intervention priorities for {city} ({province})",
@@ -606,6 +634,28 @@ TEXTS: dict[str, dict] = {
         "col_size": "Cities",
         "col_portrait": "Portrait",
         "col_stated": "Stated \\ From data",
+        # stated priorities (questionnaire) in the city report
+        "stated_h": "Priorities stated by the city and priorities from the data",
+        "stated_none": (
+            "The priorities stated by {city} are not available: the city's questionnaire has not been received."
+        ),
+        "stated_unreadable": "The stated-priorities file cannot be read ({reason}).",
+        "stated_intro": (
+            "For each focus area: the priority {city} gave in the questionnaire (1 to 5, 5 = highest priority), "
+            "the resulting position among the areas it rated (1 = highest) and the position from the data "
+            "(1 = highest relative need). Differences of {gap} places or more are flagged."
+        ),
+        "stated_responses": "Questionnaire answers considered: {count}.",
+        "stated_mean": "{value} (mean of {count} answers)",
+        "stated_not_given": "not stated",
+        "stated_gap_higher": "{places} places apart: the city puts this area higher than the data do",
+        "stated_gap_lower": "{places} places apart: the data put this area higher than the city does",
+        "stated_gap_small": "no large difference",
+        "stated_gap_na": "no comparison possible",
+        "col_stated_priority": "Stated priority (1-5)",
+        "col_stated_rank": "Stated position",
+        "col_data_rank": "Position from data",
+        "col_gap": "Comparison",
     },
 }
 
@@ -1028,6 +1078,8 @@ class CityView:
     practices_source: str = ""
     processed_dir: str = ""
     reference: str = ""
+    stated: pd.DataFrame | None = None
+    stated_error: str | None = None
 
     @property
     def name(self) -> str:
@@ -1222,6 +1274,24 @@ def _match_practices(document: dict, ranking: pd.DataFrame, lang: str, minimum: 
     return chosen
 
 
+def _city_stated(path: Path, code: str, priorities: pd.DataFrame) -> tuple[pd.DataFrame | None, str | None]:
+    """The city's rows of :func:`cocity_analysis.questionnaire.compare` (None when the city gave no
+    answer or there is no questionnaire file), and the reason when the file cannot be read."""
+    from . import questionnaire
+
+    file = path / questionnaire.STATED_FILE
+    if not file.is_file():
+        return None, None
+    try:
+        stated = pd.read_parquet(file)
+        stated = stated[stated["istat_code"].astype(str) == code]
+        table = questionnaire.compare(stated, priorities[priorities["istat_code"] == code])
+    except Exception as exc:  # noqa: BLE001 - an optional section must not sink the report
+        log.warning("%s non leggibile: %s", file, exc)
+        return None, f"{type(exc).__name__}: {exc}"
+    return (table.reset_index(drop=True) if len(table) else None), None
+
+
 def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") -> CityView:
     """Collect what the report of ``city_code`` shows, from the processed dir.
 
@@ -1373,6 +1443,7 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
 
     practices_doc = load_good_practices()
     first = _first_priorities(data.priorities)
+    stated, stated_error = _city_stated(data.path, code, data.priorities)
     return CityView(
         code=code,
         lang=lang,
@@ -1401,6 +1472,8 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
         practices_source=str(practices_doc.get("source_en" if lang == "en" else "source_it") or ""),
         processed_dir=str(data.path),
         reference=reference_text(data.provenance, int(len(data.cities)), lang),
+        stated=stated,
+        stated_error=stated_error,
     )
 
 
@@ -1670,6 +1743,59 @@ def ranking_html(view: CityView) -> str:
         body += f'<p class="cocity-lead">{_e(sentence)}</p>\n'
     body += _intervals_html(view) if view.has_uncertainty else f'<p class="cocity-note">{_e(_tv(view, "intervals_missing"))}</p>'
     return _section(_tv(view, "ranking_h"), body, "ranking")
+
+
+def _rank_text(value, lang: str) -> str:
+    """A rank: whole ("2") or, for ties, with one decimal ("1,5"); "n.d." when missing."""
+    if _is_missing(value):
+        return _t(lang, "na")
+    return format_number(value, lang, decimals=0 if float(value).is_integer() else 1)
+
+
+def stated_html(view: CityView) -> str:
+    """Stated (questionnaire) vs data-driven priorities of the city, area by area, with the large gaps
+    (two places or more) flagged; a plain sentence when the city's answers are not available."""
+    from . import questionnaire
+
+    lang = view.lang
+    heading = _tv(view, "stated_h")
+    if view.stated_error:
+        body = f'<p class="cocity-nodata">{_e(_tv(view, "stated_unreadable", reason=view.stated_error))}</p>'
+        return _section(heading, body, "stated")
+    if view.stated is None or view.stated.empty:
+        return _section(heading, f'<p class="cocity-nodata">{_e(_tv(view, "stated_none", city=view.name))}</p>',
+                        "stated")
+    by_area = view.stated.set_index("focus_area")
+    data_rank = view.ranking.set_index("focus_area")["rank"]
+    rows = []
+    for area in FOCUS_AREAS:
+        data_text = _e(_rank_text(data_rank.get(area), lang))
+        if area not in by_area.index:
+            rows.append([_e(area_label(area, lang)), _e(_tv(view, "stated_not_given")), _e(_t(lang, "na")),
+                         data_text, _e(_tv(view, "stated_gap_na"))])
+            continue
+        r = by_area.loc[area]
+        count = int(r["responses"])
+        value = float(r["stated_priority"])
+        stated_text = format_number(value, lang, decimals=0 if value.is_integer() else 1)
+        if count > 1:
+            stated_text = _tv(view, "stated_mean", value=stated_text, count=count)
+        gap = r["gap"]
+        if _is_missing(gap):
+            flag = _e(_tv(view, "stated_gap_na"))
+        elif bool(r["large_gap"]):
+            key = "stated_gap_higher" if gap < 0 else "stated_gap_lower"
+            flag = f'<strong class="cocity-gap">{_e(_tv(view, key, places=_rank_text(abs(gap), lang)))}</strong>'
+        else:
+            flag = _e(_tv(view, "stated_gap_small"))
+        rows.append([_e(area_label(area, lang)), _e(stated_text), _e(_rank_text(r["stated_rank"], lang)),
+                     data_text, flag])
+    headers = [_tv(view, k) for k in ("col_area", "col_stated_priority", "col_stated_rank", "col_data_rank",
+                                      "col_gap")]
+    body = (f"<p>{_e(_tv(view, 'stated_intro', city=view.name, gap=questionnaire.LARGE_GAP))}</p>"
+            + _table(headers, rows, numeric=(1, 2, 3))
+            + f'<p class="cocity-note">{_e(_tv(view, "stated_responses", count=int(view.stated["responses"].sum())))}</p>')
+    return _section(heading, body, "stated")
 
 
 def map_html(view: CityView) -> str:

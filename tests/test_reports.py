@@ -718,3 +718,81 @@ def test_overview_stated_vs_data_matrix(real_processed_dir, tmp_path):
         assert cells == expected
     assert f"({len(firsts)} con una sola prima priorità dichiarata)" in html
     assert "Differenze di almeno due posizioni" not in html
+
+
+# --- stated priorities in the city report (questionnaire answers are fixtures written here) ------------
+
+
+def _prepare_with_questionnaire(prepared, real_processed_dir, tmp_path, monkeypatch, rows) -> Path:
+    """`cocity prepare --questionnaire FILE` into a tmp processed dir: the CLI path that validates the
+    answers and writes stated_priorities.parquet, with the (slow) preparation replaced by a copy of the
+    session's real one."""
+    from cocity_analysis.cli import main
+
+    header = config.RAW_DIR.joinpath("questionnaire_template.csv").read_text(encoding="utf-8").splitlines()[0]
+    answers = tmp_path / "fixture_answers.csv"
+    answers.write_text("\n".join([header] + [",".join(r) for r in rows]) + "\n", encoding="utf-8")
+    processed = _copy_processed(real_processed_dir, tmp_path / "processed")
+    monkeypatch.setattr("cocity_analysis.pipeline.prepare", lambda **kwargs: prepared)
+    assert main(["prepare", "--processed", str(processed), "--questionnaire", str(answers)]) == 0
+    assert (processed / "stated_priorities.parquet").is_file()
+    return processed
+
+
+def test_stated_priorities_beside_data_ranks_with_gap_flags(prepared, real_processed_dir, tmp_path, monkeypatch):
+    priorities = pd.read_parquet(Path(real_processed_dir) / "priorities.parquet")
+    matera = priorities[priorities["istat_code"].astype(str) == MATERA].dropna(subset=["rank"]).sort_values("rank")
+    if len(matera) < 3:
+        pytest.skip("Matera has fewer than three ranked areas in this preparation")
+    order = [str(a) for a in matera["focus_area"]]
+    # fixture answers: the city reverses the data order, so first and last are >= 2 places apart
+    stated_priority = {area: str(5 - i) for i, area in enumerate(reversed(order))}  # data-last -> 5
+    rows = [("Matera", area, p, "fixture need", "fixture role", "2024-05-01") for area, p in stated_priority.items()]
+    rows.append(("Matera", order[0], "1", "fixture need", "fixture role 2", ""))  # two answers: mean shown
+    processed = _prepare_with_questionnaire(prepared, real_processed_dir, tmp_path, monkeypatch, rows)
+
+    view = reports.load_city_view(processed, MATERA)
+    html = reports.stated_html(view)
+    assert "Priorità dichiarate dalla città e priorità dai dati" in html
+    assert "non è pervenuto" not in html
+    table = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", html.split("<tbody>")[1]):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+        table[cells[0]] = cells
+    n = len(order)
+    for i, area in enumerate(order):
+        cells = table[reports._e(FOCUS_AREA_LABELS["it"][area])]
+        data_rank = int(matera.set_index("focus_area").at[area, "rank"])
+        stated_rank = n - i  # reversed
+        assert cells[3] == str(data_rank)
+        assert cells[2] == str(stated_rank)
+        gap = stated_rank - data_rank
+        if abs(gap) >= 2:
+            direction = "la città mette quest" if gap < 0 else "i dati indicano quest"
+            assert f"Differenza di {abs(gap)} posizioni" in cells[4] and direction in cells[4]
+            assert "<strong" in cells[4]
+        else:
+            assert cells[4] == "nessuna differenza rilevante"
+    first = table[reports._e(FOCUS_AREA_LABELS["it"][order[0]])]
+    mean = (5 - (n - 1) + 1) / 2  # the two fixture answers for the data-first area, averaged
+    assert first[1] == f"{reports.format_number(mean, 'it', 0 if mean.is_integer() else 1)} (media di 2 risposte)"
+    assert "i dati indicano quest" in first[4]
+    last = table[reports._e(FOCUS_AREA_LABELS["it"][order[-1]])]
+    assert last[1] == "5" and "la città mette quest" in last[4]
+
+    # a city without answers in the same file: the plain sentence, nothing invented
+    other = reports.stated_html(reports.load_city_view(processed, AVELLINO))
+    assert ("Le priorità dichiarate da Avellino non sono disponibili: "
+            "il questionario della città non è pervenuto.") in other
+    assert "<table" not in other
+    # English labels
+    english = reports.stated_html(reports.load_city_view(processed, MATERA, "en"))
+    assert "places apart" in english and "Position from data" in english
+
+
+def test_stated_priorities_not_available_without_questionnaire(real_processed_dir):
+    assert not (Path(real_processed_dir) / "stated_priorities.parquet").exists()
+    html = reports.stated_html(reports.load_city_view(real_processed_dir, MATERA))
+    assert ("Le priorità dichiarate da Matera non sono disponibili: "
+            "il questionario della città non è pervenuto.") in html
+    assert "<table" not in html and "Posizione dai dati" not in html
