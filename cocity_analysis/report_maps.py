@@ -292,28 +292,37 @@ def _read_cities(processed_dir: Path) -> pd.DataFrame:
     return cities
 
 
+def _layout_signature(processed_dir: Path) -> dict | None:
+    """The signature recorded with the map assets of ``processed_dir`` (None when incomplete)."""
+    if not all((processed_dir / name).is_file() for name in MAP_FILES):
+        return None
+    try:
+        return json.loads((processed_dir / LAYOUT_FILE).read_text(encoding="utf-8")).get("signature")
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
 def map_assets_current(processed_dir: str | Path) -> bool:
     """True when the map assets in ``processed_dir`` exist and match its cities and parameters."""
     processed_dir = Path(processed_dir)
-    if not all((processed_dir / name).is_file() for name in MAP_FILES):
-        return False
-    try:
-        layout = json.loads((processed_dir / LAYOUT_FILE).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return False
-    return layout.get("signature") == _signature(_read_cities(processed_dir))
+    signature = _layout_signature(processed_dir)
+    return signature is not None and signature == _signature(_read_cities(processed_dir))
 
 
 def write_map_assets(processed_dir: str | Path) -> list[Path]:
     """Build the map assets for the cities in ``processed_dir`` and write them atomically.
 
-    Meant to be called by ``cocity prepare`` after ``cities.parquet`` is written (about 3 s);
-    the report batch calls :func:`ensure_map_assets` before its workers start.
+    ``cocity prepare`` builds them in a second process while it computes (see
+    :class:`BackgroundMapBuild`); the report batch calls :func:`ensure_map_assets`
+    for folders written before.
     """
+    processed_dir = Path(processed_dir)
+    return _write_built(processed_dir, *build_map_assets(_read_cities(processed_dir)))
+
+
+def _write_built(processed_dir: Path, assets: MapAssets, boundaries) -> list[Path]:
     from .fileio import atomic_path
 
-    processed_dir = Path(processed_dir)
-    assets, boundaries = build_map_assets(_read_cities(processed_dir))
     written = []
     with atomic_path(processed_dir / BOUNDARIES_FILE) as tmp:
         boundaries.reset_index().to_parquet(tmp, compression="zstd", index=False)
@@ -322,6 +331,45 @@ def write_map_assets(processed_dir: str | Path) -> list[Path]:
     # the layout last: its signature marks the set as complete
     written.append(write_json_atomic(processed_dir / LAYOUT_FILE, assets.layout))
     return written
+
+
+class BackgroundMapBuild:
+    """Build the map assets in one worker process while ``cocity prepare`` computes the tables.
+
+    Projecting, simplifying and drawing the boundaries takes about 3 s (mostly
+    matplotlib and geopandas); on 2 cores it overlaps with the analysis, which
+    runs single-threaded. ``start(cities)`` once the cities are known,
+    ``write(processed_dir)`` after ``cities.parquet`` is written, ``close()``
+    always (it cancels a build whose run failed).
+    """
+
+    def __init__(self):
+        self._executor = None
+        self._future = None
+
+    def start(self, cities: pd.DataFrame, processed_dir: str | Path | None = None) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        if processed_dir is not None and _layout_signature(Path(processed_dir)) == _signature(cities):
+            return  # the folder already holds the assets of these cities
+
+        self._executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        self._future = self._executor.submit(build_map_assets, cities)
+
+    def write(self, processed_dir: str | Path) -> list[Path]:
+        processed_dir = Path(processed_dir)
+        if self._future is not None and not map_assets_current(processed_dir):
+            assets, boundaries = self._future.result()
+            _write_built(processed_dir, assets, boundaries)
+        elif not map_assets_current(processed_dir):
+            write_map_assets(processed_dir)
+        return [processed_dir / name for name in MAP_FILES]
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
 
 
 def ensure_map_assets(processed_dir: str | Path) -> bool:
