@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from cocity_analysis.cli import build_parser, main
+from cocity_analysis.cli import main
 
 SUBCOMMANDS = ("fetch", "resolve", "prepare", "report")
 

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from matplotlib.collections import PathCollection
 
-from cocity_analysis import FOCUS_AREAS, cli, explore, pipeline, profiles, scenarios
+from cocity_analysis import FOCUS_AREAS, cli, explore, pipeline, scenarios
 from cocity_analysis.errors import CocityError
 from cocity_analysis.fileio import sha256_file
 from cocity_analysis.method import load_method

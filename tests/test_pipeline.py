@@ -11,11 +11,10 @@ import json
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from cocity_analysis import FOCUS_AREAS, config
+from cocity_analysis import FOCUS_AREAS
 from cocity_analysis.errors import CocityError
 from cocity_analysis.pipeline import prepare
 

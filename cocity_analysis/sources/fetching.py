@@ -89,6 +89,7 @@ def fetch_file(
     mirror: str | Path | None = None,
     how_to_get: str = "",
     extra: dict | None = None,
+    url: str | None = None,
 ) -> dict:
     """Put one official file in ``dest_dir`` (mirror first, else download) and record it.
 
@@ -119,6 +120,9 @@ def fetch_file(
         in error messages.
     extra : dict, optional
         More fields for the provenance entry (dataflow, key, reference year...).
+    url : str, optional
+        The address ``download`` fetches, when known beforehand: named in the
+        error message of a failed download.
 
     Returns
     -------
@@ -167,7 +171,8 @@ def fetch_file(
                         f"Set {config.MIRROR_ENV} to a folder holding {source}/{names[0]} instead.")
         except NETWORK_ERRORS as exc:
             raise SourceUnavailableError(
-                f"{label}: download failed ({type(exc).__name__}: {exc}); no data mirror is set. "
+                f"{label}: download {f'of {url} ' if url else ''}failed ({type(exc).__name__}: {exc}); "
+                "no data mirror is set. "
                 f"On a machine without internet access, set {config.MIRROR_ENV} to a folder holding "
                 f"{source}/{names[0]}{hint}.") from exc
         mirror_path = None

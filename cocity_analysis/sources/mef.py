@@ -33,15 +33,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import operator
 import re
-import shutil
 import unicodedata
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -49,11 +46,9 @@ import pandas as pd
 import requests
 
 from .. import config
-from ..errors import CocityError, InputFileError, SourceUnavailableError
-from ..fileio import atomic_path, sha256_file, write_json_atomic
+from ..errors import CocityError, InputFileError
 from . import changes as municipal_changes
 
-PROVENANCE_FILE = "provenance.json"
 
 BANDS = {
     "le_0": r"(?:minore o uguale a|inferiore o uguale a|fino a) (?:zero|0)",
@@ -691,15 +686,6 @@ def _check_zip(path: Path) -> str | None:
     return None if bad is None else f"damaged zip archive (member {bad} fails its CRC check)"
 
 
-def _record_provenance(dest_dir: Path, entry: dict) -> None:
-    """Add or replace ``entry`` in ``dest_dir/provenance.json`` (a dict keyed by file name)."""
-    from .fetching import read_provenance
-
-    existing = read_provenance(dest_dir)
-    existing[entry["file"]] = entry
-    write_json_atomic(dest_dir / PROVENANCE_FILE, existing)
-
-
 def fetch(
     year: int,
     dest_dir: str | Path = config.MEF_RAW_DIR,
@@ -751,64 +737,30 @@ def fetch(
     >>> entry["file"]  # doctest: +SKIP
     'Redditi_e_principali_variabili_IRPEF_su_base_comunale_CSV_2021.zip'
     """
+    from .fetching import fetch_file
+
     name = config.mef_file_name(year)
     url = config.MEF_URL_PATTERN.format(year=year)
-    dest_dir = Path(dest_dir)
-    target = dest_dir / name
-    mirror_dir = Path(mirror) if mirror is not None else config.data_mirror()
 
-    if mirror_dir is not None:
-        origin = mirror_dir / "mef" / name
-        if not origin.is_file():
-            raise SourceUnavailableError(
-                f"MEF {year}: the data mirror {mirror_dir} is set (argument mirror or {config.MIRROR_ENV}) "
-                f"but {origin} does not exist. Put the official file there (download it from {url}), or "
-                f"point {config.MIRROR_ENV} at a mirror that has it, or unset {config.MIRROR_ENV} to "
-                "download it. No download was tried: with a mirror set, the network is not used.")
-        with atomic_path(target) as tmp:
-            shutil.copyfile(origin, tmp)
-            problem = _check_zip(tmp)
-            if problem:
-                raise InputFileError(origin, f"{problem}; replace it with the official file from {url}")
-        mirror_path = str(origin)
-    else:
+    def download(tmp: Path) -> str:
         own_session = session is None
-        session = requests.Session() if own_session else session
+        client = requests.Session() if own_session else session
         try:
-            with atomic_path(target) as tmp:
-                response = session.get(url, stream=True, timeout=timeout)
-                try:
-                    response.raise_for_status()
-                    with open(tmp, "wb") as handle:
-                        for chunk in response.iter_content(chunk_size=1 << 16):
-                            handle.write(chunk)
-                finally:
-                    close = getattr(response, "close", None)
-                    if close:
-                        close()
-                problem = _check_zip(tmp)
-                if problem:
-                    raise SourceUnavailableError(
-                        f"MEF {year}: {url} returned a file that is {problem}; the address may have "
-                        f"changed. Set {config.MIRROR_ENV} to a folder holding mef/{name} instead.")
-        except (requests.RequestException, ConnectionError, TimeoutError) as exc:
-            raise SourceUnavailableError(
-                f"MEF {year}: download of {url} failed ({type(exc).__name__}: {exc}); no data mirror is set. "
-                f"On a machine without internet access, set {config.MIRROR_ENV} to a folder holding "
-                f"mef/{name} (or pass mirror=).") from exc
+            response = client.get(url, stream=True, timeout=timeout)
+            try:
+                response.raise_for_status()
+                with open(tmp, "wb") as handle:
+                    for chunk in response.iter_content(chunk_size=1 << 16):
+                        handle.write(chunk)
+            finally:
+                close = getattr(response, "close", None)
+                if close:
+                    close()
         finally:
             if own_session:
-                session.close()
-        mirror_path = None
+                client.close()
+        return url
 
-    entry = {
-        "file": name,
-        "year": int(year),
-        "url": url,
-        "mirror_path": mirror_path,
-        "sha256": sha256_file(target),
-        "size": target.stat().st_size,
-        "retrieved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    _record_provenance(dest_dir, entry)
-    return entry
+    return fetch_file(source="mef", label=f"MEF {year}", names=[name], dest_dir=dest_dir, download=download,
+                      check=_check_zip, mirror=mirror, how_to_get=f"download it from {url}",
+                      extra={"year": int(year), "url": url}, url=url)
