@@ -19,10 +19,12 @@ $(STAMP): pyproject.toml requirements.lock
 $(KERNEL): $(STAMP)
 	$(BIN)/python -m ipykernel install --sys-prefix --name cocity --display-name "cocity-analysis"
 
-# MEF and ISTAT SDMX sources are optional: without network or mirror, prepare goes on and the reports say
+# ISTAT's changes file, MEF, census 2011 and ISTAT SDMX sources are optional: without network or mirror, prepare goes on and the reports say
 # what is missing.
 data: $(STAMP)
+	-$(BIN)/cocity fetch istat_changes
 	-$(BIN)/cocity fetch mef --year $(YEAR)
+	-$(BIN)/cocity fetch istat_census2011
 	-$(BIN)/cocity fetch istat_sdmx
 	-$(BIN)/cocity fetch istat_tourism
 

@@ -20,6 +20,9 @@ ISTAT_FETCH_CHOICES = {
     "istat_dwellings": ("istat_sdmx", "dwellings"), "istat_tenure": ("istat_sdmx", "tenure"),
 }
 
+#: Sources made of official files fetched as they are (mirror: ``<mirror>/<source>/<file>``).
+FILE_FETCH_CHOICES = ("istat_changes", "istat_census2011")
+
 
 def _cmd_fetch_istat(args: argparse.Namespace) -> int:
     from .sources import istat_sdmx
@@ -36,11 +39,28 @@ def _cmd_fetch_istat(args: argparse.Namespace) -> int:
     return EXIT_INPUT_ERROR if result.failures else 0
 
 
+def _cmd_fetch_files(args: argparse.Namespace) -> int:
+    """ISTAT's changes file or the census 2011: several official files, each with its provenance."""
+    from .sources import changes, istat_census2011
+
+    module, default = {"istat_changes": (changes, config.RAW_DIR / "istat_changes"),
+                       "istat_census2011": (istat_census2011, config.RAW_DIR / "istat_census2011")}[args.source]
+    dest = Path(args.dest) if args.dest else default
+    entries = module.fetch(dest)
+    for entry in entries:
+        origin = entry.get("mirror_path") or entry.get("url")
+        print(f"{entry['file']}\tsha256={entry['sha256']}\tda {origin}")
+    print(f"{len(entries)} file in {dest}")
+    return 0
+
+
 def _cmd_fetch(args: argparse.Namespace) -> int:
     from .sources import mef
 
     if args.source in ISTAT_FETCH_CHOICES:
         return _cmd_fetch_istat(args)
+    if args.source in FILE_FETCH_CHOICES:
+        return _cmd_fetch_files(args)
     dest = Path(args.dest) if args.dest else config.MEF_RAW_DIR
     entry = mef.fetch(args.year, dest_dir=dest)
     origin = entry.get("mirror_path") or entry.get("url")
@@ -157,11 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = sub.add_parser("fetch", help="download an official source file (or take it from COCITY_DATA_MIRROR)",
                            description="Download an official source into data/raw/ with its sha256. With "
                                        "COCITY_DATA_MIRROR=DIR set, take DIR/<source>/<official file name> instead.")
-    fetch.add_argument("source", choices=["mef", *ISTAT_FETCH_CHOICES], metavar="SOURCE",
+    fetch.add_argument("source", choices=["mef", *FILE_FETCH_CHOICES, *ISTAT_FETCH_CHOICES], metavar="SOURCE",
                        help="mef: MEF 'Redditi e principali variabili IRPEF su base comunale'; "
                             "istat_sdmx: ISTAT census and population tables by municipality (SDMX web service, "
                             "sdmx1; files in data/raw/istat_sdmx/, mirror <mirror>/istat_sdmx/<dataflow>.csv); "
                             "istat_tourism: ISTAT accommodation capacity by municipality; "
+                            "istat_changes: ISTAT's file of municipal changes since 1991 (data/raw/istat_changes/); "
+                            "istat_census2011: ISTAT census 2011 variables by census area (dati-cpa_2011) and the "
+                            "2011 municipal list (data/raw/istat_census2011/); "
                             "istat_labour, istat_education, istat_population, istat_foreigners, istat_dwellings, "
                             "istat_tenure: one ISTAT dataset")
     fetch.add_argument("--dataset", action="append", metavar="NAME",

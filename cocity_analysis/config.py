@@ -24,7 +24,11 @@ CMS_CITIES_FILE = RAW_DIR / "cms_cities.csv"
 MEF_RAW_DIR = RAW_DIR / "mef"
 
 CATALOGUE_FILE = PACKAGE_DATA_DIR / "indicators.yaml"
-MUNICIPAL_CHANGES_FILE = PACKAGE_DATA_DIR / "istat_municipal_changes.csv"
+# ISTAT's file of municipal changes since 1991, fetched by `cocity fetch istat_changes` (never shipped).
+ISTAT_CHANGES_RAW_DIR = RAW_DIR / "istat_changes"
+ISTAT_CHANGES_FILE_NAME = "Variazioni_amministrative_territoriali_dal_01011991.csv"
+ISTAT_SUPPRESSED_FILE_NAME = "Elenco comuni soppressi.csv"
+ISTAT_CENSUS2011_RAW_DIR = RAW_DIR / "istat_census2011"
 
 CITY_REPORT_NOTEBOOK = NOTEBOOKS_DIR / "city_report.ipynb"
 

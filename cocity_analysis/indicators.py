@@ -101,6 +101,39 @@ FORMULAS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "beds_per_1000_residents": lambda b: _ratio(b["accommodation_beds"], b["pop_total"], 1000),
 }
 
+# ISTAT census 2011 by census area (cocity_analysis/sources/istat_census2011.py): columns census2011_<VAR>,
+# <VAR> being the code of ISTAT's tracciato (P60 = labour force 15+, P61 = employed 15+, ...).
+
+
+def _c(base: pd.DataFrame, *variables: str) -> pd.Series:
+    """Sum of census 2011 variables (columns ``census2011_<VAR>``); missing if any is missing."""
+    total = None
+    for variable in variables:
+        column = pd.to_numeric(base[f"census2011_{variable}"], errors="raise").astype("float64")
+        total = column if total is None else total + column
+    return total
+
+
+def _residents_15_plus(b: pd.DataFrame) -> pd.Series:
+    return _c(b, "P1") - _c(b, "P14", "P15", "P16")
+
+
+def _females_15_plus(b: pd.DataFrame) -> pd.Series:
+    return _residents_15_plus(b) - (_c(b, "P2") - _c(b, "P30", "P31", "P32"))
+
+
+FORMULAS.update({
+    "census2011_unemployment_rate": lambda b: _ratio(_c(b, "P60") - _c(b, "P61"), _c(b, "P60"), 100),
+    "census2011_employment_rate": lambda b: _ratio(_c(b, "P61"), _residents_15_plus(b), 100),
+    "census2011_female_employment_rate": lambda b: _ratio(_c(b, "P61") - _c(b, "P65"), _females_15_plus(b), 100),
+    "census2011_low_education": lambda b: _ratio(_c(b, "P49", "P50", "P51", "P52"), _c(b, "P46"), 100),
+    "census2011_families_renting": lambda b: _ratio(_c(b, "A46"), _c(b, "A46", "A47", "A48"), 100),
+    "census2011_floor_area_per_occupant": lambda b: _ratio(_c(b, "A44"), _c(b, "PF2")),
+    "census2011_buildings_poor_condition": lambda b: _ratio(_c(b, "E30", "E31"), _c(b, "E3"), 100),
+    "census2011_large_families": lambda b: _ratio(_c(b, "PF8"), _c(b, "PF1"), 100),
+    "census2011_share_foreign_residents": lambda b: _ratio(_c(b, "ST15"), _c(b, "P1"), 100),
+})
+
 # Documented treatments: where the primary formula has a missing input because the publisher
 # suppressed one cell, a bounded alternative is used and flagged (never a silent 0).
 SUPPRESSED_LE_0 = "classe di reddito complessivo <= 0 euro oscurata nel file MEF"
@@ -129,6 +162,10 @@ SOURCE_COLUMNS = {
     "istat_dwellings": ("dwellings", "occupied_dwellings"),
     "istat_tenure": ("occupied_dwellings_owned", "occupied_dwellings_all"),
     "istat_tourism": ("accommodation_beds", "accommodation_establishments"),
+    # ISTAT census 2011 by census area (sources/istat_census2011.py, VARIABLES there)
+    "census2011": tuple(f"census2011_{v}" for v in (
+        "P1", "P2", "P14", "P15", "P16", "P30", "P31", "P32", "P46", "P49", "P50", "P51", "P52", "P60", "P61",
+        "P65", "ST15", "A44", "A46", "A47", "A48", "PF1", "PF2", "PF8", "E3", "E30", "E31")),
 }
 
 

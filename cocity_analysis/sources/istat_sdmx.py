@@ -36,7 +36,7 @@ Loading rules
 * the reference year is the dataset's ``year`` (error listing the years present
   when absent);
 * municipalities merged after the reference year are summed into today's
-  municipality through the shipped table of ISTAT municipal changes
+  municipality through the ISTAT's file of municipal changes
   (:mod:`cocity_analysis.sources.changes`); codes neither current nor in that
   table are excluded and reported, never dropped silently.
 """
@@ -541,7 +541,7 @@ def load(path: str | Path, dataset: Dataset | str, *, current_codes: Iterable[st
         summed into today's municipality and unknown codes are excluded and
         reported. When None, codes are kept as in the file.
     changes : DataFrame, optional
-        Table of municipal changes (default: the shipped one).
+        Table of municipal changes (default: ISTAT's file fetched into data/raw/istat_changes/).
     year : str or int, optional
         Reference year (default: the dataset's).
     return_report : bool

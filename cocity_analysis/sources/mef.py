@@ -16,7 +16,7 @@ year). :func:`load` turns it into one row per *today's* municipality:
   missing or wrong municipality) is excluded and reported;
 * empty cells are missing values (``<NA>``), never 0;
 * municipalities merged after the tax year are summed into today's
-  municipality through the shipped table of municipal changes;
+  municipality through ISTAT's file of municipal changes;
 * codes that are neither current nor in that table are excluded and reported.
 
 Every taxpayer read is accounted for: see :class:`MefLoadReport`.
@@ -539,8 +539,8 @@ def load(
         table counts as current.
     changes : DataFrame, optional
         Table of municipal changes as returned by
-        :func:`cocity_analysis.sources.changes.load_changes`; by default the
-        shipped one.
+        :func:`cocity_analysis.sources.changes.load_changes`; by default ISTAT's
+        file fetched into ``data/raw/istat_changes/``.
     return_report : bool
         Also return a :class:`MefLoadReport`.
 

