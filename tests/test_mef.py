@@ -1,10 +1,15 @@
-"""Tests of the MEF municipal IRPEF loader, the municipal-changes table and the fetcher.
+"""Tests of the MEF municipal IRPEF loader (merged municipalities through ISTAT's changes file) and the fetcher.
 
 (a) the real 2021 file from ``$COCITY_DATA_MIRROR/mef/`` (skipped without it), checked
     against a plain ``csv`` reading of the same file;
 (b) hand-written fixtures in the publisher's format (``tests/fixtures/mef/fixture_*.csv``);
 (c) one test per bad input, each checking that the message names file, row and column;
 (d) ``fetch`` from a mirror built in ``tmp_path`` and with fake sessions (never the network).
+
+Municipal changes: the real-file tests use ISTAT's official changes file from the mirror;
+the fixture tests use ``tests/fixtures/istat_changes/fixture_variazioni.csv`` (ISTAT's layout),
+made the default for every test of this module. The changes loader itself is tested in
+``tests/test_changes_istat.py``.
 """
 
 from __future__ import annotations
@@ -31,6 +36,13 @@ UTF8 = FIXTURES / "fixture_2021_utf8.csv"
 LATIN1 = FIXTURES / "fixture_2021_latin1.csv"
 OLDER = FIXTURES / "fixture_older_header.csv"
 REAL_NAME = "Redditi_e_principali_variabili_IRPEF_su_base_comunale_CSV_2021.zip"
+CHANGES_FIXTURE = Path(__file__).parent / "fixtures" / "istat_changes" / "fixture_variazioni.csv"
+
+
+@pytest.fixture(autouse=True)
+def fixture_changes_by_default(monkeypatch):
+    """Loaders called without ``changes=`` read the fixture changes file (not whatever was fetched)."""
+    monkeypatch.setattr(municipal_changes, "default_path", lambda: CHANGES_FIXTURE)
 
 EXPECTED_COLUMNS = [
     "tax_year",
@@ -105,8 +117,18 @@ def real_rows(real_zip) -> tuple[list[str], list[list[str]]]:
 
 
 @pytest.fixture(scope="module")
-def real_loaded(real_zip):
-    return mef.load(real_zip, return_report=True)
+def official_changes_file() -> Path:
+    mirror = os.environ.get(config.MIRROR_ENV, "").strip()
+    path = Path(mirror) / "istat_changes" / config.ISTAT_CHANGES_FILE_NAME if mirror else None
+    if path is None or not path.is_file():
+        pytest.skip(f"{config.MIRROR_ENV} unset or without istat_changes/{config.ISTAT_CHANGES_FILE_NAME}")
+    return path
+
+
+@pytest.fixture(scope="module")
+def real_loaded(real_zip, official_changes_file):
+    changes = municipal_changes.load_changes(official_changes_file)
+    return mef.load(real_zip, changes=changes, return_report=True)
 
 
 def plain_row(header, rows, code):
@@ -120,18 +142,26 @@ def plain_int(row, column) -> int:
     return int(row[column])
 
 
-def plain_changes() -> dict[str, str]:
-    with open(config.MUNICIPAL_CHANGES_FILE, newline="", encoding="utf-8") as handle:
-        return {row["old_istat_code"]: row["new_istat_code"] for row in csv.DictReader(handle)}
+def plain_changes(path: Path, after_year: int = 2021) -> dict[str, str]:
+    """Suppressions and province changes after the tax year, read from ISTAT's file with the csv module."""
+    with open(path, newline="", encoding="cp1252") as handle:
+        rows = list(csv.reader(handle, delimiter=";"))
+    header = [name.strip() for name in rows[0]]
+    kind, year = header.index("Tipo variazione"), header.index("Anno")
+    old = header.index("Codice Comune formato alfanumerico")
+    new = header.index("Codice del Comune associato alla variazione o nuovo codice Istat del Comune")
+    return {row[old]: row[new] for row in rows[1:]
+            if row[kind].strip() in ("ES", "AP") and int(row[year]) > after_year}
 
 
-def test_real_row_counts(real_rows, real_loaded):
+def test_real_row_counts(real_rows, real_loaded, official_changes_file):
     header, rows = real_rows
     frame, report = real_loaded
     code = header.index("Codice Istat Comune")
     assert len(rows) == 7905  # 7904 municipalities of 2021 + the trailer row
     assert report.rows_read == len(rows)
-    mapping = plain_changes()
+    mapping = plain_changes(official_changes_file)
+    assert len(mapping) == 14
     current = {mapping.get(row[code], row[code]) for row in rows if row[code] != "0"}
     assert len(current) == 7896  # 14 old codes merged into 7 municipalities, one of them (018026) already listed
     assert len(frame) == len(current) == report.rows_out
@@ -169,11 +199,11 @@ def test_real_conservation(real_rows, real_loaded):
     report.check_conservation()
 
 
-def test_real_taxpayers_equal_plain_sum_per_current_code(real_rows, real_loaded):
+def test_real_taxpayers_equal_plain_sum_per_current_code(real_rows, real_loaded, official_changes_file):
     header, rows = real_rows
     frame, _ = real_loaded
     code, taxpayers = header.index("Codice Istat Comune"), header.index("Numero contribuenti")
-    mapping = plain_changes()
+    mapping = plain_changes(official_changes_file)
     expected: dict[str, int] = {}
     for row in rows:
         if row[code] != "0":
@@ -248,13 +278,14 @@ def test_real_total_income_by_hand(real_rows, real_loaded):
     assert frame.loc["063049", "property_income_taxpayers"] == plain_int(napoli, "Reddito da fabbricati - Frequenza")
 
 
-def test_real_with_current_codes_reports_unmatched(real_zip, real_rows, real_loaded):
+def test_real_with_current_codes_reports_unmatched(real_zip, real_rows, real_loaded, official_changes_file):
     header, rows = real_rows
     full, _ = real_loaded
     napoli = plain_int(plain_row(header, rows, "063049"), "Numero contribuenti")
     trailer = plain_int(dict(zip(header, rows[-1])), "Numero contribuenti")
     current = [code for code in full.index if code != "063049"]  # pretend Napoli is not current
-    frame, report = mef.load(real_zip, current_codes=current, return_report=True)
+    frame, report = mef.load(real_zip, current_codes=current, return_report=True,
+                             changes=municipal_changes.load_changes(official_changes_file))
     assert "063049" not in frame.index
     assert report.unmatched[["code", "name", "taxpayers"]].values.tolist() == [["063049", "NAPOLI", napoli]]
     assert report.taxpayers_excluded == trailer + napoli
@@ -419,61 +450,6 @@ def test_normalise_header():
         "reddito complessivo da 10000 a 15000 euro frequenza")
     assert mef.normalise_header("Codice ISTAT  Comune") == "codice istat comune"
     assert mef.normalise_header("Contabilità  dell'imprenditore") == "contabilita dellimprenditore"
-
-
-# =========================================================================== changes table
-
-
-def test_load_changes_shipped_table():
-    table = municipal_changes.load_changes()
-    assert len(table) == 14
-    assert list(table.columns[:6]) == list(municipal_changes.CHANGES_COLUMNS)
-    assert all(isinstance(code, str) and len(code) == 6 for code in table["old_istat_code"])
-    assert table.set_index("old_istat_code").loc["012095", "new_istat_code"] == "012144"
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "row", "column", "message"),
-    [
-        ("005110,Tonengo", "5110,Tonengo", 3, "old_istat_code", "not exactly 6 digits"),
-        ("005110,Tonengo", "005079,Tonengo", 3, "old_istat_code", "appears twice"),
-        ("024044,Gambugliano,VI,024128", "024044,Gambugliano,VI,024044", 10, "new_istat_code", "onto itself"),
-    ],
-)
-def test_load_changes_bad_input(tmp_path, old, new, row, column, message):
-    text = config.MUNICIPAL_CHANGES_FILE.read_text(encoding="utf-8")
-    assert old in text
-    target = tmp_path / "changes.csv"
-    target.write_text(text.replace(old, new, 1), encoding="utf-8")
-    with pytest.raises(InputFileError, match=message) as excinfo:
-        municipal_changes.load_changes(target)
-    assert_located(excinfo, target, row, column)
-
-
-def test_load_changes_cycle(tmp_path):
-    target = tmp_path / "changes.csv"
-    target.write_text(
-        "old_istat_code,old_name,old_province,new_istat_code,new_name,new_province\n"
-        "000001,A,XX,000002,B,XX\n"
-        "000002,B,XX,000001,A,XX\n", encoding="utf-8")
-    with pytest.raises(InputFileError, match="cycle") as excinfo:
-        municipal_changes.load_changes(target)
-    assert_located(excinfo, target, 2, "new_istat_code")
-
-
-def test_to_current_codes_generic_with_chains_and_index():
-    table = pd.DataFrame({
-        "old_istat_code": ["000001", "000002"], "old_name": ["A", "B"], "old_province": ["XX", "XX"],
-        "new_istat_code": ["000002", "000003"], "new_name": ["B", "C"], "new_province": ["XX", "XX"],
-    })
-    frame = pd.DataFrame({"n": [1, 2, 3]}, index=pd.Index(["000001", "000009", "000003"], name="istat_code"))
-    out, report = municipal_changes.to_current_codes(frame, "istat_code", table)
-    assert out["current_istat_code"].tolist() == ["000003", "000009", "000003"]
-    assert report[["old_code", "new_code", "new_name", "status"]].values.tolist() == [
-        ["000001", "000003", "C", "changed"]]
-    out, report = municipal_changes.to_current_codes(frame, "istat_code", table, current_codes=["000003"])
-    assert out["current_istat_code"].isna().tolist() == [False, True, False]
-    assert report["status"].tolist() == ["changed", "unmatched"]
 
 
 # =========================================================================== (c) bad input

@@ -70,6 +70,9 @@ KINDS = {
     "CECS": "cessione di territorio per la costituzione di un nuovo comune",
 }
 CODE_CHANGING = ("ES", "AP")
+#: Kept too, as the date from which a code is (again) valid: ``CS`` (a new municipality; its row
+#: names one predecessor or the municipality that ceded territory, which goes on existing).
+CREATING = ("CS",)
 
 #: Header names of the official file (stripped: one ends in a space in the file).
 _YEAR, _KIND, _CODE_OLD, _NAME_OLD = ("Anno", "Tipo variazione", "Codice Comune formato alfanumerico",
@@ -135,7 +138,9 @@ def load_changes(path: str | Path | None = None, suppressed: str | Path | None =
     Returns
     -------
     DataFrame
-        One row per event that gives a municipality a new code (``ES``, ``AP``),
+        One row per event that gives a municipality a new code (``ES``, ``AP``:
+        old code -> new code) or creates one (``CS``: associated municipality ->
+        created code; never followed as a change, it only dates the new code),
         sorted by date then line, with the columns of :data:`CHANGES_COLUMNS`
         (codes as 6-character strings; provinces as ISTAT's 3-digit codes) and
         :data:`EVENT_COLUMNS`.
@@ -182,7 +187,7 @@ def load_changes(path: str | Path | None = None, suppressed: str | Path | None =
             effective = f"{match.group(3)}-{match.group(2)}-{match.group(1)}"
         else:
             effective = year  # ISTAT gives no day before 2008: the year orders the events
-        if kind not in CODE_CHANGING:
+        if kind not in CODE_CHANGING + CREATING:
             continue
         old, new = fields[at[_CODE_OLD]].strip(), fields[at[_CODE_NEW]].strip()
         for column, code in ((_CODE_OLD, old), (_CODE_NEW, new)):
@@ -191,6 +196,15 @@ def load_changes(path: str | Path | None = None, suppressed: str | Path | None =
                                      column=column)
         if old == new:
             raise InputFileError(path, f"{kind} row maps code {old} onto itself", row=line, column=_CODE_NEW)
+        if kind in CREATING:  # the row is the new municipality's: swap, old = the associated one
+            records.append({
+                "old_istat_code": new, "old_name": fields[at[_NAME_NEW]].strip(),
+                "old_province": fields[at[_PROV_NEW]].strip(),
+                "new_istat_code": old, "new_name": fields[at[_NAME_OLD]].strip(),
+                "new_province": fields[at[_PROV_OLD]].strip(),
+                "effective": effective, "kind": kind, "line": line,
+            })
+            continue
         records.append({
             "old_istat_code": old, "old_name": fields[at[_NAME_OLD]].strip(),
             "old_province": fields[at[_PROV_OLD]].strip(),
@@ -234,28 +248,43 @@ def _check_against_suppressed(frame: pd.DataFrame, path: Path, suppressed: Path)
                       f"gives {', '.join(sorted(known))} as its successor", row=int(row.line), column=_CODE_NEW)
 
 
-def _events(changes: pd.DataFrame) -> dict[str, list[tuple[tuple[str, int], str]]]:
-    """Old code -> [((effective, order), new code)], in time order.
+class _Events:
+    """Outgoing events per old code, and the date from which each code is valid (its last incoming event)."""
 
-    A table without :data:`EVENT_COLUMNS` (a hand-built one) is taken in row order.
-    """
-    effective = changes["effective"] if "effective" in changes else pd.Series("", index=changes.index)
-    events: dict[str, list[tuple[tuple[str, int], str]]] = {}
-    for order, (old, new, when) in enumerate(zip(changes["old_istat_code"], changes["new_istat_code"],
-                                                 effective)):
-        events.setdefault(str(old), []).append(((str(when), order), str(new)))
-    for items in events.values():
-        items.sort()
-    return events
+    def __init__(self, changes: pd.DataFrame):
+        effective = changes["effective"] if "effective" in changes else pd.Series("", index=changes.index)
+        kinds = changes["kind"] if "kind" in changes else pd.Series("", index=changes.index)
+        self.outgoing: dict[str, list[tuple[tuple[str, int], str]]] = {}
+        self.incoming: dict[str, tuple[str, int]] = {}
+        for order, (old, new, when, kind) in enumerate(zip(changes["old_istat_code"], changes["new_istat_code"],
+                                                           effective, kinds)):
+            key = (str(when), order)
+            if kind not in CREATING:
+                self.outgoing.setdefault(str(old), []).append((key, str(new)))
+            self.incoming[str(new)] = max(key, self.incoming.get(str(new), key))
+        for items in self.outgoing.values():
+            items.sort()
+
+    def get(self, code, default=()):
+        return self.outgoing.get(code, default)
 
 
-def _resolve(code: str, events: dict, current: set[str] | None, since: str | None) -> tuple[str, bool]:
+def _events(changes: pd.DataFrame) -> _Events:
+    """The events of ``changes``; a table without :data:`EVENT_COLUMNS` (hand-built) is taken in row order."""
+    return _Events(changes)
+
+
+def _resolve(code: str, events: _Events, current: set[str] | None, since: str | None) -> tuple[str, bool]:
     """Follow the events of ``code`` after ``since`` in time order; (last code reached, whether current).
 
-    With ``current``, the walk stops at the first current code. Two events of one
-    code on the same date with different successors (a split) leave it unmatched.
+    Without ``since``, a code is taken as of its last incoming event (creation,
+    change of province, ...): a code that came back (Olbia 090047 from 2016,
+    Baranzate 015250 re-created in 2004) means today's municipality, not the
+    earlier one. With ``current``, the walk stops at the first current code.
+    Two events of one code on the same date with different successors (a split)
+    leave it unmatched.
     """
-    key: tuple[str, int] = (since, 1 << 62) if since else ("", -1)
+    key: tuple[str, int] = (since, 1 << 62) if since else events.incoming.get(code, ("", -1))
     while current is None or code not in current:
         later = [(when, new) for when, new in events.get(code, ()) if when > key]
         if not later:
