@@ -278,3 +278,46 @@ def test_prepare_without_changes_file_completes_and_reports(tmp_path):
     assert not_current and all(row["istat_code"] not in current for row in not_current)
     assert result.reconciliation["population"]["merged_into_current"] == []
     assert len(result.cities) == 39
+
+
+class _FakeResponse:
+    def __init__(self, content: bytes):
+        self.content = content
+
+    def raise_for_status(self):
+        return None
+
+
+class _FakeSession:
+    """Stands in for the network: serves one zip per address, records what was asked."""
+
+    def __init__(self, archives: dict[str, bytes]):
+        self.archives, self.asked = archives, []
+
+    def get(self, url, **kwargs):
+        self.asked.append((url, kwargs.get("headers", {}).get("User-Agent")))
+        if url not in self.archives:
+            raise OSError(f"no route to {url}")
+        return _FakeResponse(self.archives[url])
+
+
+def _zip_of(member: str, data: bytes) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(member, data)
+    return buffer.getvalue()
+
+
+def test_fetch_online_takes_the_csv_inside_istats_zip(tmp_path, monkeypatch):
+    monkeypatch.delenv(config.MIRROR_ENV, raising=False)
+    session = _FakeSession({municipal_changes.VARIATIONS_URL: _zip_of(
+        f"Variazioni/{config.ISTAT_CHANGES_FILE_NAME}", VARIATIONS.read_bytes())})
+    entries = municipal_changes.fetch(tmp_path, session=session)
+    assert [e["file"] for e in entries] == [config.ISTAT_CHANGES_FILE_NAME]  # the list of suppressed failed: optional
+    assert entries[0]["url"] == f"{municipal_changes.VARIATIONS_URL}::Variazioni/{config.ISTAT_CHANGES_FILE_NAME}"
+    assert (tmp_path / config.ISTAT_CHANGES_FILE_NAME).read_bytes() == VARIATIONS.read_bytes()
+    assert [url for url, _ in session.asked] == [municipal_changes.VARIATIONS_URL, municipal_changes.SUPPRESSED_URL]
+    assert all("cocity-analysis" in agent for _, agent in session.asked)
