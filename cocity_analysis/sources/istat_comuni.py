@@ -357,7 +357,9 @@ def _check_list(path: Path) -> str | None:
     try:
         load(path)
     except InputFileError as exc:
-        return exc.reason + (f" (row {exc.row})" if exc.row else "")
+        where = ", ".join(part for part in (f"row {exc.row}" if exc.row else "",
+                                            f"column {exc.column!r}" if exc.column else "") if part)
+        return exc.reason + (f" ({where})" if where else "")
     return None
 
 

@@ -724,7 +724,9 @@ def _check_csv(path: Path, year: int) -> str | None:
         columns = _match_columns(header, str(path))
         first = next(rows, None)
     except InputFileError as exc:
-        return exc.reason if hasattr(exc, "reason") else str(exc)
+        where = ", ".join(part for part in (f"row {exc.row}" if exc.row else "",
+                                            f"column {exc.column!r}" if exc.column else "") if part)
+        return exc.reason + (f" ({where})" if where else "")
     if first is None:
         return "a CSV header without data rows"
     found = first[header.index(columns["tax_year"])].strip()
