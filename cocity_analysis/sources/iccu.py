@@ -341,6 +341,9 @@ def find_local(raw_dir: str | Path = config.ICCU_RAW_DIR) -> Path | None:
 def snapshot_of(path: Path, provenance: dict | None) -> str:
     """Date of the register's snapshot, in Italian: the mirror's stated date, else the download date."""
     entry = (provenance or {}).get(Path(path).name, {})
+    mirror = config.data_mirror()
+    if not entry and mirror is not None and Path(path).resolve().parent == (mirror / "iccu").resolve():
+        return MIRROR_SNAPSHOT  # the mirror's file read in place (tests, `prepare --iccu-dir <mirror>/iccu`)
     if entry.get("snapshot"):
         return str(entry["snapshot"])
     retrieved = entry.get("retrieved_at")
