@@ -140,3 +140,32 @@ def test_indicator_per_10000_residents():
     entry = indicators.load_catalogue().loc["libraries_per_10000_residents"]
     assert entry["focus_area"] == "culture_tourism" and entry["direction"] == "less_need"
     assert entry["role"] == "need" and list(entry["requires"]) == ["iccu", "population"]
+
+
+def test_docstring_examples():
+    import doctest
+
+    from cocity_analysis.sources import mef
+
+    for module in (iccu, mef, istat_comuni):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_cli_fetch_iccu_and_mef_newest_from_mirror(tmp_path, monkeypatch, capsys):
+    from cocity_analysis.cli import main
+
+    mirror = tmp_path / "mirror"
+    (mirror / "iccu").mkdir(parents=True)
+    shutil.copyfile(FIXTURES / "fixture_territorio.csv", mirror / "iccu" / "territorio.csv")
+    (mirror / "mef").mkdir()
+    fixture_mef = Path(__file__).parent / "fixtures" / "mef" / "fixture_2021_utf8.csv"
+    shutil.copyfile(fixture_mef, mirror / "mef" / config.mef_csv_name(2021))
+    monkeypatch.setenv(config.MIRROR_ENV, str(mirror))
+    assert main(["fetch", "iccu", "--dest", str(tmp_path / "iccu")]) == 0
+    assert main(["fetch", "mef", "--year", "newest", "--dest", str(tmp_path / "mef")]) == 0
+    out = capsys.readouterr().out
+    assert str(tmp_path / "iccu" / "territorio.csv") in out
+    assert str(tmp_path / "mef" / config.mef_csv_name(2021)) in out
+    assert main(["fetch", "mef", "--year", "2018", "--dest", str(tmp_path / "mef")]) == 2  # not in the mirror
+    assert "errore" in capsys.readouterr().err
