@@ -23,6 +23,7 @@ $(KERNEL): $(STAMP)
 # what is missing.
 data: $(STAMP)
 	-for year in $(MEF_YEARS); do $(BIN)/cocity fetch mef --year $$year; done
+	-$(BIN)/cocity fetch mef --year newest
 	-$(BIN)/cocity fetch iccu
 	-$(BIN)/cocity fetch istat_comuni
 	-$(BIN)/cocity fetch istat_sdmx
