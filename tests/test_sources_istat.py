@@ -108,8 +108,9 @@ def test_labour_loader_sums_ages_reconciles_and_reports(current):
     assert report.to_dict()["reference_year"] == "2024"
 
 
-MATERA_Y25_UNEMPLOYED = "IT1:DF_DCSS_ISTR_LAV_PEN_2_TV_3(1.0),A,077014,RESPOP_AV,T,Y25-49,TOTAL,ALL,12,2024,100,\n"
-MATERA_Y25_LABOUR = "IT1:DF_DCSS_ISTR_LAV_PEN_2_TV_3(1.0),A,077014,RESPOP_AV,T,Y25-49,TOTAL,ALL,22,2024,800,"
+MATERA_Y25_UNEMPLOYED = ("IT1:DF_DCSS_ISTR_LAV_PEN_2_TV_3(1.0),A,077014,RESPOP_AV,T,Y25-49,TOTAL,ALL,12,ALL,ALL,"
+                         "2024,100,\n")
+MATERA_Y25_LABOUR = "IT1:DF_DCSS_ISTR_LAV_PEN_2_TV_3(1.0),A,077014,RESPOP_AV,T,Y25-49,TOTAL,ALL,22,ALL,ALL,2024,800,"
 
 
 def test_absent_leaf_is_zero_only_where_the_leaves_add_up(tmp_path, current):
@@ -192,7 +193,7 @@ def test_wrong_dataflow_is_refused(tmp_path):
 
 
 def test_missing_code_lists_the_codes_present(tmp_path):
-    path = variant(tmp_path, "labour", ",12,2024", ",13,2024")
+    path = variant(tmp_path, "labour", ",12,ALL,ALL,2024", ",13,ALL,ALL,2024")
     with pytest.raises(InputFileError) as info:
         istat_sdmx.load(path, "labour")
     message = str(info.value)

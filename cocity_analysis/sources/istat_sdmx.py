@@ -223,6 +223,8 @@ class Dataset:
 #     ECON_ACTIVITY and SIZE), header "DATAFLOW,FREQ,REF_AREA,DATA_TYPE,ADJUSTMENT,TYPE_ACCOMMODATION,
 #     ECON_ACTIVITY_NACE_2007,COUNTRY_RES_GUESTS,LOCALITY_TYPE,URBANIZ_DEGREE,COASTAL_AREA,
 #     SIZE_BY_NUMBER_ROOMS,TIME_PERIOD,OBS_VALUE"; by municipality COUNTRY_RES_GUESTS is NAP.
+# [L2] public code querying DF_DCSS_ISTR_LAV_PEN_2_TV_3 by dimension id: its 10 dimensions end with
+#     LOC_DEST and REAS_COMMUTING (both ALL for these counts); CUR_ACT_STAT also has 23 (inactive).
 # [N] ondata/guida-api-istat, "Note endpoint esploradati.istat.it" (January 2026, with ISTAT Contact
 #     Centre's answer of November 2025): on /rest/data of 22_289, startPeriod=Y&endPeriod=Y returns empty
 #     data (a confirmed ISTAT bug); hence startPeriod only, the year being selected by load().
