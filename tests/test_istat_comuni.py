@@ -363,15 +363,28 @@ def test_recoded_municipality_is_carried_by_cadastral_code():
     assert report["status"].tolist() == ["changed"]
 
 
-def test_prepare_records_the_list_in_use(tmp_path):
+def test_prepare_carries_every_source_to_a_recoded_list(tmp_path):
+    """A current list where Carbonia has a new code: population, names and provenance follow it.
+
+    The list is built at test time from the packaged ISTAT file (only Carbonia's code changed, as
+    ISTAT did for the Sardinian provinces in 2026); nothing of it is committed.
+    """
     from cocity_analysis.pipeline import prepare
 
+    data = istat_comuni.default_path().read_bytes()
+    text = data.decode("cp1252")
+    lines = text.split("\r\n")
+    (row,) = [i for i, line in enumerate(lines) if ";Carbonia;" in line]
+    lines[row] = lines[row].replace("111009", "119003")
     folder = tmp_path / "istat_comuni"
     folder.mkdir()
-    shutil.copyfile(istat_comuni.default_path(), folder / istat_comuni.FILE_NAME)
+    (folder / istat_comuni.FILE_NAME).write_bytes("\r\n".join(lines).encode("cp1252"))
     result = prepare(processed_dir=tmp_path / "out", mef_path=None, mef_dir=tmp_path / "no_mef",
                      iccu_dir=tmp_path / "no_iccu", comuni_dir=folder, write=False)
     listed = result.provenance["municipal_list"]
     assert listed["fetched"] is True and listed["file"] == istat_comuni.FILE_NAME
-    assert result.reconciliation["municipal_list"]["recoded_by_cadastral_code"] == []
+    recoded = result.reconciliation["municipal_list"]["recoded_by_cadastral_code"]
+    assert [(r["old_istat_code"], r["new_istat_code"]) for r in recoded] == [("111009", "119003")]
+    assert "119003" in result.cities.index and "111009" not in result.cities.index
+    assert result.indicators.loc["119003", ["share_65_plus", "density"]].notna().all()
     assert len(result.cities) == 39
