@@ -701,7 +701,7 @@ def write_processed(prepared: PrepareResult, processed_dir: str | Path) -> list[
     }
     tables.update({name: frame for name, frame in optional.items() if frame is not None})
     written = [write_parquet_atomic(processed_dir / name, frame) for name, frame in tables.items()]
-    for name in SCOPE_ALL_FILES:
+    for name in (*SCOPE_ALL_FILES, "income_series.parquet"):  # no stale table of an earlier run stays
         if name not in tables and (processed_dir / name).exists():
             (processed_dir / name).unlink()
     written.append(write_json_atomic(processed_dir / "catalogue.json", prepared.catalogue))
