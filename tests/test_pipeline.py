@@ -134,7 +134,14 @@ def test_mef_indicators_match_raw_csv(real_processed_dir):
 
 
 def test_without_mef_the_reason_is_recorded(tmp_path):
-    result = prepare(processed_dir=tmp_path / "out", mef_path=None, mef_dir=tmp_path / "empty")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "income_series.parquet").write_bytes(b"stale table of an earlier run")
+    result = prepare(processed_dir=tmp_path / "out", mef_path=None, mef_dir=tmp_path / "empty",
+                     iccu_dir=tmp_path / "empty")
+    assert result.income_series is None and not (tmp_path / "out" / "income_series.parquet").exists()
+    reasons = result.provenance["unavailable_sources"]
+    assert {"mef", "mef_2018", "mef_2020", "mef_2021", "iccu"} <= set(reasons)
+    assert "cocity fetch mef --year 2018" in reasons["mef_2018"]["it"]
     catalogue = result.catalogue
     mef_items = [i for i in catalogue["indicators"] if i["source"].startswith("MEF")]
     assert mef_items and all(not i["available"] for i in mef_items)
