@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 KERNEL := $(VENV)/share/jupyter/kernels/cocity/kernel.json
-YEAR ?= 2021
+MEF_YEARS ?= 2018 2020 2021
 
 .PHONY: setup data prepare reports test lab clean
 
@@ -19,12 +19,15 @@ $(STAMP): pyproject.toml requirements.lock
 $(KERNEL): $(STAMP)
 	$(BIN)/python -m ipykernel install --sys-prefix --name cocity --display-name "cocity-analysis"
 
-# ISTAT's changes file, MEF, census 2011 and ISTAT SDMX sources are optional: without network or mirror, prepare goes on and the reports say
-# what is missing.
+# ISTAT's changes file, MEF (several tax years), census 2011, ICCU, ISTAT's current municipal list and ISTAT SDMX
+# sources are optional: without network or mirror, prepare goes on and the reports say what is missing.
 data: $(STAMP)
 	-$(BIN)/cocity fetch istat_changes
-	-$(BIN)/cocity fetch mef --year $(YEAR)
+	-for year in $(MEF_YEARS); do $(BIN)/cocity fetch mef --year $$year; done
+	-$(BIN)/cocity fetch mef --year newest
 	-$(BIN)/cocity fetch istat_census2011
+	-$(BIN)/cocity fetch iccu
+	-$(BIN)/cocity fetch istat_comuni
 	-$(BIN)/cocity fetch istat_sdmx
 	-$(BIN)/cocity fetch istat_tourism
 

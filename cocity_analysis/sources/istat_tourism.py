@@ -14,9 +14,12 @@ municipalities); this module only describes the dataset and is the home of
 ``<mirror>/istat_tourism/122_54_DF_DCSC_TUR_1.csv``).
 
 Verified from real public material (public code that ran the query and
-reports the national totals it got): the dataflow id, the 11 dimensions in
-order ``FREQ.REF_AREA.DATA_TYPE.ADJUSTMENT.TYPE_ACCOMMODATION.ECON_ACTIVITY.
-COUNTRY_RES_GUESTS.LOCALITY_TYPE.URBANIZ_DEGREE.COASTAL_AREA.SIZE``, the key
+reports the national totals it got; public code and tests reading the
+service's SDMX-CSV for the same flows): the dataflow id, the 11 dimensions in
+order ``FREQ.REF_AREA.DATA_TYPE.ADJUSTMENT.TYPE_ACCOMMODATION.
+ECON_ACTIVITY_NACE_2007.COUNTRY_RES_GUESTS.LOCALITY_TYPE.URBANIZ_DEGREE.
+COASTAL_AREA.SIZE_BY_NUMBER_ROOMS`` (the ids the service's SDMX-CSV header
+uses), the key
 ``A..NUM_EST+BEDS.N.ALL.551_553.NAP.ALL.ALL.ALL.TOT`` and that 2024 has data.
 The same source reports that from 2025 ISTAT also counts short-term rentals
 (establishments almost triple): a break in series. The reference year is
@@ -38,14 +41,15 @@ CAPACITY = Dataset(
     flow="122_54_DF_DCSC_TUR_1",
     key="A..NUM_EST+BEDS.N.ALL.551_553.NAP.ALL.ALL.ALL.TOT",
     year="2024",
-    filters={"FREQ": ("A",), "ADJUSTMENT": ("N",), "TYPE_ACCOMMODATION": ("ALL",), "ECON_ACTIVITY": ("551_553",),
-             "COUNTRY_RES_GUESTS": ("NAP",), "LOCALITY_TYPE": ("ALL",), "URBANIZ_DEGREE": ("ALL",),
-             "COASTAL_AREA": ("ALL",), "SIZE": ("TOT",)},
+    filters={"FREQ": ("A",), "ADJUSTMENT": ("N",), "TYPE_ACCOMMODATION": ("ALL",),
+             "ECON_ACTIVITY_NACE_2007": ("551_553",), "COUNTRY_RES_GUESTS": ("NAP",), "LOCALITY_TYPE": ("ALL",),
+             "URBANIZ_DEGREE": ("ALL",), "COASTAL_AREA": ("ALL",), "SIZE_BY_NUMBER_ROOMS": ("TOT",)},
     measure_dim="DATA_TYPE",
     measures={"BEDS": "accommodation_beds", "NUM_EST": "accommodation_establishments"},
     label_it="capacità degli esercizi ricettivi (esercizi e posti letto) per comune",
     label_en="capacity of accommodation establishments (establishments and bed places) by municipality",
-    verified="dataflow, dimension order and ids, key, codes, year 2024 (see the module docstring)",
+    verified=("dataflow, dimension order, key, codes, year 2024 ([T]); dimension ids ECON_ACTIVITY_NACE_2007 and "
+              "SIZE_BY_NUMBER_ROOMS as in the service's SDMX-CSV ([T2]); see the module docstring"),
 )
 
 DATASETS: dict[str, Dataset] = {CAPACITY.name: CAPACITY}

@@ -662,15 +662,41 @@ def _build_report(rows: pd.DataFrame, trailer: pd.DataFrame, unmatched: pd.DataF
 
 
 def find_local(year: int, raw_dir: str | Path = config.MEF_RAW_DIR) -> Path | None:
-    """Path of the official zip for ``year`` in ``raw_dir``, or None when it is not there.
+    """Path of the MEF file for ``year`` in ``raw_dir`` (the official zip, else the CSV inside it), or None.
 
     Examples
     --------
     >>> find_local(2021, tmp_path)  # doctest: +SKIP
     None
     """
-    candidate = Path(raw_dir) / config.mef_file_name(year)
-    return candidate if candidate.is_file() else None
+    for name in (config.mef_file_name(year), config.mef_csv_name(year)):
+        candidate = Path(raw_dir) / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+_FILE_YEAR = re.compile(r"^Redditi_e_principali_variabili_IRPEF_su_base_comunale_CSV_(\d{4})\.(zip|csv)$")
+
+
+def find_all(raw_dir: str | Path = config.MEF_RAW_DIR) -> dict[int, Path]:
+    """Every MEF file in ``raw_dir``, by tax year (the zip preferred to the CSV of the same year).
+
+    Returns
+    -------
+    dict
+        ``{tax year: path}`` sorted by year ({} when the folder is absent).
+
+    Examples
+    --------
+    >>> sorted(find_all("data/raw/mef"))  # doctest: +SKIP
+    [2018, 2020, 2021]
+    """
+    raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
+        return {}
+    years = sorted({int(m.group(1)) for p in raw_dir.iterdir() if p.is_file() and (m := _FILE_YEAR.match(p.name))})
+    return {year: find_local(year, raw_dir) for year in years}
 
 
 def _check_zip(path: Path) -> str | None:
@@ -686,6 +712,36 @@ def _check_zip(path: Path) -> str | None:
     return None if bad is None else f"damaged zip archive (member {bad} fails its CRC check)"
 
 
+def _check_csv(path: Path, year: int) -> str | None:
+    """None when ``path`` is the MEF CSV of tax year ``year`` (header and first row), else what is wrong."""
+    if zipfile.is_zipfile(path):
+        return "a zip archive, where the CSV inside the official zip was expected"
+    data = path.read_bytes()
+    try:
+        text, _ = _decode(data, str(path))
+        rows = csv.reader(io.StringIO(text[:20000], newline=""), delimiter=";")
+        header = [name.strip() for name in next(rows, [])]
+        columns = _match_columns(header, str(path))
+        first = next(rows, None)
+    except InputFileError as exc:
+        where = ", ".join(part for part in (f"row {exc.row}" if exc.row else "",
+                                            f"column {exc.column!r}" if exc.column else "") if part)
+        return exc.reason + (f" ({where})" if where else "")
+    if first is None:
+        return "a CSV header without data rows"
+    found = first[header.index(columns["tax_year"])].strip()
+    if found != str(year):
+        return f"the MEF file of tax year {found!r} (line 2), not {year}"
+    return None
+
+
+def _check(path: Path, year: int) -> str | None:
+    """Check a fetched file by the name it is saved under (the temporary name ends in ``.csv.<random>.tmp``)."""
+    name = path.name.lower()
+    is_csv = name.endswith(".csv") or (name.endswith(".tmp") and ".csv." in name)
+    return _check_csv(path, year) if is_csv else _check_zip(path)
+
+
 def fetch(
     year: int,
     dest_dir: str | Path = config.MEF_RAW_DIR,
@@ -694,14 +750,17 @@ def fetch(
     session: requests.Session | None = None,
     timeout: float = 60,
 ) -> dict:
-    """Put the official MEF zip for ``year`` in ``dest_dir`` and record where it came from.
+    """Put the official MEF file for ``year`` in ``dest_dir`` and record where it came from.
 
     With a mirror (``mirror`` or the ``COCITY_DATA_MIRROR`` environment
-    variable) the file is copied from ``<mirror>/mef/<official file name>`` and
-    the network is never used (mirrors are for offline machines). Without one
-    it is downloaded from :data:`config.MEF_URL_PATTERN`. Either way it is
-    written atomically (never half-written) and checked to be a zip, and
-    ``dest_dir/provenance.json`` gets an entry for it.
+    variable) the file is copied from ``<mirror>/mef/`` — the official zip
+    (:func:`config.mef_file_name`) or, when the mirror holds that instead, the
+    CSV inside it (:func:`config.mef_csv_name`, same bytes as the zip member) —
+    and the network is never used (mirrors are for offline machines). Without
+    one the zip is downloaded from :data:`config.MEF_URL_PATTERN`. Either way it
+    is written atomically (never half-written) and checked (a readable zip, or
+    a MEF CSV of that tax year), and ``dest_dir/provenance.json`` gets an entry
+    for it.
 
     Parameters
     ----------
@@ -729,7 +788,7 @@ def fetch(
         something that is not a zip; the message says what was tried and how
         to fix it.
     InputFileError
-        When the mirror's file is not a valid zip.
+        When the mirror's file is not a valid zip, or not the MEF CSV of ``year``.
 
     Examples
     --------
@@ -746,7 +805,7 @@ def fetch(
         own_session = session is None
         client = requests.Session() if own_session else session
         try:
-            response = client.get(url, stream=True, timeout=timeout)
+            response = client.get(url, stream=True, timeout=timeout, headers={"User-Agent": config.USER_AGENT})
             try:
                 response.raise_for_status()
                 with open(tmp, "wb") as handle:
@@ -761,6 +820,154 @@ def fetch(
                 client.close()
         return url
 
-    return fetch_file(source="mef", label=f"MEF {year}", names=[name], dest_dir=dest_dir, download=download,
-                      check=_check_zip, mirror=mirror, how_to_get=f"download it from {url}",
+    return fetch_file(source="mef", label=f"MEF {year}", names=[name, config.mef_csv_name(year)],
+                      dest_dir=dest_dir, download=download, check=lambda path: _check(path, year),
+                      mirror=mirror, how_to_get=f"download it from {url}",
                       extra={"year": int(year), "url": url}, url=url)
+
+
+def fetch_newest(
+    dest_dir: str | Path = config.MEF_RAW_DIR,
+    *,
+    mirror: str | Path | None = None,
+    session: requests.Session | None = None,
+    timeout: float = 60,
+    first_year: int | None = None,
+    last_year: int | None = None,
+) -> dict:
+    """Fetch the newest tax year the MEF has published (online), or the newest the mirror holds.
+
+    Online, years are tried from ``last_year`` (default: the calendar year
+    before this one, the earliest a tax year can be published) down to
+    ``first_year`` (default :data:`config.MEF_DEFAULT_YEAR`); the first that
+    downloads is kept. With a mirror, the newest year of ``<mirror>/mef/`` is
+    copied.
+
+    Returns
+    -------
+    dict
+        The provenance entry of :func:`fetch`.
+
+    Raises
+    ------
+    SourceUnavailableError
+        When no year in the range could be fetched; the message lists the years tried.
+
+    Examples
+    --------
+    >>> fetch_newest(mirror="/data/mirror")["year"]  # doctest: +SKIP
+    2021
+    """
+    import datetime
+
+    from ..errors import SourceUnavailableError
+    from .fetching import mirror_dir
+
+    folder = mirror_dir(mirror)
+    if folder is not None:
+        years = find_all(folder / "mef")
+        if not years:
+            raise SourceUnavailableError(
+                f"MEF: the data mirror {folder} holds no MEF file in {folder / 'mef'} "
+                f"({config.mef_file_name('YYYY')} or {config.mef_csv_name('YYYY')})")
+        return fetch(max(years), dest_dir, mirror=folder, session=session, timeout=timeout)
+    last = last_year if last_year is not None else datetime.date.today().year - 1
+    first = first_year if first_year is not None else config.MEF_DEFAULT_YEAR
+    errors = []
+    for year in range(last, first - 1, -1):
+        try:
+            return fetch(year, dest_dir, session=session, timeout=timeout)
+        except SourceUnavailableError as exc:
+            errors.append(f"{year}: {exc}")
+    raise SourceUnavailableError("MEF: no tax year between {} and {} could be downloaded ({})".format(
+        first, last, "; ".join(errors)))
+
+
+# --------------------------------------------------------------------------- several tax years
+
+#: Columns of one tax year carried into the base table as ``mef<year>_<column>`` (every loaded year,
+#: the newest included), so that indicators of change name the exact years they compare.
+YEAR_COLUMNS = [column for column in OUTPUT_COLUMNS + EXTRA_COLUMNS if column != "tax_year"]
+SOURCE = "MEF - Dipartimento delle Finanze"
+DATASET = "Redditi e principali variabili IRPEF su base comunale"
+#: Columns of :func:`income_series` (``income_series.parquet``).
+SERIES_COLUMNS = ["istat_code", "year", "income_per_taxpayer", "share_taxpayers_le_10k", "taxpayers",
+                  "income_per_taxpayer_is_bound", "share_taxpayers_le_10k_is_bound", "source", "dataset", "file"]
+
+
+def year_source(year: int) -> str:
+    """Source name of one MEF tax year in the catalogue's ``requires`` (``"mef_2018"``)."""
+    return f"mef_{int(year)}"
+
+
+def year_columns(year: int) -> list[str]:
+    """Base-table columns of one tax year (``mef2018_taxpayers``, ...)."""
+    return [f"mef{int(year)}_{column}" for column in YEAR_COLUMNS]
+
+
+def with_year_prefix(frame: pd.DataFrame, year: int) -> pd.DataFrame:
+    """The columns of :data:`YEAR_COLUMNS` of a :func:`load` result, renamed ``mef<year>_<column>``.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({c: [1] for c in YEAR_COLUMNS}, index=pd.Index(["077014"], name="istat_code"))
+    >>> list(with_year_prefix(frame, 2018).columns)[:2]
+    ['mef2018_taxpayers', 'mef2018_taxable_income_eur']
+    """
+    return frame[YEAR_COLUMNS].rename(columns=lambda column: f"mef{int(year)}_{column}")
+
+
+def income_series(frames: dict[int, pd.DataFrame], codes: Iterable[str],
+                  files: dict[int, str] | None = None) -> pd.DataFrame:
+    """Mean income per taxpayer and share of taxpayers up to EUR 10,000, per municipality and tax year.
+
+    The same formulas (and the same bounded fallback where the publisher
+    suppressed the ``<= 0`` band) as the indicators ``income_per_taxpayer`` and
+    ``share_taxpayers_le_10k`` of :mod:`cocity_analysis.indicators`; a value
+    computed from a bound is flagged in the ``*_is_bound`` columns.
+
+    Parameters
+    ----------
+    frames : dict
+        ``{tax year: frame of :func:`load`}`` (today's codes).
+    codes : iterable of str
+        Municipalities to keep (the analysed cities).
+    files : dict, optional
+        ``{tax year: file name}`` recorded in the ``file`` column.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`SERIES_COLUMNS`, one row per municipality and year
+        (sorted by code, then year); missing values stay missing.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"taxpayers": [100], "total_income_eur": [2_000_000],
+    ...                       "income_positive_bands_eur": [2_000_000], "taxpayers_income_le_0": [1],
+    ...                       "taxpayers_income_0_10k": [29]}, index=pd.Index(["077014"], name="istat_code"))
+    >>> income_series({2021: frame}, ["077014"])[["year", "income_per_taxpayer", "share_taxpayers_le_10k"]]
+       year  income_per_taxpayer  share_taxpayers_le_10k
+    0  2021              20000.0                    30.0
+    """
+    from .. import indicators
+
+    codes = list(codes)
+    files = files or {}
+    parts = []
+    for year in sorted(frames):
+        base = frames[year].reindex(codes)
+        part = pd.DataFrame({"istat_code": codes, "year": int(year)})
+        for indicator_id in ("income_per_taxpayer", "share_taxpayers_le_10k"):
+            value = indicators.FORMULAS[indicator_id](base).astype("float64")
+            bound = indicators.FALLBACKS[indicator_id][0](base).astype("float64")
+            use_bound = value.isna() & bound.notna()
+            part[indicator_id] = value.where(~use_bound, bound).to_numpy()
+            part[f"{indicator_id}_is_bound"] = use_bound.to_numpy()
+        part["taxpayers"] = pd.array(base["taxpayers"].to_numpy(), dtype="Int64")
+        part["source"], part["dataset"], part["file"] = SOURCE, DATASET, files.get(year)
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame({column: [] for column in SERIES_COLUMNS})
+    series = pd.concat(parts, ignore_index=True)[SERIES_COLUMNS]
+    return series.sort_values(["istat_code", "year"], kind="stable").reset_index(drop=True)
