@@ -309,6 +309,10 @@ def _load_mef(mef_path: Path | None, current_codes: pd.Index, changes: pd.DataFr
     return frame, None, report.to_dict() if hasattr(report, "to_dict") else None
 
 
+def _bilingual_it(reason) -> str:
+    return reason["it"] if isinstance(reason, dict) else str(reason)
+
+
 def _plain(value):
     """JSON-safe scalar: NaN/NA become None (strict JSON has no NaN)."""
     if value is None:
@@ -513,6 +517,13 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
                         region=municipalities["region"].reindex(with_data.index),
                         macro_area=municipalities["macro_area"].reindex(with_data.index))
 
+    need = [c for c in indicators.need_ids(catalogue, values.columns) if values[c].notna().any()]
+    if not need:
+        blocked = sorted({s for i in indicators.need_ids(catalogue) for s in catalogue.at[i, "requires"]
+                          if s in unavailable})
+        raise CocityError("nessun indicatore di bisogno ha valori per le città: le aree non si possono misurare "
+                          "con i soli indicatori di contesto (età, densità). Fonti mancanti: "
+                          + "; ".join(f"{s} ({_bilingual_it(unavailable[s])}; `cocity fetch {s}`)" for s in blocked))
     try:
         analysis = analyse(values, catalogue, method, seed=seed, universe=universe)
     except ValueError as error:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cocity_analysis import FOCUS_AREAS
+from cocity_analysis import FOCUS_AREAS, indicators
 from cocity_analysis.errors import CocityError
 from cocity_analysis.pipeline import prepare
 
@@ -120,14 +120,25 @@ def test_mef_indicators_match_raw_csv(real_processed_dir):
     assert recorded["mef_irpef"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_without_mef_the_reason_is_recorded(tmp_path):
-    result = prepare(processed_dir=tmp_path / "out", mef_path=None, mef_dir=tmp_path / "empty")
-    catalogue = result.catalogue
-    mef_items = [i for i in catalogue["indicators"] if i["source"].startswith("MEF")]
-    assert mef_items and all(not i["available"] for i in mef_items)
-    assert all("MEF" in i["missing_reason"] and "MEF" in i["missing_reason_en"] for i in mef_items)
-    assert "income_per_taxpayer" not in result.indicators.columns
-    assert result.scores["poverty"].notna().all()  # population indicators still score the area
+def test_without_mef_the_reason_is_recorded(tmp_path, monkeypatch):
+    # Only population (context) and the MEF-free SDMX sources: without MEF and the others no need
+    # indicator has a value, and the areas are not scored from age structure (issue 13): a clear
+    # error naming the missing source, nothing written.
+    from cocity_analysis.sources import optional as optional_sources
+
+    load_all = optional_sources.load_all
+    monkeypatch.setattr(optional_sources, "load_all",
+                        lambda raw_dir, *a, **k: load_all(tmp_path / "no_raw", *a, **k))  # none fetched
+    with pytest.raises(CocityError) as error:
+        prepare(processed_dir=tmp_path / "out", mef_path=None, mef_dir=tmp_path / "empty")
+    assert "nessun indicatore di bisogno" in str(error.value) and "mef" in str(error.value)
+    assert "MEF" in str(error.value) and "cocity fetch mef" in str(error.value)
+    assert not (tmp_path / "out").exists()
+    status = indicators.indicator_status(indicators.load_catalogue(), pd.DataFrame(index=["077014"]),
+                                         {"mef": {"it": "dati MEF assenti", "en": "MEF data absent"}})
+    mef_items = status[status["requires"].map(lambda r: "mef" in r)]
+    assert len(mef_items) and not mef_items["available"].any()
+    assert mef_items["missing_reason"].str.contains("MEF").all()
 
 
 def test_same_seed_gives_byte_identical_files(tmp_path):
