@@ -38,9 +38,17 @@ def prepared(tmp_path_factory):
     """The PrepareResult of a real run (MEF included when the mirror has it)."""
     from cocity_analysis.pipeline import prepare
 
+    from cocity_analysis.errors import CocityError
+
     out = tmp_path_factory.mktemp("processed")
     empty_mef_dir = tmp_path_factory.mktemp("no_mef")
-    return prepare(processed_dir=out, mef_path=mirror_mef_zip(), mef_dir=empty_mef_dir)
+    try:
+        return prepare(processed_dir=out, mef_path=mirror_mef_zip(), mef_dir=empty_mef_dir)
+    except CocityError as error:
+        if "nessun indicatore di bisogno" not in str(error):
+            raise
+        # age structure alone no longer scores the areas (issue 13): a real run needs a need source
+        pytest.skip(f"no need indicator has data without the mirror (set COCITY_DATA_MIRROR): {error}")
 
 
 @pytest.fixture(scope="session")
