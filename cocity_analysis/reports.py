@@ -2233,7 +2233,9 @@ def income_chart_html(view: CityView) -> str:
         series = frame[["year", column]].dropna()
         years = [int(y) for y in series["year"]]
         span = f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0])
-        charts.append(f"<li>{line_chart_svg(years, series[column].tolist(), title=_tv(view, title_key, years=span), lang=lang, decimals=decimals, id_prefix=f'cocity-income-{column}')}</li>")
+        svg = line_chart_svg(years, series[column].tolist(), title=_tv(view, title_key, years=span), lang=lang,
+                             decimals=decimals, id_prefix=f"cocity-income-{column}", width=360.0)
+        charts.append(f'<li class="cocity-wide">{svg}</li>')
         values = "; ".join(f"{y}: {format_number(v, lang, decimals)}" for y, v in zip(years, series[column]))
         texts.append(_tv(view, text_key, values=values))
     if not charts:
@@ -2388,15 +2390,16 @@ def _chosen_k(view: OverviewView) -> int | None:
 
 
 def line_chart_svg(xs: Sequence[float], ys: Sequence[float], *, title: str, highlight=None, lang: str = "it",
-                   decimals: int = 2, id_prefix: str = "cocity-line") -> str:
+                   decimals: int = 2, id_prefix: str = "cocity-line", width: float = 220.0) -> str:
     """A small line chart as inline SVG (title, y range labels, x ticks, the highlighted x in orange).
 
-    Plain SVG text: sharp at any size and no plotting library in the kernel.
+    Plain SVG text: sharp at any size and no plotting library in the kernel. ``width`` (user units)
+    leaves room for a longer title (the height stays the same).
     """
     points = [(float(x), float(y)) for x, y in zip(xs, ys) if not _is_missing(y)]
     if not points:
         return ""
-    width, height, left, right, top, bottom = 220.0, 150.0, 42.0, 10.0, 26.0, 24.0
+    height, left, right, top, bottom = 150.0, 42.0, 10.0 if width <= 220 else 20.0, 26.0, 24.0
     x0, x1 = min(p[0] for p in points), max(p[0] for p in points)
     y0, y1 = min(p[1] for p in points), max(p[1] for p in points)
     if y1 == y0:
