@@ -78,14 +78,14 @@ def load_catalogue(path: str | Path = config.CATALOGUE_FILE) -> pd.DataFrame:
     for number, entry in enumerate(entries, start=1):
         where = f"indicator #{number} ({entry.get('id', '?')})"
         row = lines[number - 1] if number - 1 < len(lines) else None
-        if entry.get("role") not in ROLES:
-            detail = "lacks field 'role'" if entry.get("role") in (None, "") else f"has role {entry['role']!r}"
-            raise InputFileError(path, f"{where} {detail}: role must be one of {ROLES} (need: measures its "
-                                 "area and counts in its score; context: describes the city, never scored)",
-                                 row=row, column="role")
         for name in REQUIRED_FIELDS:
-            if name in CONTEXT_OPTIONAL and entry["role"] == "context":
+            if name in CONTEXT_OPTIONAL and entry.get("role") == "context":
                 continue  # a context indicator is never scored: no area or direction is needed
+            if name == "role" and entry.get("role") not in ROLES:
+                detail = "lacks field 'role'" if entry.get("role") in (None, "") else f"has role {entry['role']!r}"
+                raise InputFileError(path, f"{where} {detail}: role must be one of {ROLES} (need: measures its "
+                                     "area and counts in its score; context: describes the city, never scored)",
+                                     row=row, column="role")
             if entry.get(name) in (None, ""):
                 raise InputFileError(path, f"{where} lacks field {name!r}", row=row, column=name)
         if entry["id"] in seen:
