@@ -99,7 +99,7 @@ def load_catalogue(path: str | Path = config.CATALOGUE_FILE) -> pd.DataFrame:
         if entry["id"] not in FORMULAS:
             raise InputFileError(path, f"{where}: no formula implemented for this id", row=row, column="id")
         seen.add(entry["id"])
-    _check_successors(path, entries)
+    _check_successors(path, entries, lines)
     frame = pd.DataFrame(entries).set_index("id")
     for name in CONTEXT_OPTIONAL:
         if name not in frame.columns:
@@ -126,7 +126,7 @@ def _entry_lines(text: str) -> list[int]:
     return []
 
 
-def _check_successors(path: Path, entries: list[dict]) -> None:
+def _check_successors(path: Path, entries: list[dict], lines: list[int] | None = None) -> None:
     """A ``successor`` names another entry of the same area, role and direction; chains are linear, no cycle."""
     by_id = {entry["id"]: entry for entry in entries}
     predecessor: dict[str, str] = {}
@@ -135,19 +135,20 @@ def _check_successors(path: Path, entries: list[dict]) -> None:
         if successor in (None, ""):
             continue
         where = f"indicator #{number} ({entry['id']})"
+        row = lines[number - 1] if lines and number - 1 < len(lines) else None
         if successor not in by_id:
             raise InputFileError(path, f"{where}: successor {successor!r} is not an indicator of the catalogue",
-                                 column="successor")
+                                 row=row, column="successor")
         if successor == entry["id"]:
-            raise InputFileError(path, f"{where}: an indicator cannot be its own successor", column="successor")
+            raise InputFileError(path, f"{where}: an indicator cannot be its own successor", row=row, column="successor")
         for name in ("focus_area", "role", "direction"):
             if by_id[successor].get(name) != entry.get(name):
                 raise InputFileError(path, f"{where}: successor {successor!r} has {name} "
                                      f"{by_id[successor].get(name)!r}, this one {entry.get(name)!r}: a successor measures "
-                                     "the same concept", column="successor")
+                                     "the same concept", row=row, column="successor")
         if successor in predecessor:
             raise InputFileError(path, f"{where}: {successor!r} is already the successor of "
-                                 f"{predecessor[successor]!r}", column="successor")
+                                 f"{predecessor[successor]!r}", row=row, column="successor")
         predecessor[successor] = entry["id"]
     for start in by_id:
         current, visited = start, set()
