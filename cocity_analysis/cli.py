@@ -139,7 +139,10 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     reference = result.provenance["method"].get("reference_set", {})
     scope_text = (f"riferimento: tutti i {reference.get('municipalities')} comuni con dati"
                   if reference.get("scope") == "all" else "riferimento: le città elencate")
-    print(f"{len(result.cities)} città, {result.indicators.shape[1]} indicatori, "
+    roles = result.provenance.get("indicator_roles") or {}
+    n_need = len(set(roles.get("need", [])) & set(result.indicators.columns))
+    n_context = len(set(roles.get("context", [])) & set(result.indicators.columns))
+    print(f"{len(result.cities)} città, {n_need} indicatori di bisogno (+ {n_context} di contesto, non nei punteggi), "
           f"{result.provenance['method']['k_chosen']} profili ({scope_text}); scritto in {Path(args.processed)}")
     _write_questionnaire(stated, Path(args.processed))
     return 0
@@ -150,7 +153,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 
     table = coverage.coverage_table(args.processed)
     summary = coverage.coverage_by_area(args.processed, table)
-    sys.stdout.write(coverage.format_coverage(table, summary))
+    sys.stdout.write(coverage.format_coverage(table, summary, coverage.context_table(args.processed)))
     return 0
 
 

@@ -1,6 +1,9 @@
-"""Coverage of the four focus areas by real data: which indicators have values for how many cities.
+"""Coverage of the four focus areas by real data: which need indicators have values for how many cities.
 
-Reads what ``cocity prepare`` wrote (``catalogue.json``, ``indicators.parquet``,
+Only *need* indicators measure an area (``role: need`` in the catalogue); the
+context indicators (age structure, density ...) are listed apart by
+:func:`context_table`, and a superseded vintage (an older source replaced by a
+newer one for every city) is not an indicator of the area. Reads what ``cocity prepare`` wrote (``catalogue.json``, ``indicators.parquet``,
 ``cities.parquet``) and never computes anything new, so the table always tells
 the truth about the processed data it is pointed at.
 
@@ -21,10 +24,19 @@ from .errors import CocityError, InputFileError
 
 COLUMNS = ["focus_area", "focus_area_label", "indicator", "label_it", "source", "reference_year",
            "cities_with_value", "cities_total", "status", "missing_reason"]
+CONTEXT_COLUMNS = ["indicator", "label_it", "source", "reference_year", "cities_with_value", "cities_total"]
+#: an area measured by fewer need indicators than this rests on limited evidence (issue 13)
+MIN_INDICATORS = 3
 STATUS_COMPLETE = "completo"
 STATUS_PARTIAL = "parziale"
 STATUS_NONE = "non disponibile"
 NO_INDICATOR = "nessun indicatore ufficiale di quest'area nel catalogo"
+
+
+def _is_need(item: dict) -> bool:
+    """A need indicator of the run (older catalogue files without ``role``: every indicator was scored)."""
+    superseded = (item.get("vintage") or {}).get("status") == "superseded"
+    return item.get("role", "need") == "need" and not superseded
 
 
 def _read_processed(processed_dir: Path) -> tuple[dict, pd.DataFrame, pd.Index]:
@@ -45,7 +57,7 @@ def _read_processed(processed_dir: Path) -> tuple[dict, pd.DataFrame, pd.Index]:
 
 
 def coverage_table(processed_dir: str | Path = config.PROCESSED_DIR) -> pd.DataFrame:
-    """One row per catalogue indicator (and per focus area without any): real values for how many cities.
+    """One row per need indicator (and per focus area without any): real values for how many cities.
 
     Parameters
     ----------
@@ -74,7 +86,8 @@ def coverage_table(processed_dir: str | Path = config.PROCESSED_DIR) -> pd.DataF
     values = values.reindex(cities)
     rows = []
     for area in FOCUS_AREAS:
-        members = [item for item in catalogue.get("indicators", []) if item.get("focus_area") == area]
+        members = [item for item in catalogue.get("indicators", [])
+                   if item.get("focus_area") == area and _is_need(item)]
         if not members:
             rows.append({"focus_area": area, "focus_area_label": FOCUS_AREA_LABELS["it"][area], "indicator": None,
                          "label_it": None, "source": None, "reference_year": None, "cities_with_value": 0,
@@ -104,7 +117,7 @@ def coverage_table(processed_dir: str | Path = config.PROCESSED_DIR) -> pd.DataF
 
 def coverage_by_area(processed_dir: str | Path = config.PROCESSED_DIR,
                      table: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per focus area: indicators in the catalogue, indicators with values, cities with at least one value.
+    """Per focus area: need indicators, those with values, their years, cities with at least one / three.
 
     ``table`` is :func:`coverage_table`'s result for the same folder (computed
     when not given).
@@ -113,9 +126,12 @@ def coverage_by_area(processed_dir: str | Path = config.PROCESSED_DIR,
     -------
     DataFrame
         Indexed by ``focus_area``, columns ``focus_area_label``,
-        ``indicators``, ``indicators_with_values``, ``cities_with_any_value``,
-        ``cities_total``, ``covered`` (True when every prepared city has at
-        least one real indicator value in the area: the issue's target).
+        ``indicators``, ``indicators_with_values``, ``years`` (reference years
+        of the need indicators with values, e.g. ``"2011; 2021"``),
+        ``cities_with_any_value``, ``cities_with_min_indicators`` (cities with
+        at least :data:`MIN_INDICATORS` need indicators with a value; the
+        others rest on limited evidence), ``cities_total``, ``covered`` (True
+        when every prepared city has at least one real need value in the area).
     """
     table = coverage_table(processed_dir) if table is None else table
     _, values, cities = _read_processed(Path(processed_dir))
@@ -124,16 +140,45 @@ def coverage_by_area(processed_dir: str | Path = config.PROCESSED_DIR,
     for area in FOCUS_AREAS:
         members = table[(table["focus_area"] == area) & table["indicator"].notna()]
         present = [i for i in members["indicator"] if i in values.columns]
-        any_value = int(values[present].notna().any(axis=1).sum()) if present else 0
+        counts = values[present].notna().sum(axis=1) if present else pd.Series(0, index=values.index)
+        any_value = int((counts > 0).sum())
+        with_values = members[members["cities_with_value"] > 0]
+        years = "; ".join(sorted({str(y) for y in with_values["reference_year"].dropna()}))
         out.append({"focus_area": area, "focus_area_label": FOCUS_AREA_LABELS["it"][area],
-                    "indicators": len(members), "indicators_with_values": int((members["cities_with_value"] > 0).sum()),
-                    "cities_with_any_value": any_value, "cities_total": len(cities),
+                    "indicators": len(members), "indicators_with_values": int(len(with_values)),
+                    "years": years, "cities_with_any_value": any_value,
+                    "cities_with_min_indicators": int((counts >= MIN_INDICATORS).sum()),
+                    "cities_total": len(cities),
                     "covered": bool(len(cities)) and any_value == len(cities)})
     return pd.DataFrame(out).set_index("focus_area")
 
 
-def format_coverage(table: pd.DataFrame, summary: pd.DataFrame | None = None) -> str:
-    """Plain-text rendering for the terminal (``cocity coverage``)."""
+def context_table(processed_dir: str | Path = config.PROCESSED_DIR) -> pd.DataFrame:
+    """The context indicators (shown beside the needs, never scored): values for how many cities.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`CONTEXT_COLUMNS`, in catalogue order.
+    """
+    catalogue, values, cities = _read_processed(Path(processed_dir))
+    values = values.reindex(cities)
+    rows = []
+    for item in catalogue.get("indicators", []):
+        if item.get("role") != "context" or (item.get("vintage") or {}).get("status") == "superseded":
+            continue
+        indicator = item["id"]
+        count = int(values[indicator].notna().sum()) if indicator in values.columns else 0
+        rows.append({"indicator": indicator, "label_it": item.get("label_it"), "source": item.get("source"),
+                     "reference_year": item.get("reference_year"), "cities_with_value": count,
+                     "cities_total": len(cities)})
+    return pd.DataFrame(rows, columns=CONTEXT_COLUMNS)
+
+
+def format_coverage(table: pd.DataFrame, summary: pd.DataFrame | None = None,
+                    context: pd.DataFrame | None = None) -> str:
+    """Plain-text rendering for the terminal (``cocity coverage``): per area its need indicators, with
+    values for how many cities and from which year; then the context indicators (never scored)."""
     lines = []
     for area in FOCUS_AREAS:
         members = table[table["focus_area"] == area]
@@ -141,16 +186,26 @@ def format_coverage(table: pd.DataFrame, summary: pd.DataFrame | None = None) ->
         head = f"{area} — {label}"
         if summary is not None and area in summary.index:
             row = summary.loc[area]
-            head += (f"  [{row['indicators_with_values']}/{row['indicators']} indicatori con dati; "
-                     f"{row['cities_with_any_value']}/{row['cities_total']} città con almeno un valore]")
+            head += (f"  [{row['indicators_with_values']}/{row['indicators']} indicatori di bisogno con dati"
+                     + (f" ({row['years']})" if row.get("years") else "")
+                     + f"; {row['cities_with_any_value']}/{row['cities_total']} città con almeno un valore"
+                     + (f", {row['cities_with_min_indicators']} con almeno {MIN_INDICATORS} indicatori"
+                        if "cities_with_min_indicators" in row else "") + "]")
         lines.append(head)
         for item in members.itertuples():
             if item.indicator is None or (isinstance(item.indicator, float) and pd.isna(item.indicator)):
                 lines.append(f"  (nessun indicatore)  {item.status}: {item.missing_reason}")
                 continue
-            text = f"  {item.indicator:<32} {item.cities_with_value:>3}/{item.cities_total:<3} {item.status}"
+            year = "" if item.reference_year is None or pd.isna(item.reference_year) else str(item.reference_year)
+            text = f"  {item.indicator:<36} {item.cities_with_value:>3}/{item.cities_total:<3} {year:<10} {item.status}"
             if item.status != STATUS_COMPLETE and item.missing_reason:
                 text += f" — {item.missing_reason}"
             lines.append(text)
+        lines.append("")
+    if context is not None and len(context):
+        lines.append("Contesto della città (descrive la città, non entra nei punteggi né nelle priorità)")
+        for item in context.itertuples():
+            year = "" if item.reference_year is None or pd.isna(item.reference_year) else str(item.reference_year)
+            lines.append(f"  {item.indicator:<36} {item.cities_with_value:>3}/{item.cities_total:<3} {year}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

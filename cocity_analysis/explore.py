@@ -188,10 +188,19 @@ class ExploreState:
         rows = self.cities.sort_values("name")
         return [(f"{row['name']} ({row['province_abbr']})", code) for code, row in rows.iterrows()]
 
+    @property
+    def need_columns(self) -> list[str]:
+        """The need indicators of ``values`` (what the analysis takes; context columns are only shown)."""
+        return indicators.need_ids(self.catalogue, self.values.columns)
+
     def indicator_options(self) -> list[tuple[str, str, str]]:
-        """``(indicator_id, Italian label, focus area)`` of the indicators with values, catalogue order."""
+        """``(indicator_id, Italian label, focus area)`` of the need indicators with values, catalogue order.
+
+        Context indicators are not offered: they never count, so switching them off would change nothing.
+        """
+        need = set(self.need_columns)
         return [(i, self.catalogue.loc[i, "label_it"], self.catalogue.loc[i, "focus_area"])
-                for i in self.catalogue.index if i in self.values.columns]
+                for i in self.catalogue.index if i in need]
 
     def geometry(self) -> MapGeometry:
         """The map boundaries of the cities (loaded on first use, then kept)."""
@@ -320,7 +329,7 @@ def recompute(state: ExploreState, method: Method) -> pipeline.Analysis:
     if key in state.analyses:
         state.analyses.move_to_end(key)
         return state.analyses[key]
-    if not set(state.values.columns) - set(method.excluded_indicators):
+    if not set(state.need_columns) - set(method.excluded_indicators):
         raise CocityError("nessun indicatore selezionato: attivarne almeno uno")
     try:
         with threadpool_limits(1):
@@ -750,7 +759,8 @@ class ExploreApp:
                             value="auto" if method.k is None else int(method.k), description="Numero di profili",
                             style=style),
         }
-        areas_with_data = set(state.catalogue.loc[state.catalogue["available"], "focus_area"])
+        need = state.catalogue.loc[indicators.need_ids(state.catalogue)]
+        areas_with_data = set(need.loc[need["available"].astype(bool), "focus_area"])
         for area in FOCUS_AREAS:
             suffix = "" if area in areas_with_data else " (dati non disponibili)"
             self.controls[f"weight:{area}"] = w.FloatSlider(

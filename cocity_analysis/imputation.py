@@ -183,7 +183,8 @@ def area_status(values: pd.DataFrame, focus_areas: pd.Series,
     DataFrame
         Long table ``istat_code``, ``focus_area``, ``n_indicators`` (indicators
         of the area in the analysis), ``n_missing`` (before imputation),
-        ``status`` (``ok`` | ``dati insufficienti`` | ``dati non disponibili``)
+        ``status`` (``ok`` | ``dati insufficienti`` | ``dati non disponibili``:
+        the area has no indicator, or none with a value for the municipality)
         and ``status_en`` (``ok`` | ``insufficient data`` | ``no data available``).
 
     Examples
@@ -192,6 +193,9 @@ def area_status(values: pd.DataFrame, focus_areas: pd.Series,
     ...                      index=pd.Index(["000001", "000002"], name="istat_code"))
     >>> table = area_status(frame, pd.Series({"a": "housing", "b": "housing"}))
     >>> table[table.focus_area == "housing"]["status"].tolist()
+    ['ok', 'dati non disponibili']
+    >>> table = area_status(frame.assign(b=[2.0, 3.0]), pd.Series({"a": "housing", "b": "housing"}))
+    >>> table[table.focus_area == "housing"]["status"].tolist()   # 1 of 2 missing: more than a third
     ['ok', 'dati insufficienti']
     """
     areas = focus_areas.reindex(values.columns)
@@ -206,8 +210,12 @@ def area_status(values: pd.DataFrame, focus_areas: pd.Series,
             status_en = np.full(len(values), STATUS_NO_DATA[1], dtype=object)
         else:
             bad = flags[area].to_numpy()
-            status = np.where(bad, STATUS_INSUFFICIENT[0], STATUS_OK[0]).astype(object)
-            status_en = np.where(bad, STATUS_INSUFFICIENT[1], STATUS_OK[1]).astype(object)
+            # no figure at all for the municipality: "dati non disponibili", never filled in
+            none = (n_missing == len(members)).to_numpy()
+            status = np.where(none, STATUS_NO_DATA[0],
+                              np.where(bad, STATUS_INSUFFICIENT[0], STATUS_OK[0])).astype(object)
+            status_en = np.where(none, STATUS_NO_DATA[1],
+                                 np.where(bad, STATUS_INSUFFICIENT[1], STATUS_OK[1])).astype(object)
         frames.append(pd.DataFrame({"istat_code": values.index.to_numpy(), "focus_area": area,
                                     "n_indicators": len(members), "n_missing": n_missing.to_numpy(),
                                     "status": status, "status_en": status_en}))

@@ -1,9 +1,20 @@
 """Indicator catalogue and the formulas behind it.
 
 The catalogue (``data/indicators.yaml``) is the single description of every
-indicator: labels, focus area, direction, unit, formula, source and reference
-year. :data:`FORMULAS` holds the matching computation, one small function per
-indicator, on a base table that joins population, boundaries and MEF figures.
+indicator: labels, focus area, role, direction, unit, formula, source and
+reference year. :data:`FORMULAS` holds the matching computation, one small
+function per indicator, on a base table that joins population, boundaries and
+MEF figures.
+
+Roles: a ``need`` indicator measures its focus area and counts in the area's
+score, the priorities, the Monte Carlo and the need profiles; a ``context``
+indicator (age structure, density ...) describes the city and is shown beside
+the needs, never scored (:func:`need_ids` is what the analysis takes).
+
+Vintages: an entry may name a ``successor``, a newer indicator measuring the
+same concept (e.g. the 2011 census unemployment rate -> the permanent census
+one). :func:`select_vintages` keeps, for each concept, one vintage for every
+city (:func:`vintage_choices` says which and why).
 """
 
 from __future__ import annotations
@@ -18,9 +29,12 @@ import yaml
 from . import FOCUS_AREAS, config
 from .errors import InputFileError
 
-REQUIRED_FIELDS = ("id", "label_it", "label_en", "focus_area", "direction", "unit", "formula",
-                   "source", "dataset", "reference_year", "requires")
+REQUIRED_FIELDS = ("id", "label_it", "label_en", "focus_area", "role", "direction", "unit", "formula",
+                   "rationale", "source", "dataset", "reference_year", "requires")
 DIRECTIONS = ("more_need", "less_need")
+ROLES = ("need", "context")
+#: fields a context indicator may leave out (it is never scored)
+CONTEXT_OPTIONAL = ("focus_area", "direction")
 
 
 def load_catalogue(path: str | Path = config.CATALOGUE_FILE) -> pd.DataFrame:
@@ -30,42 +44,264 @@ def load_catalogue(path: str | Path = config.CATALOGUE_FILE) -> pd.DataFrame:
     -------
     DataFrame
         Indexed by indicator ``id``, in file order, with the fields of
-        :data:`REQUIRED_FIELDS` (``reference_year`` as text).
+        :data:`REQUIRED_FIELDS` (``reference_year`` as text) and ``successor``
+        (None when absent); ``focus_area`` and ``direction`` may be None for a
+        context indicator.
+
+    Raises
+    ------
+    InputFileError
+        Naming the file, the entry's line, and the field: a missing field, an
+        unknown role, focus area or direction, a duplicated id, an id without a
+        formula, or a ``successor`` that is unknown, of another area, role or
+        direction, shared or cyclic.
 
     Examples
     --------
     >>> catalogue = load_catalogue()
-    >>> catalogue.loc["share_0_14", "focus_area"]
-    'poverty'
+    >>> catalogue.loc["share_taxpayers_le_10k", ["focus_area", "role"]].tolist()
+    ['poverty', 'need']
+    >>> catalogue.loc["share_0_14", "role"]
+    'context'
     """
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        document = yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise InputFileError(path, f"cannot read the indicator catalogue: {error}") from None
     entries = (document or {}).get("indicators") or []
     if not entries:
         raise InputFileError(path, "no indicators listed under 'indicators'")
+    lines = _entry_lines(text)
     seen = set()
     for number, entry in enumerate(entries, start=1):
         where = f"indicator #{number} ({entry.get('id', '?')})"
+        row = lines[number - 1] if number - 1 < len(lines) else None
         for name in REQUIRED_FIELDS:
+            if name in CONTEXT_OPTIONAL and entry.get("role") == "context":
+                continue  # a context indicator is never scored: no area or direction is needed
+            if name == "role" and entry.get("role") not in ROLES:
+                detail = "lacks field 'role'" if entry.get("role") in (None, "") else f"has role {entry['role']!r}"
+                raise InputFileError(path, f"{where} {detail}: role must be one of {ROLES} (need: measures its "
+                                     "area and counts in its score; context: describes the city, never scored)",
+                                     row=row, column="role")
             if entry.get(name) in (None, ""):
-                raise InputFileError(path, f"{where} lacks field {name!r}", column=name)
+                raise InputFileError(path, f"{where} lacks field {name!r}", row=row, column=name)
         if entry["id"] in seen:
-            raise InputFileError(path, f"{where}: duplicated id", column="id")
-        if entry["focus_area"] not in FOCUS_AREAS:
+            raise InputFileError(path, f"{where}: duplicated id", row=row, column="id")
+        if entry.get("focus_area") not in (*FOCUS_AREAS, *((None,) if entry["role"] == "context" else ())):
             raise InputFileError(path, f"{where}: unknown focus area {entry['focus_area']!r}; "
-                                 f"candidates: {', '.join(FOCUS_AREAS)}", column="focus_area")
-        if entry["direction"] not in DIRECTIONS:
+                                 f"candidates: {', '.join(FOCUS_AREAS)}", row=row, column="focus_area")
+        if entry.get("direction") not in (*DIRECTIONS, *((None,) if entry["role"] == "context" else ())):
             raise InputFileError(path, f"{where}: direction must be one of {DIRECTIONS}",
-                                 column="direction")
+                                 row=row, column="direction")
         if entry["id"] not in FORMULAS:
-            raise InputFileError(path, f"{where}: no formula implemented for this id", column="id")
+            raise InputFileError(path, f"{where}: no formula implemented for this id", row=row, column="id")
         seen.add(entry["id"])
+    _check_successors(path, entries, lines)
     frame = pd.DataFrame(entries).set_index("id")
+    for name in CONTEXT_OPTIONAL:
+        if name not in frame.columns:
+            frame[name] = None
+        frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+    if "successor" not in frame.columns:
+        frame["successor"] = None
+    frame["successor"] = frame["successor"].astype(object).where(frame["successor"].notna(), None)
     frame["reference_year"] = frame["reference_year"].astype(str)
     return frame
+
+
+def _entry_lines(text: str) -> list[int]:
+    """1-based line of each entry under ``indicators:`` (for errors a user can jump to)."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return []
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    for key, value in node.value:
+        if getattr(key, "value", None) == "indicators" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def _check_successors(path: Path, entries: list[dict], lines: list[int] | None = None) -> None:
+    """A ``successor`` names another entry of the same area, role and direction; chains are linear, no cycle."""
+    by_id = {entry["id"]: entry for entry in entries}
+    predecessor: dict[str, str] = {}
+    for number, entry in enumerate(entries, start=1):
+        successor = entry.get("successor")
+        if successor in (None, ""):
+            continue
+        where = f"indicator #{number} ({entry['id']})"
+        row = lines[number - 1] if lines and number - 1 < len(lines) else None
+        if successor not in by_id:
+            raise InputFileError(path, f"{where}: successor {successor!r} is not an indicator of the catalogue",
+                                 row=row, column="successor")
+        if successor == entry["id"]:
+            raise InputFileError(path, f"{where}: an indicator cannot be its own successor", row=row, column="successor")
+        for name in ("focus_area", "role", "direction"):
+            if by_id[successor].get(name) != entry.get(name):
+                raise InputFileError(path, f"{where}: successor {successor!r} has {name} "
+                                     f"{by_id[successor].get(name)!r}, this one {entry.get(name)!r}: a successor measures "
+                                     "the same concept", row=row, column="successor")
+        if successor in predecessor:
+            raise InputFileError(path, f"{where}: {successor!r} is already the successor of "
+                                 f"{predecessor[successor]!r}", row=row, column="successor")
+        predecessor[successor] = entry["id"]
+    for start in by_id:
+        current, visited = start, set()
+        while by_id[current].get("successor") not in (None, ""):
+            if current in visited:
+                raise InputFileError(path, f"indicator {start!r}: its successors form a cycle", column="successor")
+            visited.add(current)
+            current = by_id[current]["successor"]
+
+
+def roles(catalogue: pd.DataFrame) -> pd.Series:
+    """Indicator -> ``"need"`` or ``"context"`` (``"need"`` for a catalogue frame without ``role``).
+
+    Examples
+    --------
+    >>> roles(load_catalogue())[["density", "share_taxpayers_le_10k"]].tolist()
+    ['context', 'need']
+    """
+    if "role" not in catalogue.columns:
+        return pd.Series("need", index=catalogue.index, dtype=object)
+    return catalogue["role"].astype(object)
+
+
+def need_ids(catalogue: pd.DataFrame, columns=None) -> list[str]:
+    """The need indicators of ``catalogue`` (among ``columns`` when given, in their order).
+
+    Every stage that scores (scores, priorities, Monte Carlo, profiles) takes these only.
+
+    Examples
+    --------
+    >>> cat = pd.DataFrame({"role": ["need", "context", "need"]}, index=["a", "b", "c"])
+    >>> need_ids(cat), need_ids(cat, ["c", "b", "x"])
+    (['a', 'c'], ['c'])
+    """
+    role = roles(catalogue)
+    if columns is None:
+        return [i for i in catalogue.index if role[i] == "need"]
+    return [c for c in columns if c in role.index and role[c] == "need"]
+
+
+def context_ids(catalogue: pd.DataFrame, columns=None) -> list[str]:
+    """The context indicators of ``catalogue`` (among ``columns`` when given): shown, never scored."""
+    role = roles(catalogue)
+    ids = catalogue.index if columns is None else columns
+    return [c for c in ids if c in role.index and role[c] == "context"]
+
+
+def vintage_chains(catalogue: pd.DataFrame) -> list[list[str]]:
+    """Indicators linked by ``successor``, oldest first (only chains of two or more).
+
+    Examples
+    --------
+    >>> cat = pd.DataFrame({"successor": ["b", None, None]}, index=["a", "b", "c"])
+    >>> vintage_chains(cat)
+    [['a', 'b']]
+    """
+    if "successor" not in catalogue.columns:
+        return []
+    successor = {i: s for i, s in catalogue["successor"].items() if isinstance(s, str) and s}
+    has_predecessor = set(successor.values())
+    chains = []
+    for start in catalogue.index:
+        if start in has_predecessor or start not in successor:
+            continue
+        chain = [start]
+        while chain[-1] in successor:
+            chain.append(successor[chain[-1]])
+        chains.append(chain)
+    return chains
+
+
+VINTAGE_COLUMNS = ["concept", "indicator", "reference_year", "cities_with_value", "cities_total", "chosen",
+                   "status", "reason", "reason_en"]
+
+
+def vintage_choices(values: pd.DataFrame, catalogue: pd.DataFrame, reference_codes) -> pd.DataFrame:
+    """Which vintage of each indicator concept is used, and why.
+
+    For each chain of :func:`vintage_chains`, the newest indicator with a value
+    for every municipality of ``reference_codes`` is chosen; when none covers
+    them all, the one covering most (the newer on a tie). The chosen one is used
+    for every municipality (never a mix of years inside one indicator); the
+    others are *superseded*: not scored, not shown as figures.
+
+    Parameters
+    ----------
+    values : DataFrame
+        Municipalities x indicators (raw values); an indicator without a column
+        (its source not loaded) covers nobody.
+    catalogue : DataFrame
+        From :func:`load_catalogue` (``successor``, ``reference_year``, ``label_it``).
+    reference_codes : sequence
+        The reference set (the 39 cities for ``scope: cms``).
+
+    Returns
+    -------
+    DataFrame
+        One row per indicator of a chain, columns :data:`VINTAGE_COLUMNS`:
+        ``concept`` (the newest id of the chain), ``chosen`` (bool), ``status``
+        (``"chosen"``/``"superseded"``) and the reason in Italian and English.
+    """
+    codes = pd.Index(reference_codes)
+    rows = []
+    for chain in vintage_chains(catalogue):
+        counts = {i: int(values[i].reindex(codes).notna().sum()) if i in values.columns else 0 for i in chain}
+        full = [i for i in reversed(chain) if counts[i] == len(codes) and len(codes)]
+        if full:
+            chosen = full[0]
+            why = ("la fonte più recente con un valore per tutte le {n} città di riferimento",
+                   "the newest source with a value for all {n} reference municipalities")
+        else:
+            chosen = max(reversed(chain), key=lambda i: counts[i])  # newest first: max keeps the first maximum
+            why = ("nessuna fonte copre tutte le {n} città di riferimento: scelta quella che ne copre di più "
+                   "({k})", "no source covers all {n} reference municipalities: the one covering most ({k})")
+        label = catalogue.at[chosen, "label_it"] if "label_it" in catalogue.columns else chosen
+        year = str(catalogue.at[chosen, "reference_year"]) if "reference_year" in catalogue.columns else ""
+        for indicator in chain:
+            if indicator == chosen:
+                reason = why[0].format(n=len(codes), k=counts[chosen])
+                reason_en = why[1].format(n=len(codes), k=counts[chosen])
+            else:
+                reason = (f"sostituito da «{label}» ({year}): {why[0].format(n=len(codes), k=counts[chosen])}; "
+                          "gli anni non si mescolano in un indicatore")
+                reason_en = (f"superseded by {chosen} ({year}): {why[1].format(n=len(codes), k=counts[chosen])}; "
+                             "years are never mixed inside one indicator")
+            rows.append({"concept": chain[-1], "indicator": indicator,
+                         "reference_year": str(catalogue.at[indicator, "reference_year"])
+                         if "reference_year" in catalogue.columns else "",
+                         "cities_with_value": counts[indicator], "cities_total": int(len(codes)),
+                         "chosen": indicator == chosen, "status": "chosen" if indicator == chosen else "superseded",
+                         "reason": reason, "reason_en": reason_en})
+    return pd.DataFrame(rows, columns=VINTAGE_COLUMNS)
+
+
+def select_vintages(values: pd.DataFrame, catalogue: pd.DataFrame, reference_codes) -> pd.DataFrame:
+    """``values`` without the superseded vintages (see :func:`vintage_choices`).
+
+    Examples
+    --------
+    Made-up values: the 2011 vintage covers both cities, the newer one only one,
+    so 2011 is used for both (not 2021 for one city and 2011 for the other):
+
+    >>> cat = pd.DataFrame({"successor": ["new", None], "reference_year": ["2011", "2021"],
+    ...                     "label_it": ["Vecchio", "Nuovo"]}, index=["old", "new"])
+    >>> vals = pd.DataFrame({"old": [10.0, 12.0], "new": [9.0, None]}, index=["a", "b"])
+    >>> select_vintages(vals, cat, ["a", "b"]).columns.tolist()
+    ['old']
+    >>> select_vintages(vals.assign(new=[9.0, 11.0]), cat, ["a", "b"]).columns.tolist()
+    ['new']
+    """
+    choices = vintage_choices(values, catalogue, reference_codes)
+    superseded = set(choices.loc[~choices["chosen"].astype(bool), "indicator"])
+    return values[[c for c in values.columns if c not in superseded]]
 
 
 def _ratio(numerator: pd.Series, denominator: pd.Series, scale: float = 1.0) -> pd.Series:
@@ -297,7 +533,7 @@ def _bilingual(reason) -> dict:
 
 
 def indicator_status(catalogue: pd.DataFrame, indicators: pd.DataFrame,
-                     unavailable: dict | None = None) -> pd.DataFrame:
+                     unavailable: dict | None = None, vintages: pd.DataFrame | None = None) -> pd.DataFrame:
     """For each catalogue indicator: whether it has values and, if not, why.
 
     Parameters
@@ -305,6 +541,9 @@ def indicator_status(catalogue: pd.DataFrame, indicators: pd.DataFrame,
     unavailable : dict, optional
         ``{source: reason}``, the reason as Italian text or ``{"it", "en"}``
         (written for the readers of the reports, not for operators).
+    vintages : DataFrame, optional
+        From :func:`vintage_choices`: a superseded vintage is unavailable, with
+        the reason (which vintage replaces it and why).
 
     Returns
     -------
@@ -315,9 +554,15 @@ def indicator_status(catalogue: pd.DataFrame, indicators: pd.DataFrame,
     unavailable = unavailable or {}
     status = catalogue.copy()
     available, reasons, reasons_en = [], [], []
+    superseded = {} if vintages is None else {
+        r["indicator"]: r for r in vintages.to_dict("records") if r["status"] == "superseded"}
     for indicator_id, entry in catalogue.iterrows():
         blocked = [_bilingual(unavailable[s]) for s in entry["requires"] if s in unavailable]
-        if blocked:
+        if indicator_id in superseded:
+            available.append(False)
+            reasons.append(superseded[indicator_id]["reason"])
+            reasons_en.append(superseded[indicator_id]["reason_en"])
+        elif blocked:
             available.append(False)
             reasons.append("; ".join(b["it"] for b in blocked))
             reasons_en.append("; ".join(b["en"] for b in blocked))

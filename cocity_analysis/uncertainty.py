@@ -380,6 +380,13 @@ def monte_carlo(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *
     runs = int(method.monte_carlo_runs if runs is None else runs)
     if runs < 1:
         raise ValueError("runs must be at least 1")
+    from .indicators import need_ids
+
+    need = need_ids(catalogue, values.columns)
+    if need != list(values.columns):  # context indicators never count
+        same = donors is values
+        values = values[need]
+        donors = values if same else donors
     areas = catalogue["focus_area"].reindex(values.columns)
     if areas.isna().any():
         raise ValueError(f"indicators not in the catalogue: {list(areas.index[areas.isna()])}")

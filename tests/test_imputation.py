@@ -96,7 +96,8 @@ def test_more_than_a_third_missing_is_dati_insufficienti():
     assert status.loc[("m04", "poverty"), "status"] == "dati insufficienti"
     assert status.loc[("m04", "poverty"), "status_en"] == "insufficient data"
     assert status.loc[("m04", "poverty"), "n_missing"] == 2
-    assert status.loc[("m06", "housing"), "status"] == "dati insufficienti"
+    # no figure at all in the area for the municipality: "dati non disponibili" (issue 13), not "insufficienti"
+    assert status.loc[("m06", "housing"), "status"] == "dati non disponibili"
     assert status.loc[("m00", "culture_tourism"), "status"] == "dati non disponibili"
     for method_name in ("none", "knn", "median_region"):
         result = scoring.score(frame, CATALOGUE, Method(imputation=method_name),

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cocity_analysis import FOCUS_AREAS
+from cocity_analysis import FOCUS_AREAS, config, indicators
 from cocity_analysis.errors import CocityError
 from cocity_analysis.pipeline import prepare
 
@@ -134,20 +134,40 @@ def test_mef_indicators_match_raw_csv(real_processed_dir):
 
 
 def test_without_mef_the_reason_is_recorded(tmp_path):
+    # MEF absent, ICCU's register present (a need source): prepare runs, MEF's indicators are missing with the
+    # reason, and a stale income series of an earlier run is not left behind.
+    iccu_dir = config.data_mirror() / "iccu" if config.data_mirror() is not None else None
+    if iccu_dir is None or not iccu_dir.is_dir():
+        pytest.skip("COCITY_DATA_MIRROR unset or without iccu/: needs a need source other than MEF")
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "income_series.parquet").write_bytes(b"stale table of an earlier run")
     result = prepare(processed_dir=tmp_path / "out", mef_path=None, mef_dir=tmp_path / "empty",
-                     iccu_dir=tmp_path / "empty")
+                     iccu_dir=iccu_dir, raw_dir=tmp_path / "empty_raw", comuni_dir=tmp_path / "empty")
     assert result.income_series is None and not (tmp_path / "out" / "income_series.parquet").exists()
     reasons = result.provenance["unavailable_sources"]
-    assert {"mef", "mef_2018", "mef_2020", "mef_2021", "iccu"} <= set(reasons)
+    assert {"mef", "mef_2018", "mef_2020", "mef_2021", "census2011"} <= set(reasons)
     assert "cocity fetch mef --year 2018" in reasons["mef_2018"]["it"]
-    catalogue = result.catalogue
-    mef_items = [i for i in catalogue["indicators"] if i["source"].startswith("MEF")]
+    mef_items = [i for i in result.catalogue["indicators"] if i["source"].startswith("MEF")]
     assert mef_items and all(not i["available"] for i in mef_items)
     assert all("MEF" in i["missing_reason"] and "MEF" in i["missing_reason_en"] for i in mef_items)
     assert "income_per_taxpayer" not in result.indicators.columns
-    assert result.scores["poverty"].notna().all()  # population indicators still score the area
+    assert result.scores["poverty"].isna().all()  # never scored from age structure (context)
+
+
+def test_without_any_need_source_prepare_stops_clearly(tmp_path, monkeypatch):
+    # Only population (context): no need indicator has a value, and the areas are not scored from age
+    # structure (issue 13): a clear error naming the missing sources, nothing written.
+    with pytest.raises(CocityError) as error:
+        prepare(processed_dir=tmp_path / "out", mef_path=None, mef_dir=tmp_path / "empty",
+                iccu_dir=tmp_path / "empty", raw_dir=tmp_path / "no_raw", comuni_dir=tmp_path / "empty")
+    assert "nessun indicatore di bisogno" in str(error.value) and "mef" in str(error.value)
+    assert "MEF" in str(error.value) and "cocity fetch mef" in str(error.value)
+    assert not (tmp_path / "out").exists()
+    status = indicators.indicator_status(indicators.load_catalogue(), pd.DataFrame(index=["077014"]),
+                                         {"mef": {"it": "dati MEF assenti", "en": "MEF data absent"}})
+    mef_items = status[status["requires"].map(lambda r: "mef" in r)]
+    assert len(mef_items) and not mef_items["available"].any()
+    assert mef_items["missing_reason"].str.contains("MEF").all()
 
 
 def test_same_seed_gives_byte_identical_files(tmp_path):

@@ -108,9 +108,17 @@ def test_load_city_view_matera(real_processed_dir):
     for column in ("value", "unit", "source", "dataset", "reference_year", "treatment", "imputed"):
         assert column in view.indicators.columns
     catalogue = json.loads((Path(real_processed_dir) / "catalogue.json").read_text(encoding="utf-8"))
-    assert len(view.indicators) == len(catalogue["indicators"])
-    not_available = {e["id"] for e in catalogue["indicators"] if not e["available"]}
-    assert not_available <= set(view.missing["id"])
+    current = [e for e in catalogue["indicators"] if (e.get("vintage") or {}).get("status") != "superseded"]
+    assert view.indicators["id"].tolist() == [e["id"] for e in current]
+    # every row says its source, dataset and reference year (issue 13: every figure says its year)
+    for column in ("source", "dataset", "reference_year"):
+        assert view.indicators[column].astype(str).str.strip().ne("").all(), column
+    need = {e["id"] for e in current if e["role"] == "need"}
+    assert set(view.need_indicators["id"]) == need
+    not_available = {e["id"] for e in current if not e["available"] and e["role"] == "need"}
+    assert not_available <= set(view.missing["id"]) <= need       # a context indicator is never "missing"
+    context = {e["id"] for e in current if e["role"] == "context"}
+    assert set(view.context["id"]) == context and context
     # the values shown are the processed ones, unchanged
     values = pd.read_parquet(Path(real_processed_dir) / "indicators.parquet")
     for _i, row in view.indicators.dropna(subset=["value"]).iterrows():
@@ -217,8 +225,11 @@ def test_robustness_in_words(real_processed_dir):
     label = reports.short_area_label(first)
     percent = reports.format_share(share)
     assert sentence.startswith(f"{label} è la prima priorità ")
-    assert percent in sentence and "simulazioni" in sentence
-    assert reports.summary_html(view).count(reports._e(percent)) >= 1
+    if share >= 1.0:  # e.g. a single area with need data: first in every run
+        assert "in tutte le simulazioni" in sentence
+    else:
+        assert percent in sentence and "simulazioni" in sentence
+        assert reports.summary_html(view).count(reports._e(percent)) >= 1
     # the same view without the uncertainty analysis says so instead of inventing a share
     bare = dataclasses.replace(view, has_uncertainty=False)
     assert "non è misurata" in reports.robustness_sentence(bare)
@@ -238,10 +249,10 @@ def test_rank_intervals_are_drawn_from_the_uncertainty_columns(real_processed_di
         pytest.skip("this preparation has no uncertainty analysis")
     html = reports.ranking_html(view)
     ranked = view.ranking.dropna(subset=["rank"])
-    n = len(ranked)
+    n = max(2, len(ranked))  # the axis spans at least positions 1..2
     bars = re.findall(r'cocity-int-bar" style="left:([0-9.]+)%;width:([0-9.]+)%', html)
     dots = re.findall(r'cocity-int-dot" style="left:([0-9.]+)%', html)
-    assert len(bars) == len(dots) == n
+    assert len(bars) == len(dots) == len(ranked)
     for (left, width), dot, (_i, row) in zip(bars, dots, ranked.iterrows()):
         assert float(left) == pytest.approx((row["rank_p05"] - 1) / (n - 1) * 100, abs=0.051)
         assert float(left) + float(width) == pytest.approx((row["rank_p95"] - 1) / (n - 1) * 100, abs=0.11)
@@ -796,3 +807,153 @@ def test_stated_priorities_not_available_without_questionnaire(real_processed_di
     assert ("Le priorità dichiarate da Matera non sono disponibili: "
             "il questionario della città non è pervenuto.") in html
     assert "<table" not in html and "Posizione dai dati" not in html
+
+
+# --- issue 13: needs apart from context, limited evidence, register gaps, income series, municipal list --
+
+def test_context_is_shown_apart_and_never_as_a_need(real_processed_dir):
+    view = reports.load_city_view(real_processed_dir, MATERA)
+    catalogue = json.loads((Path(real_processed_dir) / "catalogue.json").read_text(encoding="utf-8"))
+    context = [e for e in catalogue["indicators"] if e["role"] == "context"]
+    section = reports.context_html(view)
+    assert "Contesto della città" in section and "non entrano nei punteggi" in section
+    values = pd.read_parquet(Path(real_processed_dir) / "indicators.parquet")
+    cities = pd.read_parquet(Path(real_processed_dir) / "cities.parquet").index
+    for entry in context:
+        assert reports._e(entry["label_it"]) in section
+        row = view.context.set_index("id").loc[entry["id"]]
+        if entry["id"] in values.columns:
+            assert row["value"] == pytest.approx(values.at[MATERA, entry["id"]], nan_ok=True)
+            assert row["mean_39"] == pytest.approx(values.loc[cities, entry["id"]].mean(), nan_ok=True)
+    needs = reports.indicators_html(view) + reports.ranking_html(view) + reports.missing_html(view)
+    for entry in context:
+        assert reports._e(entry["label_it"]) not in needs, entry["id"]
+    assert view.n_indicators == sum(e["role"] == "need" for e in catalogue["indicators"])
+
+
+def test_area_with_few_indicators_is_marked_limited_evidence(real_processed_dir):
+    view = reports.load_city_view(real_processed_dir, MATERA)
+    need = view.need_indicators
+    for area in FOCUS_AREAS:
+        rows = need[(need["focus_area"] == area) & need["value"].notna() & ~need["imputed"]]
+        assert view.evidence[area] == len(rows)
+    marked = dataclasses.replace(view, evidence={"inclusion_work": 3, "housing": 1, "poverty": 2,
+                                                 "culture_tourism": 0})
+    assert marked.limited_evidence("housing") == "evidenza limitata: 1 indicatore"
+    assert marked.limited_evidence("poverty") == "evidenza limitata: 2 indicatori"
+    assert marked.limited_evidence("inclusion_work") is None    # 3 indicators: enough
+    assert marked.limited_evidence("culture_tourism") is None   # none: "dati non disponibili" instead
+    ranking, chart, summary = (reports.ranking_html(marked), reports.profile_chart_html(marked),
+                               reports.summary_html(marked))
+    for html_text in (ranking, chart):
+        assert "evidenza limitata: 2 indicatori" in html_text and "evidenza limitata: 3" not in html_text
+    assert "evidenza limitata: 1 indicatore" in chart
+    assert "meno di 3 indicatori" in summary
+    if not math.isnan(view.scores.at["poverty", "city"]):
+        assert "evidenza limitata: 2 indicatori" in reports.indicators_html(marked)
+    enough = dataclasses.replace(view, evidence={a: 3 for a in FOCUS_AREAS})
+    assert "evidenza limitata" not in reports.ranking_html(enough) + reports.profile_chart_html(enough)
+
+
+def test_area_without_any_figure_stays_dati_non_disponibili():
+    from cocity_analysis import indicators
+    from cocity_analysis.method import load_method
+    from cocity_analysis.pipeline import analyse
+
+    catalogue = indicators.load_catalogue()
+    rng = np.random.default_rng(5)
+    codes = pd.Index([f"{i:06d}" for i in range(1, 31)], name="istat_code")
+    values = pd.DataFrame(rng.uniform(1, 100, (30, len(catalogue))), index=codes, columns=catalogue.index)  # made up
+    poverty = [i for i in indicators.need_ids(catalogue) if catalogue.at[i, "focus_area"] == "poverty"]
+    values.loc["000007", poverty] = np.nan
+    method = load_method().replace(imputation="knn", bootstrap_runs=0)   # imputation must not fill the area
+    analysis = analyse(values, catalogue, method, seed=1, monte_carlo=False)
+    assert math.isnan(analysis.scores.at["000007", "poverty"])
+    assert analysis.scores.drop(index="000007")["poverty"].notna().all()
+    status = analysis.area_status.set_index(["istat_code", "focus_area"])
+    assert status.at[("000007", "poverty"), "status"] == "dati non disponibili"
+    ranked = analysis.priorities[(analysis.priorities["istat_code"] == "000007")
+                                 & (analysis.priorities["focus_area"] == "poverty")]
+    assert ranked["rank"].isna().all()
+
+
+def test_zero_flagged_as_register_gap_is_shown_with_its_note(real_processed_dir, tmp_path):
+    processed = _copy_processed(real_processed_dir, tmp_path / "processed")
+    treatments = pd.read_parquet(processed / "treatments.parquet")
+    indicator = reports.load_city_view(processed, MATERA).need_indicators["id"].iloc[0]
+    note = "fixture: nessuna voce nel registro per questa città, lo zero può essere una lacuna del registro"
+    gap = pd.DataFrame({"istat_code": [MATERA], "indicator": [indicator], "treatment": [note],
+                        "kind": [reports.REGISTER_GAP]})
+    pd.concat([treatments.assign(kind=None), gap], ignore_index=True).to_parquet(processed / "treatments.parquet")
+    view = reports.load_city_view(processed, MATERA)
+    row = view.indicators.set_index("id").loc[indicator]
+    assert row["register_gap"] == note and _is_empty(row["treatment"])
+    section = reports.indicators_html(view)
+    assert "(possibile lacuna del registro)" in section
+    assert reports._e(f"zero da leggere con cautela: {note}") in section   # in full, next to the value
+    other = reports.load_city_view(processed, AVELLINO)
+    assert other.indicators["register_gap"].isna().all()
+    assert "possibile lacuna del registro" not in reports.indicators_html(other)
+
+
+def _is_empty(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def test_income_series_chart_says_its_years(real_processed_dir, tmp_path):
+    view = reports.load_city_view(real_processed_dir, MATERA)
+    assert view.income is None and reports.income_chart_html(view) == ""   # no series: no chart, no error
+    processed = _copy_processed(real_processed_dir, tmp_path / "processed")
+    # made-up series for two cities (fixture values, not MEF's)
+    series = pd.DataFrame({"istat_code": [MATERA] * 3 + [AVELLINO] * 3, "year": [2018, 2020, 2021] * 2,
+                           "income_per_taxpayer": [1000.0, 2000.0, 3000.0, 7777.0, 7778.0, 7779.0],
+                           "share_taxpayers_le_10k": [50.0, 40.0, 30.0, 5.0, 4.0, 3.0]})
+    series.to_parquet(processed / "income_series.parquet")
+    view = reports.load_city_view(processed, MATERA)
+    assert view.income["year"].tolist() == [2018, 2020, 2021]
+    section = reports.income_chart_html(view)
+    assert section.count("<svg") == 2 and "Redditi nel tempo" in section
+    assert "Reddito medio per contribuente (euro), 2018-2021" in section
+    assert "Contribuenti fino a 10.000 euro (%), 2018-2021" in section
+    caption = re.search(r"<figcaption>(.*?)</figcaption>", section).group(1)
+    assert "2018: 1.000; 2020: 2.000; 2021: 3.000" in caption and "2018: 50,0" in caption   # text alternative
+    assert "MEF" in caption and "7.777" not in section                                     # Avellino's not shown
+    assert not reports.external_references(section)
+    assert_self_contained(section)
+
+
+def test_reports_say_which_municipal_list(real_processed_dir, tmp_path):
+    view = reports.load_city_view(real_processed_dir, MATERA)
+    assert "Elenco dei comuni usato: ISTAT" in reports.method_html(view)
+    overview = reports.load_overview(real_processed_dir)
+    assert "Elenco dei comuni usato: ISTAT" in reports.overview_method_html(overview)
+    assert "Elenco dei comuni usato: ISTAT" in reports.index_html(real_processed_dir, tmp_path)
+    provenance = {"municipal_list": {"publisher": "ISTAT", "dataset": "Elenco dei comuni italiani",
+                                     "name": "fixture_Elenco-comuni-italiani.csv", "list_date": "2026-01-01"}}
+    assert reports.municipal_list_text(provenance) == (
+        "Elenco dei comuni usato: ISTAT, Elenco dei comuni italiani (fixture_Elenco-comuni-italiani.csv), "
+        "aggiornato al 2026-01-01.")
+    assert "data dell'elenco non indicata" in reports.municipal_list_text(
+        {"inputs": [{"role": "istat_municipalities", "name": "comuni.csv"}]})
+
+
+def test_overview_coverage_lists_need_indicators_by_area_with_years(real_processed_dir):
+    overview = reports.load_overview(real_processed_dir)
+    section = reports.overview_coverage_html(overview)
+    catalogue = json.loads((Path(real_processed_dir) / "catalogue.json").read_text(encoding="utf-8"))
+    head, context = section.split("Indicatori di contesto (non entrano nei punteggi)")
+    for entry in catalogue["indicators"]:
+        label = reports._e(entry["label_it"])
+        if entry["role"] == "context":
+            assert label in context and label not in head, entry["id"]
+        else:
+            assert label in head, entry["id"]
+    from cocity_analysis import coverage
+
+    summary = coverage.coverage_by_area(real_processed_dir)
+    for area, row in summary.iterrows():
+        years = f" ({row['years']})" if row["years"] else ""
+        expected = (f"{reports.short_area_label(area)}: {row['indicators_with_values']} indicatori di bisogno con "
+                    f"dati su {row['indicators']}{years}; città con almeno 3 indicatori: "
+                    f"{row['cities_with_min_indicators']} su 39.")
+        assert reports._e(expected) in head

@@ -266,8 +266,9 @@ def zero_notes(counts: pd.DataFrame, codes: Iterable[str], snapshot: str,
     """
     values = counts[OUTPUT_COLUMN].reindex(list(codes))
     zero = [code for code, value in values.items() if not pd.isna(value) and int(value) == 0]
-    return pd.DataFrame({"istat_code": zero, "indicator": indicator, "treatment": zero_note(snapshot)},
-                        columns=["istat_code", "indicator", "treatment"])
+    return pd.DataFrame({"istat_code": zero, "indicator": indicator, "treatment": zero_note(snapshot),
+                         "kind": "register_gap"},
+                        columns=["istat_code", "indicator", "treatment", "kind"])
 
 
 def _check(path: Path) -> str | None:
