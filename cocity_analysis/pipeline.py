@@ -372,6 +372,16 @@ def _census_reconciliation(census, reason, codes: pd.Index) -> dict:
     return report
 
 
+def _census_missing_notes(census, values: pd.DataFrame, catalogue: pd.DataFrame) -> pd.DataFrame:
+    """Rows (``istat_code``, ``indicator``, ``treatment``, ``kind`` = "missing") giving, for each analysed city
+    without census figures, the reason the census loader recorded for it."""
+    census_ids = [i for i, entry in catalogue.iterrows() if "census2011" in entry["requires"] and i in values]
+    rows = [{"istat_code": code, "indicator": indicator, "treatment": census.missing[code]["it"], "kind": "missing"}
+            for code in values.index if code in census.missing
+            for indicator in census_ids if pd.isna(values.at[code, indicator])]
+    return pd.DataFrame(rows, columns=["istat_code", "indicator", "treatment", "kind"])
+
+
 def _mef_year_reason(year: int) -> dict:
     return {"it": f"i dati MEF sui redditi IRPEF dell'anno d'imposta {year} non erano disponibili quando è stata "
                   f"preparata questa elaborazione (file ufficiale non scaricato: `cocity fetch mef --year {year}`)",
@@ -681,6 +691,13 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
                     f"{iccu_snapshot} (biblioteche); {config.POPULATION_YEAR} (residenti)")
     # Indicators for every municipality of today's list (row-wise formulas): the 39 are a subset.
     values_all, treatments_all = indicators.compute_indicators(base_all, catalogue, unavailable)
+    if iccu_frame is not None:
+        # no library in ICCU's register may be a gap of the register, not a fact: such a 0 is neither "no
+        # need" nor "most need", so it is left out of every score (missing, with the note, for every
+        # municipality alike); the count of 0 stays in the register's own column of the base table
+        from .sources import iccu as iccu_source
+
+        values_all = iccu_source.mask_register_zeros(values_all, base_all)
     # One vintage per concept, the same for every municipality (never a mix of years in one indicator),
     # judged on the reference set: the cities for scope "cms", every municipality with data for "all".
     vintage_reference = (codes if method.scope == "cms"
@@ -696,6 +713,9 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
 
         treatments = pd.concat([treatments, iccu_source.zero_notes(iccu_frame, codes, iccu_snapshot)],
                                ignore_index=True)
+    if census is not None:
+        # a city without census figures gets the census loader's reason (e.g. a predecessor absent)
+        treatments = pd.concat([treatments, _census_missing_notes(census, values, catalogue)], ignore_index=True)
     income_series = (mef_source.income_series(mef_years, codes, mef_files) if mef_years else None)
     status = indicators.indicator_status(catalogue, values, unavailable, vintages=vintages)
     # every municipality with data, and the analysed cities whatever they have

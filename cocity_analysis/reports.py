@@ -168,8 +168,9 @@ TEXTS: dict[str, dict] = {
         "income_source": "MEF - Dipartimento delle Finanze, Redditi e principali variabili IRPEF su base comunale",
         "income_text_income": "Reddito medio per contribuente: {values}.",
         "income_text_low": "Quota di contribuenti fino a 10.000 euro: {values}.",
-        "superseded_note": "Fonti meno recenti sostituite per tutte le città da una più recente (non usate): {items}.",
-        "superseded_item": "{old} ({old_year}), sostituita da {new} ({new_year})",
+        "superseded_note": "Per ogni indicatore si usa, per tutte le città, la stessa fonte: la più recente che copre "
+                           "tutte le città (mai anni diversi nello stesso indicatore). Fonti non usate: {items}.",
+        "superseded_item": "{old} ({old_year}): si usa {new} ({new_year})",
         "municipal_list": "Elenco dei comuni usato: {text}.",
         "municipal_list_date": "aggiornato al {date}",
         "municipal_list_no_date": "data dell'elenco non indicata dalla fonte",
@@ -492,8 +493,9 @@ TEXTS: dict[str, dict] = {
         "income_source": "MEF - Department of Finance, IRPEF income by municipality",
         "income_text_income": "Mean income per taxpayer: {values}.",
         "income_text_low": "Share of taxpayers up to EUR 10,000: {values}.",
-        "superseded_note": "Older sources replaced for every city by a newer one (not used): {items}.",
-        "superseded_item": "{old} ({old_year}), replaced by {new} ({new_year})",
+        "superseded_note": "Each indicator uses one source for every city: the newest that covers all cities (never "
+                           "different years within one indicator). Sources not used: {items}.",
+        "superseded_item": "{old} ({old_year}): {new} ({new_year}) is used",
         "municipal_list": "Municipal list used: {text}.",
         "municipal_list_date": "as of {date}",
         "municipal_list_no_date": "date of the list not stated by the source",
@@ -1552,12 +1554,14 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
     n_runs = int(runs) if has_uncertainty and isinstance(runs, (int, float)) and runs > 0 else None
 
     # indicator table, treatments, imputations and the missing list
-    treated, gaps = {}, {}
+    treated, gaps, city_reasons = {}, {}, {}
     if data.treatments is not None:
         text_col = "treatment_en" if lang == "en" and "treatment_en" in data.treatments.columns else "treatment"
         for _i, row in data.treatments[data.treatments["istat_code"] == code].iterrows():
             if _is_register_gap(row):
                 gaps[str(row["indicator"])] = str(row[text_col])
+            elif str(row.get("kind")) == "missing":
+                city_reasons[str(row["indicator"])] = str(row[text_col])
             else:
                 treated[str(row["indicator"])] = str(row[text_col])
     imputed = {}
@@ -1633,6 +1637,8 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
         note = None if _is_missing(note) or not str(note).strip() else str(note).strip()
         if not available:
             reason = note or _t(lang, "missing_reason_default")
+        elif math.isnan(value) and (gaps.get(ind_id) or city_reasons.get(ind_id)):
+            reason = str(gaps.get(ind_id) or city_reasons.get(ind_id)).rstrip(".") + "."
         elif math.isnan(value):
             reason = _t(lang, "missing_reason_city", city=city["name"])
             if note:

@@ -250,8 +250,27 @@ def load(path: str | Path, *, current_codes: Iterable[str], changes: pd.DataFram
 
 def zero_note(snapshot: str) -> str:
     """Italian note shown beside a count of 0 (``treatments.parquet``)."""
-    return (f"nessuna biblioteca registrata nell'Anagrafe ICCU ({snapshot}): può essere una lacuna del registro; "
-            "il valore 0 è quello del registro, non una verifica sul territorio")
+    return (f"nessuna biblioteca registrata nell'Anagrafe ICCU ({snapshot}): può essere una lacuna del registro "
+            "(lo 0 è quello del registro, non una verifica sul territorio), perciò il dato non è usato nei punteggi")
+
+
+def mask_register_zeros(values: pd.DataFrame, base: pd.DataFrame,
+                        indicator: str = "libraries_per_10000_residents") -> pd.DataFrame:
+    """``values`` with ``indicator`` missing wherever the register counts no library (a possible gap).
+
+    Examples
+    --------
+    >>> base = pd.DataFrame({"iccu_libraries": [8, 0]}, index=pd.Index(["077014", "085007"], name="istat_code"))
+    >>> values = pd.DataFrame({"libraries_per_10000_residents": [1.34, 0.0]}, index=base.index)
+    >>> mask_register_zeros(values, base)["libraries_per_10000_residents"].isna().tolist()
+    [False, True]
+    """
+    if indicator not in values.columns or OUTPUT_COLUMN not in base.columns:
+        return values
+    zero = base[OUTPUT_COLUMN].reindex(values.index).eq(0).fillna(False).to_numpy(dtype=bool)
+    out = values.copy()
+    out.loc[zero, indicator] = float("nan")
+    return out
 
 
 def zero_notes(counts: pd.DataFrame, codes: Iterable[str], snapshot: str,
