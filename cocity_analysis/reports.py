@@ -1030,6 +1030,9 @@ def municipal_list_text(provenance: dict, lang: str = "it") -> str:
                        and i.get("role") == "istat_municipalities"), None)
     if not record:
         return ""
+    if record.get("source"):  # written by prepare: "ISTAT, <dataset> (...)" and what is known of its date
+        text = str(record["source"]) + (f"; {record['date']}" if record.get("date") else "")
+        return _t(lang, "municipal_list", text=text)
     parts = [str(record.get("publisher") or "ISTAT")]
     what = record.get("dataset") or record.get("name")
     if record.get("dataset") and record.get("name"):

