@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cocity_analysis import FOCUS_AREAS, FOCUS_AREA_LABELS, batch, config, report_maps, reports
+from cocity_analysis import FOCUS_AREAS, FOCUS_AREA_LABELS, batch, config, datasets, report_maps, reports
 from cocity_analysis.errors import CocityError
 
 MATERA = "077014"
@@ -258,6 +258,9 @@ def test_missing_optional_tables_degrade_to_words(real_processed_dir, tmp_path):
     priorities[["istat_code", "focus_area", "rank", "score"]].to_parquet(processed / "priorities.parquet")
     clusters = pd.read_parquet(processed / "clusters.parquet")
     clusters.drop(columns=[c for c in ("stability",) if c in clusters.columns]).to_parquet(processed / "clusters.parquet")
+    run_id = datasets.open_dataset(processed, verify_files=False).run_id  # the edited tables stay of this run
+    for name in ("priorities.parquet", "clusters.parquet"):
+        datasets.stamp_parquet(processed / name, run_id)
     view = reports.load_city_view(processed, MATERA)
     assert not view.has_uncertainty and not view.has_south and view.portrait is None and view.stability is None
     assert "non è misurata" in reports.summary_html(view)
@@ -326,6 +329,7 @@ def test_practices_follow_the_first_priority(real_processed_dir):
 
 def test_map_assets_are_built_once_and_rebuilt_when_stale(real_processed_dir, tmp_path):
     processed = _copy_processed(real_processed_dir, tmp_path / "processed")
+    (processed / "dataset.json").unlink()  # a folder of files, not a sealed dataset (never written to)
     for name in report_maps.MAP_FILES:
         (processed / name).unlink(missing_ok=True)
     assert not report_maps.map_assets_current(processed)
