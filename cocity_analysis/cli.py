@@ -123,10 +123,11 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_coverage(args: argparse.Namespace) -> int:
-    from . import coverage
+    from . import coverage, datasets
 
-    table = coverage.coverage_table(args.processed)
-    summary = coverage.coverage_by_area(args.processed, table)
+    folder = datasets.open_dataset(args.processed).path  # resolved once: both tables from one dataset
+    table = coverage.coverage_table(folder)
+    summary = coverage.coverage_by_area(folder, table)
     sys.stdout.write(coverage.format_coverage(table, summary))
     return 0
 

@@ -380,16 +380,27 @@ def _holder_text(holder: dict) -> str:
             f"avviata alle {holder.get('started_at')})")
 
 
+def _next_run_id(root: Path) -> str:
+    """A fresh run id later than the current one's (ids then sort in the order of the switches,
+    even if the clock was set back)."""
+    run_id, current = new_run_id(), current_run_id(root)
+    if current and RUN_ID_RE.match(current) and run_id <= current:
+        after = dt.datetime.strptime(current[:21], "%Y%m%dT%H%M%S%f").replace(tzinfo=dt.timezone.utc)
+        run_id = new_run_id(after + dt.timedelta(microseconds=1))
+    return run_id
+
+
 @contextlib.contextmanager
-def writer_lock(root: str | Path, run_id: str, *, wait: float = DEFAULT_WAIT_SECONDS,
+def writer_lock(root: str | Path, run_id: str | None = None, *, wait: float = DEFAULT_WAIT_SECONDS,
                 poll: float = 0.2, on_wait=None) -> Iterator[dict]:
-    """Hold the one-writer lock of a processed folder while the block runs.
+    """Hold the one-writer lock of a processed folder while the block runs; yield the holder record.
 
     Parameters
     ----------
     root : path
         The processed folder (created when missing).
-    run_id : str
+    run_id : str, optional
+        Default: a fresh one, made once the lock is held (so run ids follow the writers' order).
         Recorded in the lock file with pid, host and start time, for a waiting writer to name.
     wait : float
         Seconds to wait for another writer; then :class:`DatasetBusyError` naming it.
@@ -416,7 +427,7 @@ def writer_lock(root: str | Path, run_id: str, *, wait: float = DEFAULT_WAIT_SEC
                     on_wait(_holder_text(holder))
                     told = True
                 time.sleep(poll)
-        holder = {"run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(),
+        holder = {"run_id": run_id or _next_run_id(root), "pid": os.getpid(), "host": socket.gethostname(),
                   "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")}
         handle.seek(0)
         handle.truncate()
@@ -509,10 +520,10 @@ def new_dataset(root: str | Path, *, run_id: str | None = None, keep: int = DEFA
     root = Path(root)
     if keep < 0:
         raise CocityError(f"--keep deve essere 0 o più, ricevuto {keep}")
-    run_id = run_id or new_run_id()
-    if not RUN_ID_RE.match(run_id):
+    if run_id is not None and not RUN_ID_RE.match(run_id):
         raise CocityError(f"identificativo di elaborazione non valido {run_id!r} (atteso come {new_run_id()})")
-    with writer_lock(root, run_id, wait=wait, on_wait=on_wait):
+    with writer_lock(root, run_id, wait=wait, on_wait=on_wait) as holder:
+        run_id = holder["run_id"]
         clean_leftovers(root)
         folder = root / RUNS / run_id
         folder.mkdir(parents=True)
