@@ -461,6 +461,17 @@ def _in_use(folder: Path) -> bool:
         return False
 
 
+def _remove(folder: Path) -> None:
+    """Delete a run folder: renamed first (atomic), so that a kill half-way leaves a dot-folder the
+    next writer removes, never a half-deleted dataset that still looks complete."""
+    trash = folder.with_name(f".trash-{folder.name}")
+    try:
+        os.replace(folder, trash)
+    except OSError:
+        trash = folder
+    shutil.rmtree(trash, ignore_errors=True)
+
+
 def clean_leftovers(root: Path) -> list[Path]:
     """Remove what killed writers left: unsealed run folders and sealed ones never switched in
     (newer than ``current``). Call with the writer lock held."""
@@ -473,7 +484,7 @@ def clean_leftovers(root: Path) -> list[Path]:
         if folder.name == current:
             continue
         if folder.name.startswith(".") or not _sealed(folder) or (current is not None and folder.name > current):
-            shutil.rmtree(folder, ignore_errors=True)
+            _remove(folder)
             removed.append(folder)
     for temp in root.glob(f".{CURRENT}.*.tmp"):
         temp.unlink(missing_ok=True)
@@ -484,13 +495,14 @@ def prune(root: Path, keep: int) -> list[Path]:
     """Remove all but the ``keep`` most recent datasets before ``current`` (open ones are left)."""
     runs = root / RUNS
     current = current_run_id(root)
-    earlier = sorted((p for p in runs.iterdir() if p.is_dir() and _sealed(p) and p.name != current
+    earlier = sorted((p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".") and _sealed(p)
+                      and p.name != current
                       and (current is None or p.name < current)), reverse=True)
     removed = []
     for folder in earlier[max(0, keep):]:
         if _in_use(folder):
             continue
-        shutil.rmtree(folder, ignore_errors=True)
+        _remove(folder)
         removed.append(folder)
     return removed
 
@@ -581,10 +593,10 @@ def status(processed_dir: str | Path) -> dict:
     return {
         "root": str(root),
         "current": _summary(runs / current) if current and (runs / current).is_dir() else None,
-        "kept": [_summary(p) for p in folders if p.name != current and _sealed(p)
+        "kept": [_summary(p) for p in folders if p.name != current and _sealed(p) and not p.name.startswith(".")
                  and (current is None or p.name < current)],
         "incomplete": [str(p) for p in folders if p.name != current
-                       and (not _sealed(p) or (current is not None and p.name > current))],
+                       and (p.name.startswith(".") or not _sealed(p) or (current is not None and p.name > current))],
         "writer": writer,
     }
 

@@ -188,6 +188,20 @@ def test_readers_refuse_unstamped_or_changed_files(mixed):
         reports.read_processed(mixed)
 
 
+def test_a_new_table_of_another_run_is_refused_too(mixed):
+    folder = datasets.open_dataset(mixed, verify_files=False).path
+    shutil.move(folder / "scores.parquet", folder / "income_series.parquet")  # a table of another run, any name
+    with pytest.raises(datasets.DatasetMismatchError, match=r"income_series\.parquet"):
+        datasets.open_dataset(mixed)
+
+
+def test_docstring_examples():
+    import doctest
+
+    result = doctest.testmod(datasets, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
+
+
 def test_a_folder_of_unidentified_files_is_refused(tmp_path):
     pd.DataFrame({"x": [1]}).to_parquet(tmp_path / "cities.parquet")  # e.g. the layout before run ids
     with pytest.raises(CocityError, match="non ha un'elaborazione identificata"):
