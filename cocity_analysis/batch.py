@@ -909,6 +909,7 @@ def run_reports(
     n_reports = None if city_codes is None else len(city_codes) + bool(overview)
     from . import datasets
 
+    held = None
     try:  # resolved once (`current` of a processed folder): every report reads this dataset
         dataset_dir = datasets.resolve(processed_dir)[0]
     except CocityError:
@@ -924,6 +925,7 @@ def run_reports(
 
         reports._check_lang(lang)
         processed = reports.check_processed_dir(dataset_dir).resolve()
+        held = datasets.open_dataset(processed, verify_files=False, hold=True)  # not pruned while we read it
         out_dir = Path(out_dir).resolve()
         if not notebook.is_file():
             raise CocityError(f"notebook del report {notebook} non trovato")
@@ -932,6 +934,8 @@ def run_reports(
     finally:
         if engine is not None:
             engine.close()
+        if held is not None:
+            held.release()
 
 
 def _probably_changed(processed: Path, out_dir: Path, notebook: Path, lang: str) -> bool:

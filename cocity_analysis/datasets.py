@@ -342,6 +342,9 @@ def open_dataset(processed_dir: str | Path, *, verify_files: bool = True, hold: 
             dataset = Dataset(path=folder, run_id=str(manifest[JSON_KEY]), root=root, manifest=manifest)
             if hold:
                 dataset.hold()
+                if not (folder / MANIFEST).is_file():  # pruned just before we held it
+                    dataset.release()
+                    raise FileNotFoundError(folder / MANIFEST)
             break
         except FileNotFoundError:  # pruned between resolving `current` and opening: resolve again
             if attempt == 2:
@@ -449,16 +452,21 @@ def _sealed(folder: Path) -> bool:
     return (folder / MANIFEST).is_file()
 
 
-def _in_use(folder: Path) -> bool:
+def _remove_unless_in_use(folder: Path) -> bool:
+    """Remove a sealed dataset unless a reader holds it (:meth:`Dataset.hold`); True when removed.
+    The exclusive lock is kept while the folder is moved away, so no reader can take it meanwhile."""
     try:
-        with open(folder / MANIFEST, "rb") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            return False
+        handle = open(folder / MANIFEST, "rb")  # noqa: SIM115 - closed below
     except FileNotFoundError:
-        return False
+        _remove(folder)
+        return True
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        _remove(folder)
+    return True
 
 
 def _remove(folder: Path) -> None:
@@ -500,10 +508,8 @@ def prune(root: Path, keep: int) -> list[Path]:
                       and (current is None or p.name < current)), reverse=True)
     removed = []
     for folder in earlier[max(0, keep):]:
-        if _in_use(folder):
-            continue
-        _remove(folder)
-        removed.append(folder)
+        if _remove_unless_in_use(folder):
+            removed.append(folder)
     return removed
 
 
