@@ -538,6 +538,9 @@ def new_dataset(root: str | Path, *, run_id: str | None = None, keep: int = DEFA
     root = Path(root)
     if keep < 0:
         raise CocityError(f"--keep deve essere 0 o più, ricevuto {keep}")
+    if (root / MANIFEST).is_file():
+        raise CocityError(f"{root} è già un'elaborazione ({MANIFEST}) e non si modifica: indicare la cartella "
+                          f"dei dati elaborati che la contiene (quella con {CURRENT} e {RUNS}/)")
     if run_id is not None and not RUN_ID_RE.match(run_id):
         raise CocityError(f"identificativo di elaborazione non valido {run_id!r} (atteso come {new_run_id()})")
     with writer_lock(root, run_id, wait=wait, on_wait=on_wait) as holder:

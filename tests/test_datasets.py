@@ -111,6 +111,13 @@ def test_the_next_writer_removes_what_a_killed_one_left(tmp_path):
     assert not partial.exists() and sorted(p.name for p in (tmp_path / "runs").iterdir()) == [first, second]
 
 
+def test_a_dataset_folder_is_never_written_into(tmp_path):
+    run_id = _fixture_dataset(tmp_path, 1.0)
+    with pytest.raises(CocityError, match="non si modifica"):
+        _fixture_dataset(tmp_path / "runs" / run_id, 2.0)
+    assert not (tmp_path / "runs" / run_id / "runs").exists()
+
+
 def test_scenarios_stay_outside_the_switched_datasets(tmp_path):
     from cocity_analysis import scenarios
     from cocity_analysis.method import load_method
