@@ -46,4 +46,5 @@ lab: $(KERNEL)
 
 clean:
 	rm -rf reports/cities reports/index.html reports/overview.html reports/manifest.json reports/logs reports/failed \
-		data/processed/*.parquet data/processed/*.json data/processed/map_base.png
+		data/processed/*.parquet data/processed/*.json data/processed/map_base.png \
+		data/processed/runs data/processed/current data/processed/.current.*.tmp

@@ -78,6 +78,9 @@ def _bench(args, work: Path) -> int:
         processed = work / "processed"
         print(f"preparing {processed} (not timed) ...", flush=True)
         _run(f"{BIN}/cocity prepare --processed {shlex.quote(str(processed))}", env)
+    from cocity_analysis import datasets
+
+    processed = datasets.open_dataset(processed).path  # the concrete dataset folder (`current` resolved)
     report_maps.ensure_map_assets(processed)
 
     import pandas as pd

@@ -2,11 +2,11 @@
 
 How a run goes (:func:`run_reports`):
 
-1. The main process checks the processed dir, builds the map assets once when they are
-   missing or stale (:func:`cocity_analysis.report_maps.ensure_map_assets`), hashes the
-   inputs of every report (the processed files it reads, the report code, the notebook)
-   and, with ``changed_only``, drops the reports whose hashes match the last successful
-   run recorded in ``reports/manifest.json``.
+1. The main process resolves the processed dir once to one dataset (``current`` ->
+   ``runs/<run_id>``, :mod:`cocity_analysis.datasets`), checks that every file carries its run
+   id, hashes the inputs of every report (the processed files it reads, the report code, the
+   notebook) and, with ``changed_only``, drops the reports whose run id and hashes match the
+   last successful run recorded in ``reports/manifest.json``.
 2. ``jobs`` Jupyter kernels start at once, each warming itself up while it boots (imports of
    pandas and the report code), and each is kept for all the reports it makes. One asyncio
    loop in this process drives them all (:class:`Engine`): per report it parameterises the
@@ -99,6 +99,7 @@ class Job:
     inputs: dict = field(default_factory=dict)  # name -> sha256
     notebook_sha256: str = ""
     name: str = ""
+    run_id: str | None = None  # the prepared dataset the report is made from
 
 
 @dataclass
@@ -773,7 +774,7 @@ def read_manifest(out_dir: str | Path) -> dict:
 
 
 def _fingerprint(job: Job) -> dict:
-    return {"inputs": job.inputs, "notebook_sha256": job.notebook_sha256, "lang": job.lang}
+    return {"run_id": job.run_id, "inputs": job.inputs, "notebook_sha256": job.notebook_sha256, "lang": job.lang}
 
 
 def _unchanged(job: Job, previous: dict) -> str | None:
@@ -800,7 +801,7 @@ def _make_jobs(codes: Sequence[str], data, processed: Path, out_dir: Path, noteb
         jobs.append(Job(key=OVERVIEW_KEY, kind="overview", out_dir=str(out_dir), notebook=str(overview_notebook),
                         parameters={"lang": lang, "processed_dir": str(processed)},
                         target=str(out_dir / "overview.html"), title=reports.overview_title(lang), lang=lang,
-                        inputs=report_inputs(processed, "overview"),
+                        inputs=report_inputs(processed, "overview"), run_id=data.run_id,
                         notebook_sha256=sha256_file(overview_notebook), name=reports.overview_title(lang)))
     city_inputs = report_inputs(processed, "city")
     notebook_hash = sha256_file(notebook)
@@ -810,7 +811,7 @@ def _make_jobs(codes: Sequence[str], data, processed: Path, out_dir: Path, noteb
         jobs.append(Job(key=code, kind="city", out_dir=str(out_dir), notebook=str(notebook),
                         parameters={"city_code": code, "lang": lang, "processed_dir": str(processed)},
                         target=str(reports.city_report_path(out_dir, code)), title=title, lang=lang,
-                        inputs=city_inputs, notebook_sha256=notebook_hash, name=name))
+                        inputs=city_inputs, notebook_sha256=notebook_hash, name=name, run_id=data.run_id))
     return jobs
 
 
@@ -827,6 +828,7 @@ def _manifest_entry(job: Job, result: CityResult, previous: dict, out_dir: Path)
         "notebook": job.notebook,
         "notebook_sha256": job.notebook_sha256,
         "lang": job.lang,
+        "run_id": job.run_id,
         "inputs": job.inputs,
         "error": result.error,
         "log": os.path.relpath(result.log_path, out_dir) if result.log_path else None,
@@ -905,9 +907,16 @@ def run_reports(
         overview = city_codes is None
     engine = None
     n_reports = None if city_codes is None else len(city_codes) + bool(overview)
-    likely_work = not changed_only or _probably_changed(Path(processed_dir), Path(out_dir), notebook, lang)
+    from . import datasets
+
+    held = None
+    try:  # resolved once (`current` of a processed folder): every report reads this dataset
+        dataset_dir = datasets.resolve(processed_dir)[0]
+    except CocityError:
+        dataset_dir = Path(processed_dir)  # reported below
+    likely_work = not changed_only or _probably_changed(dataset_dir, Path(out_dir), notebook, lang)
     if (likely_work and notebook.is_file() and lang in ("it", "en") and n_reports != 0
-            and (Path(processed_dir) / "cities.parquet").is_file()):
+            and (dataset_dir / "cities.parquet").is_file()):
         # launch the kernels now: they boot and warm up while this process prepares the jobs
         n = n_wanted if n_reports is None else min(n_wanted, n_reports)
         engine = Engine(n, kernel_name or _kernel_name(notebook), str(notebook.parent), int(timeout)).launch()
@@ -915,7 +924,8 @@ def run_reports(
         from . import reports
 
         reports._check_lang(lang)
-        processed = reports.check_processed_dir(processed_dir).resolve()
+        processed = reports.check_processed_dir(dataset_dir).resolve()
+        held = datasets.open_dataset(processed, verify_files=False, hold=True)  # not pruned while we read it
         out_dir = Path(out_dir).resolve()
         if not notebook.is_file():
             raise CocityError(f"notebook del report {notebook} non trovato")
@@ -924,6 +934,8 @@ def run_reports(
     finally:
         if engine is not None:
             engine.close()
+        if held is not None:
+            held.release()
 
 
 def _probably_changed(processed: Path, out_dir: Path, notebook: Path, lang: str) -> bool:
@@ -936,8 +948,9 @@ def _probably_changed(processed: Path, out_dir: Path, notebook: Path, lang: str)
         cities = [e for e in previous.values() if e.get("kind") == "city"]
         if not cities or not processed.is_dir() or not notebook.is_file():
             return True
-        fingerprint = {"inputs": report_inputs(processed.resolve(), "city"), "notebook_sha256": sha256_file(notebook),
-                       "lang": lang}
+        run_id = json.loads((processed / "dataset.json").read_text(encoding="utf-8")).get("run_id")
+        fingerprint = {"run_id": run_id, "inputs": report_inputs(processed.resolve(), "city"),
+                       "notebook_sha256": sha256_file(notebook), "lang": lang}
         return any((e.get("last_success") or {}).get(k) != v for e in cities for k, v in fingerprint.items())
     except Exception:  # noqa: BLE001 - a guess
         return True
@@ -946,7 +959,7 @@ def _probably_changed(processed: Path, out_dir: Path, notebook: Path, lang: str)
 def _run(city_codes, processed: Path, out_dir: Path, notebook: Path, lang: str, n_wanted: int, changed_only: bool,
          overview: bool, overview_notebook, kernel_name: str | None, timeout: int, progress: bool,
          engine: "Engine | None", start: float) -> ReportRunSummary:
-    from . import report_maps, reports
+    from . import reports
     from .errors import CocityError
     from .fileio import write_json_atomic, write_text_atomic
 
@@ -964,12 +977,6 @@ def _run(city_codes, processed: Path, out_dir: Path, notebook: Path, lang: str, 
     ov_nb = Path(overview_notebook or reports.OVERVIEW_NOTEBOOK).resolve() if overview else None
     if ov_nb is not None and not ov_nb.is_file():
         raise CocityError(f"notebook del quadro d'insieme {ov_nb} non trovato")
-
-    try:
-        if report_maps.ensure_map_assets(processed):
-            log.info("mappe preparate in %s", processed)
-    except Exception as exc:  # noqa: BLE001 - reports say the map is missing; the rest goes on
-        log.warning("mappe non preparate: %s", exc)
 
     known = [c for c in codes if c in data.cities.index]
     unknown = [c for c in codes if c not in data.cities.index]
@@ -1034,6 +1041,7 @@ def _run(city_codes, processed: Path, out_dir: Path, notebook: Path, lang: str, 
     manifest["last_run"] = {
         "finished_at": _now(),
         "processed_dir": str(processed),
+        "run_id": data.run_id,
         "lang": lang,
         "jobs": n_kernels,
         "seconds": round(summary.seconds, 3),
@@ -1083,7 +1091,7 @@ def render_one(city_code: str, *, processed_dir: str | Path, out_dir: str | Path
     job = Job(key=code, kind="city", out_dir=str(out_dir), notebook=str(notebook),
               parameters={"city_code": code, "lang": lang, "processed_dir": str(processed)},
               target=str(reports.city_report_path(out_dir, code)), title=title, lang=lang,
-              notebook_sha256=sha256_file(notebook), name=name)
+              notebook_sha256=sha256_file(notebook), name=name, run_id=data.run_id)
     outcome: list[CityResult] = []
     engine = Engine(1, kernel_name or _kernel_name(notebook), str(notebook.parent)).launch()
     try:

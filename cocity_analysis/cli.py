@@ -10,6 +10,9 @@ from . import __version__, config
 from .errors import CocityError
 
 EXIT_INPUT_ERROR = 2
+EXIT_BUSY = 3  # another `cocity prepare` held the processed folder longer than --wait
+DEFAULT_KEEP = 2
+DEFAULT_WAIT = 600.0
 
 
 #: ISTAT SDMX sources of ``cocity fetch``: a group (every dataset of it) or one dataset by its source name.
@@ -102,26 +105,32 @@ def _load_questionnaire(args: argparse.Namespace):
     return questionnaire.load(args.questionnaire)
 
 
-def _write_questionnaire(stated, processed: Path) -> None:
-    """Write ``stated_priorities.parquet`` when there are answers; drop a stale one otherwise."""
+def _write_questionnaire(stated, folder: Path) -> Path | None:
+    """Write ``stated_priorities.parquet`` into the new dataset folder when there are answers."""
     from . import questionnaire
 
-    target = processed / questionnaire.STATED_FILE
-    written = questionnaire.write_stated(stated, processed) if stated is not None else None
+    written = questionnaire.write_stated(stated, folder) if stated is not None else None
     if written is not None:
         print(f"{len(stated)} risposte al questionario in {written}")
-    elif target.exists():
-        target.unlink()
-        print(f"nessuna risposta al questionario: rimosso {target} di una preparazione precedente", file=sys.stderr)
+    return written
 
 
 def _cmd_prepare(args: argparse.Namespace) -> int:
+    from . import datasets
     from .pipeline import prepare
 
+    if args.list:
+        sys.stdout.write(datasets.format_status(datasets.status(args.processed)))
+        return 0
     stated = _load_questionnaire(args)
 
+    def waiting(other: str) -> None:
+        print(f"attendo: {other} sta scrivendo {args.processed} (al massimo {args.wait:g} s, --wait)",
+              file=sys.stderr, flush=True)
+
     options = dict(cities_file=args.cities, processed_dir=args.processed, seed=args.seed, mef_path=args.mef,
-                   scope=args.scope)
+                   scope=args.scope, keep=args.keep, wait=args.wait, on_wait=waiting,
+                   extra_writers=[lambda folder: _write_questionnaire(stated, folder)])
     if getattr(args, "scenario", None):
         from .scenarios import prepare_scenario
 
@@ -142,25 +151,38 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     roles = result.provenance.get("indicator_roles") or {}
     n_need = len(set(roles.get("need", [])) & set(result.indicators.columns))
     n_context = len(set(roles.get("context", [])) & set(result.indicators.columns))
+    where = f"{Path(args.processed)}" + (f" (elaborazione {result.run_id}, ora corrente)"
+                                         if getattr(result, "run_id", None) else "")
     print(f"{len(result.cities)} città, {n_need} indicatori di bisogno (+ {n_context} di contesto, non nei punteggi), "
-          f"{result.provenance['method']['k_chosen']} profili ({scope_text}); scritto in {Path(args.processed)}")
-    _write_questionnaire(stated, Path(args.processed))
+          f"{result.provenance['method']['k_chosen']} profili ({scope_text}); scritto in {where}")
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from . import datasets
+
+    sys.stdout.write(datasets.format_status(datasets.status(args.processed)))
     return 0
 
 
 def _cmd_coverage(args: argparse.Namespace) -> int:
-    from . import coverage
+    from . import coverage, datasets
 
-    table = coverage.coverage_table(args.processed)
-    summary = coverage.coverage_by_area(args.processed, table)
-    sys.stdout.write(coverage.format_coverage(table, summary, coverage.context_table(args.processed)))
+    folder = datasets.open_dataset(args.processed).path  # resolved once: both tables from one dataset
+    table = coverage.coverage_table(folder)
+    summary = coverage.coverage_by_area(folder, table)
+    sys.stdout.write(coverage.format_coverage(table, summary, coverage.context_table(folder)))
     return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from . import batch
 
-    processed = Path(args.processed)
+    from . import datasets
+
+    # resolved once: every report of this run reads this dataset, even if a prepare switches meanwhile
+    dataset = datasets.open_dataset(args.processed, hold=True)
+    processed = dataset.path
     cities_path = processed / "cities.parquet"
     if not cities_path.exists():
         raise CocityError(f"{cities_path} non trovato: eseguire prima `cocity prepare`")
@@ -176,7 +198,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         codes = list(resolved["istat_code"])
         outside = [c for c in codes if c not in prepared_codes]
         if outside:
-            raise CocityError(f"città non presenti nei dati preparati in {processed}: {', '.join(outside)}")
+            raise CocityError(f"città non presenti nei dati preparati in {args.processed} "
+                              f"(elaborazione {dataset.run_id}): {', '.join(outside)}")
     else:
         raise CocityError("indicare una o più città (nome o codice ISTAT) oppure --all")
     summary = batch.run_reports(codes, processed_dir=processed, out_dir=Path(args.out),
@@ -236,7 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     prep = sub.add_parser("prepare", help="build the processed tables (indicators, scores, profiles, priorities)",
                           description="Read the official sources, compute indicators, focus-area scores, "
-                                      "need profiles and priorities; write them atomically.")
+                                      "need profiles and priorities; write the whole dataset into "
+                                      "PROCESSED/runs/<run_id>/ and switch PROCESSED/current to it at once. "
+                                      "One prepare at a time per folder (a second one waits, see --wait). "
+                                      "Exit 3 when another prepare held the folder longer than --wait.")
     prep.add_argument("--cities", default=str(config.CMS_CITIES_FILE), help="CSV with a 'city' column (default %(default)s)")
     prep.add_argument("--processed", default=str(config.PROCESSED_DIR), help="output folder (default %(default)s)")
     prep.add_argument("--seed", type=int, default=config.DEFAULT_SEED, help="clustering seed (default %(default)s)")
@@ -253,7 +279,21 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--questionnaire", default=None, metavar="FILE",
                       help="filled-in questionnaire (data/raw/questionnaire_template.csv or .xlsx): validated "
                            "first, written to PROCESSED/stated_priorities.parquet (nothing when it has no rows)")
+    prep.add_argument("--keep", type=int, default=DEFAULT_KEEP, metavar="N",
+                      help="earlier datasets kept in PROCESSED/runs/ after the switch (default %(default)s)")
+    prep.add_argument("--wait", type=float, default=DEFAULT_WAIT, metavar="SECONDS",
+                      help="how long to wait while another `cocity prepare` writes the same folder, then give "
+                           "up naming it (default %(default)s)")
+    prep.add_argument("--list", action="store_true",
+                      help="only list the current and the kept datasets (same as `cocity status`)")
     prep.set_defaults(func=_cmd_prepare)
+
+    stat = sub.add_parser("status", help="the current prepared dataset and the kept ones (run id, date, method)",
+                          description="List PROCESSED/current and the earlier datasets kept in PROCESSED/runs/: "
+                                      "run id, start time, scope, method file, seed; a prepare in progress "
+                                      "and leftovers of interrupted ones.")
+    stat.add_argument("--processed", default=str(config.PROCESSED_DIR), help="processed folder (default %(default)s)")
+    stat.set_defaults(func=_cmd_status)
 
     cov = sub.add_parser("coverage", help="which indicators have real values for how many cities, per focus area",
                          description="Read the processed tables and print, for each focus area, every indicator "
@@ -289,7 +329,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except CocityError as error:
         print(f"errore: {error}", file=sys.stderr)
-        return EXIT_INPUT_ERROR
+        from .datasets import DatasetBusyError
+
+        return EXIT_BUSY if isinstance(error, DatasetBusyError) else EXIT_INPUT_ERROR
 
 
 if __name__ == "__main__":

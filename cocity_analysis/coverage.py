@@ -40,6 +40,9 @@ def _is_need(item: dict) -> bool:
 
 
 def _read_processed(processed_dir: Path) -> tuple[dict, pd.DataFrame, pd.Index]:
+    from .datasets import open_dataset
+
+    processed_dir = open_dataset(processed_dir).path  # one dataset, every file of its run
     catalogue_path = processed_dir / "catalogue.json"
     values_path = processed_dir / "indicators.parquet"
     cities_path = processed_dir / "cities.parquet"

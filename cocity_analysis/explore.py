@@ -106,7 +106,11 @@ def load_map_geometry(processed_dir: str | Path, codes: Iterable[str]) -> MapGeo
 
     processed_dir = Path(processed_dir)
     report_maps.ensure_map_assets(processed_dir)
-    boundaries = gpd.read_parquet(processed_dir / report_maps.BOUNDARIES_FILE).set_index("istat_code")
+    if (processed_dir / report_maps.BOUNDARIES_FILE).is_file():
+        boundaries = gpd.read_parquet(processed_dir / report_maps.BOUNDARIES_FILE)
+    else:  # a dataset without its map assets: built in memory, the dataset is never written to
+        boundaries = report_maps.build_map_assets(report_maps._read_cities(processed_dir))[1].reset_index()
+    boundaries = boundaries.set_index("istat_code")
     codes = [str(c) for c in codes]
     present = [c for c in codes if c in boundaries.index]
     cities = boundaries.loc[present, ["geometry"]].copy()
@@ -122,6 +126,7 @@ class ExploreState:
     Attributes
     ----------
     processed_dir : Path
+        The processed folder given (its ``scenarios/`` receive the saved scenarios).
     cities : DataFrame
         ``cities.parquet`` (index ``istat_code``; name, province, region ...).
     values : DataFrame
@@ -138,6 +143,10 @@ class ExploreState:
     universe : pipeline.Universe or None
         Every municipality with data, when the processed folder has it
         (``all_indicators.parquet``, written by ``scope: all`` runs).
+    dataset_dir : Path
+        The dataset read (``current`` resolved once when the state was loaded).
+    run_id : str
+        Its run id; every table read carries it.
     """
 
     processed_dir: Path
@@ -152,6 +161,9 @@ class ExploreState:
     analyses: OrderedDict = field(default_factory=OrderedDict, repr=False)
     clusterings: OrderedDict = field(default_factory=OrderedDict, repr=False)
     _geometry: MapGeometry | None = field(default=None, repr=False)
+    dataset_dir: Path | None = None
+    run_id: str | None = None
+    _dataset: object = field(default=None, repr=False)
 
     @classmethod
     def from_processed(cls, processed_dir: str | Path = config.PROCESSED_DIR, *,
@@ -164,24 +176,30 @@ class ExploreState:
         CocityError
             When the folder or one of its tables is missing (says to run ``cocity prepare``).
         """
+        from .datasets import open_dataset
+
         processed_dir = Path(processed_dir)
+        # one dataset for the whole session, kept from pruning while the notebook has it open
+        dataset = open_dataset(processed_dir, hold=True)
+        folder = dataset.path
         needed = ("cities.parquet", "indicators.parquet", "catalogue.json", "provenance.json")
-        absent = [name for name in needed if not (processed_dir / name).exists()]
+        absent = [name for name in needed if not (folder / name).exists()]
         if absent:
-            raise CocityError(f"{processed_dir}: mancano {', '.join(absent)}; eseguire prima `cocity prepare`")
-        cities = pd.read_parquet(processed_dir / "cities.parquet")
-        values = pd.read_parquet(processed_dir / "indicators.parquet")
-        document = json.loads((processed_dir / "catalogue.json").read_text(encoding="utf-8"))
-        provenance = json.loads((processed_dir / "provenance.json").read_text(encoding="utf-8"))
+            raise CocityError(f"{folder}: mancano {', '.join(absent)}; eseguire prima `cocity prepare`")
+        cities = pd.read_parquet(folder / "cities.parquet")
+        values = pd.read_parquet(folder / "indicators.parquet")
+        document = json.loads((folder / "catalogue.json").read_text(encoding="utf-8"))
+        provenance = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
         catalogue = indicators.load_catalogue()
         status = {item["id"]: item for item in document.get("indicators", [])}
         catalogue["available"] = [bool(status.get(i, {}).get("available", i in values.columns))
                                   for i in catalogue.index]
         catalogue["missing_reason"] = [status.get(i, {}).get("missing_reason") for i in catalogue.index]
         return cls(processed_dir=processed_dir, cities=cities, values=values, catalogue=catalogue,
-                   method=method_of_run(provenance, processed_dir / "provenance.json"),
+                   method=method_of_run(provenance, folder / "provenance.json"),
                    seed=int(provenance.get("seed", config.DEFAULT_SEED)), monte_carlo_runs=monte_carlo_runs,
-                   bootstrap_runs=bootstrap_runs, universe=_load_universe(processed_dir))
+                   bootstrap_runs=bootstrap_runs, universe=_load_universe(folder), dataset_dir=folder,
+                   run_id=dataset.run_id, _dataset=dataset)
 
     def city_options(self) -> list[tuple[str, str]]:
         """``(label, istat_code)`` for the city picker, sorted by name: ``"Matera (MT)"``."""
@@ -205,7 +223,7 @@ class ExploreState:
     def geometry(self) -> MapGeometry:
         """The map boundaries of the cities (loaded on first use, then kept)."""
         if self._geometry is None:
-            self._geometry = load_map_geometry(self.processed_dir, self.cities.index)
+            self._geometry = load_map_geometry(self.dataset_dir or self.processed_dir, self.cities.index)
         return self._geometry
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import json
 import os
@@ -11,6 +12,48 @@ from pathlib import Path
 from typing import Iterator
 
 import pandas as pd
+
+
+#: (dataset folder, run id) of the ``cocity prepare`` writing now (:func:`stamping`), else None.
+_STAMP: contextvars.ContextVar[tuple[Path, str] | None] = contextvars.ContextVar("cocity_run_stamp", default=None)
+PARQUET_RUN_KEY = b"cocity_run_id"
+JSON_RUN_KEY = "run_id"
+
+
+@contextlib.contextmanager
+def stamping(folder: str | Path, run_id: str) -> Iterator[None]:
+    """While active, parquet and JSON objects written inside ``folder`` carry ``run_id``.
+
+    Used by :func:`cocity_analysis.datasets.new_dataset`: every table of a run is stamped
+    as it is written (``datasets.seal`` stamps the rest).
+    """
+    token = _STAMP.set((Path(folder).resolve(), run_id))
+    try:
+        yield
+    finally:
+        _STAMP.reset(token)
+
+
+def _run_id_for(target: Path) -> str | None:
+    stamp = _STAMP.get()
+    if stamp is None:
+        return None
+    folder, run_id = stamp
+    return run_id if Path(target).resolve().is_relative_to(folder) else None
+
+
+def fsync_dir(path: str | Path) -> None:
+    """Flush a directory entry change (rename, symlink) to disk where the OS allows it."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _current_umask() -> int:
@@ -59,14 +102,37 @@ def write_bytes_atomic(target: str | Path, data: bytes) -> Path:
 
 
 def write_json_atomic(target: str | Path, obj) -> Path:
-    """Write ``obj`` as sorted, indented UTF-8 JSON (stable bytes for equal content)."""
+    """Write ``obj`` as sorted, indented UTF-8 JSON (stable bytes for equal content).
+
+    Inside a dataset being prepared (:func:`stamping`) an object gets the run id as ``run_id``.
+    """
+    run_id = _run_id_for(Path(target))
+    if run_id is not None and isinstance(obj, dict):
+        obj = {**obj, JSON_RUN_KEY: run_id}
     return write_text_atomic(target, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
-def write_parquet_atomic(target: str | Path, frame: pd.DataFrame) -> Path:
-    """Write ``frame`` to parquet atomically, without timestamps, so equal frames give equal bytes."""
+def write_parquet_atomic(target: str | Path, frame: pd.DataFrame, run_id: str | None = None) -> Path:
+    """Write ``frame`` to parquet atomically, without timestamps, so equal frames give equal bytes.
+
+    ``run_id`` (default: the run being prepared, see :func:`stamping`) goes into the schema
+    metadata as ``cocity_run_id``.
+    """
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(frame, preserve_index=True)
+    return write_arrow_atomic(target, table, run_id=run_id)
+
+
+def write_arrow_atomic(target: str | Path, table, run_id: str | None = None) -> Path:
+    """Write a ``pyarrow.Table`` to parquet (zstd) atomically, with ``run_id`` in its schema metadata."""
+    import pyarrow.parquet as pq
+
+    run_id = run_id or _run_id_for(Path(target))
+    if run_id is not None:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), PARQUET_RUN_KEY: run_id.encode()})
     with atomic_path(target) as tmp:
-        frame.to_parquet(tmp, engine="pyarrow", compression="zstd", index=True)
+        pq.write_table(table, tmp, compression="zstd")
     return Path(target)
 
 

@@ -1,8 +1,9 @@
 """``cocity prepare``: official files -> indicators -> scores -> profiles -> priorities.
 
 Everything is computed in memory first; only when every step has succeeded
-are the processed tables written, each atomically. A bad input therefore
-leaves ``data/processed`` exactly as it was.
+are the processed tables written, into a new dataset folder that is switched in
+at once (:mod:`cocity_analysis.datasets`). A bad input, or a killed run, therefore
+leaves the current dataset of ``data/processed`` exactly as it was.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import importlib.metadata
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Sequence
 
 import pandas as pd
 
-from . import (FOCUS_AREA_LABELS, FOCUS_AREAS, __version__, config, indicators, priorities, profiles, scoring,
-               treatment, uncertainty)
+from . import (FOCUS_AREA_LABELS, FOCUS_AREAS, __version__, config, datasets, indicators, priorities, profiles,
+               scoring, treatment, uncertainty)
 from . import scope as scopes
 from .errors import CocityError
 from .method import Method, load_method
@@ -63,6 +65,8 @@ class PrepareResult:
     all_priorities: pd.DataFrame | None = None
     all_indicators: pd.DataFrame | None = None
     written: list[Path] = field(default_factory=list)
+    run_id: str | None = None
+    path: Path | None = None  # the dataset folder written (runs/<run_id>)
 
 
 @dataclass
@@ -507,15 +511,26 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
             method: Method | None = None,
             method_file: str | Path | None = None,
             scope: str | None = None,
-            raw_dir: str | Path | None = None) -> PrepareResult:
+            raw_dir: str | Path | None = None,
+            *,
+            keep: int = datasets.DEFAULT_KEEP,
+            wait: float = datasets.DEFAULT_WAIT_SECONDS,
+            run_id: str | None = None,
+            on_prepared: Callable[[PrepareResult], None] | None = None,
+            extra_writers: Sequence[Callable[[Path], Path | None]] = (),
+            on_wait: Callable[[str], None] | None = None) -> PrepareResult:
     """Build the processed tables for the cities listed in ``cities_file``.
+
+    With ``write``, the whole dataset is written into a new ``<processed_dir>/runs/<run_id>/``
+    under the folder's writer lock, and ``<processed_dir>/current`` is switched to it at the end
+    (:mod:`cocity_analysis.datasets`): readers see the previous dataset or this one, never a mix.
 
     Parameters
     ----------
     cities_file : path
         CSV with a ``city`` column of names as the programme publishes them.
     processed_dir : path
-        Where the tables are written (created if missing).
+        The processed folder (created if missing).
     seed : int
         ``random_state`` of the clustering.
     mef_path : path, optional
@@ -542,25 +557,55 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
     raw_dir : path, optional
         Folder of the fetched sources (``istat_changes/``, ``istat_census2011/``,
         ``istat_sdmx/``, ``istat_tourism/``); default ``data/raw``.
+    keep : int
+        Earlier datasets kept after the switch (``--keep``).
+    wait : float
+        Seconds to wait for another writer of ``processed_dir`` (``--wait``).
+    run_id : str, optional
+        The run id (default a fresh one, :func:`datasets.new_run_id`); same inputs, seed
+        and run id give byte-identical files.
+    on_prepared : callable, optional
+        Called with the result before it is written (e.g. to add provenance).
+    extra_writers : sequence of callables
+        ``writer(dataset_folder)`` each, after the tables: more files of this dataset.
+    on_wait : callable, optional
+        Called with the other writer's description when the lock is busy.
 
     Returns
     -------
     PrepareResult
+        With ``run_id`` and ``path`` (the dataset folder) when written.
     """
     from . import report_maps
 
-    maps = report_maps.BackgroundMapBuild() if write else None
-    try:
+    if not write:
         prepared = _compute(cities_file, seed=seed, mef_path=mef_path, mef_dir=mef_dir, iccu_dir=iccu_dir,
-                            comuni_dir=comuni_dir, method=method,
-                            method_file=method_file, scope=scope, raw_dir=raw_dir,
-                            on_cities=(lambda cities: maps.start(cities, processed_dir)) if maps else None)
-        if write:
-            prepared.written = write_processed(prepared, processed_dir)
-            prepared.written += maps.write(processed_dir)
-    finally:
-        if maps is not None:
+                            comuni_dir=comuni_dir, raw_dir=raw_dir, method=method,
+                            method_file=method_file, scope=scope)
+        if on_prepared is not None:
+            on_prepared(prepared)
+        return prepared
+    root = Path(processed_dir)
+    with datasets.new_dataset(root, run_id=run_id, keep=keep, wait=wait, on_wait=on_wait) as folder:
+        previous = root / datasets.CURRENT
+        maps = report_maps.BackgroundMapBuild()
+        try:
+            prepared = _compute(cities_file, seed=seed, mef_path=mef_path, mef_dir=mef_dir, iccu_dir=iccu_dir,
+                                comuni_dir=comuni_dir, raw_dir=raw_dir, method=method,
+                                method_file=method_file, scope=scope,
+                                on_cities=lambda cities: maps.start(cities, previous if previous.exists() else None))
+            prepared.run_id, prepared.path = folder.name, folder
+            prepared.provenance["run_id"] = folder.name
+            if on_prepared is not None:
+                on_prepared(prepared)
+            prepared.written = write_processed(prepared, folder)
+            prepared.written += maps.write(folder)
+        finally:
             maps.close()
+        for writer in extra_writers:
+            written = writer(folder)
+            if written is not None:
+                prepared.written.append(Path(written))
     return prepared
 
 
@@ -834,7 +879,11 @@ SCOPE_ALL_FILES = ("all_indicators.parquet", "all_scores.parquet", "all_prioriti
 
 
 def write_processed(prepared: PrepareResult, processed_dir: str | Path) -> list[Path]:
-    """Write every processed table of ``prepared`` atomically; return the paths."""
+    """Write every processed table of ``prepared`` atomically into ``processed_dir``; return the paths.
+
+    ``prepare`` calls it with the new dataset folder (``runs/<run_id>``): everything written
+    there, whatever its name, becomes part of the dataset and carries its run id.
+    """
     processed_dir = Path(processed_dir)
     processed_dir.mkdir(parents=True, exist_ok=True)
     tables = {

@@ -31,6 +31,7 @@ import html
 import importlib.metadata
 import io
 import json
+import shutil
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -346,19 +347,28 @@ class BackgroundMapBuild:
     def __init__(self):
         self._executor = None
         self._future = None
+        self._reuse = None
 
     def start(self, cities: pd.DataFrame, processed_dir: str | Path | None = None) -> None:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         if processed_dir is not None and _layout_signature(Path(processed_dir)) == _signature(cities):
-            return  # the folder already holds the assets of these cities
+            self._reuse = Path(processed_dir).resolve()  # it holds the assets of these cities: copied
+            return
 
         self._executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
         self._future = self._executor.submit(build_map_assets, cities)
 
     def write(self, processed_dir: str | Path) -> list[Path]:
         processed_dir = Path(processed_dir)
+        if self._reuse is not None and self._reuse != processed_dir.resolve() \
+                and _layout_signature(self._reuse) == _signature(_read_cities(processed_dir)):
+            from .fileio import atomic_path
+
+            for name in MAP_FILES:  # the layout last, as in _write_built
+                with atomic_path(processed_dir / name) as tmp:
+                    shutil.copyfile(self._reuse / name, tmp)
         if self._future is not None and not map_assets_current(processed_dir):
             assets, boundaries = self._future.result()
             _write_built(processed_dir, assets, boundaries)
@@ -373,8 +383,12 @@ class BackgroundMapBuild:
 
 
 def ensure_map_assets(processed_dir: str | Path) -> bool:
-    """Write the map assets unless they are current; True when they were (re)built."""
-    if map_assets_current(processed_dir):
+    """Write the map assets unless they are current; True when they were (re)built.
+
+    A sealed dataset (``dataset.json``) is never written to: its maps are what its run wrote
+    (or, when missing, built in memory by :func:`load_map_assets`).
+    """
+    if map_assets_current(processed_dir) or (Path(processed_dir) / "dataset.json").is_file():
         return False
     write_map_assets(processed_dir)
     return True

@@ -908,6 +908,7 @@ class ProcessedData:
     south_scores: pd.Series | None = None
     south_count: int = 0
     income_series: pd.DataFrame | None = None
+    run_id: str | None = None  # the dataset's run id (every file read carries it)
 
     def has_column(self, table: str, column: str) -> bool:
         frame = getattr(self, table)
@@ -933,8 +934,11 @@ def _code_index(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 
 def check_processed_dir(processed_dir: str | Path) -> Path:
-    """Return the processed dir as a Path, or raise CocityError naming the missing files."""
-    path = Path(processed_dir)
+    """The concrete dataset folder of ``processed_dir`` (``current`` resolved once), every file of it
+    checked to carry its run id; CocityError naming the missing or foreign files otherwise."""
+    from .datasets import open_dataset
+
+    path = open_dataset(processed_dir).path
     missing = [name for name in PROCESSED_FILES if not (path / name).is_file()]
     if missing:
         if not path.is_dir():
@@ -1086,6 +1090,9 @@ def read_processed(processed_dir: str | Path) -> ProcessedData:
         raise CocityError(f"file {path / 'catalogue.json'}: manca l'elenco 'indicators'; "
                           "eseguire di nuovo `cocity prepare`")
     provenance = _read_json(path / "provenance.json", required=False)
+    from .datasets import open_dataset
+
+    run_id = open_dataset(path, verify_files=False).run_id
 
     treatments = _optional_parquet(path / "treatments.parquet")
     if treatments is not None:
@@ -1118,7 +1125,7 @@ def read_processed(processed_dir: str | Path) -> ProcessedData:
     data = ProcessedData(path, cities, indicators, normalised, scores, clusters, priorities, catalogue, provenance,
                          treatments=treatments, profiles=profiles, diagnostics=diagnostics, percentiles=percentiles,
                          imputed=_read_imputed(path), area_status=area_status, screening=screening,
-                         south_scores=south, south_count=n_south, income_series=income_series)
+                         south_scores=south, south_count=n_south, income_series=income_series, run_id=run_id)
     _PROCESSED_CACHE.clear()
     _PROCESSED_CACHE[key] = data
     return data

@@ -23,8 +23,11 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 def scenario_dir(processed_dir: str | Path = config.PROCESSED_DIR) -> Path:
-    """``<processed_dir>/scenarios``."""
-    return Path(processed_dir) / SCENARIO_DIR_NAME
+    """``<processed_dir>/scenarios``: beside the datasets, never inside one (given a dataset
+    folder ``runs/<run_id>``, the scenarios of its processed folder)."""
+    from .datasets import root_of
+
+    return root_of(processed_dir) / SCENARIO_DIR_NAME
 
 
 def validate_name(name: str) -> str:
@@ -109,14 +112,15 @@ def prepare_scenario(path: str | Path, *, processed_dir: str | Path = config.PRO
     -------
     PrepareResult
     """
-    from .pipeline import prepare, write_processed
+    from .pipeline import prepare
 
     method = load_scenario(path)
     record = scenario_record(path)
-    result = prepare(processed_dir=processed_dir, write=False, method=method, **prepare_options)
-    result.provenance["scenario"] = record
-    result.provenance["inputs"].append({"role": "scenario", "name": Path(path).name, "sha256": record["sha256"],
-                                        "path": record["path"]})
-    if write:
-        result.written = write_processed(result, processed_dir)
-    return result
+
+    def add_record(result) -> None:
+        result.provenance["scenario"] = record
+        result.provenance["inputs"].append({"role": "scenario", "name": Path(path).name,
+                                            "sha256": record["sha256"], "path": record["path"]})
+
+    return prepare(processed_dir=processed_dir, write=write, method=method, on_prepared=add_record,
+                   **prepare_options)

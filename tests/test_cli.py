@@ -7,7 +7,7 @@ import pytest
 
 from cocity_analysis.cli import main
 
-SUBCOMMANDS = ("fetch", "resolve", "prepare", "report")
+SUBCOMMANDS = ("fetch", "resolve", "prepare", "report", "status")
 
 
 def test_help_documents_every_subcommand(capsys):

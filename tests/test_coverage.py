@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cocity_analysis import FOCUS_AREAS, coverage
+from cocity_analysis import FOCUS_AREAS, coverage, datasets
 from cocity_analysis.cli import main
 from cocity_analysis.errors import CocityError
 
@@ -39,9 +39,10 @@ def processed(tmp_path):
         {"id": "ind_context", "label_it": "Indicatore di contesto", "focus_area": None, "role": "context",
          "source": "fixture", "reference_year": "2023", "available": True, "missing_reason": None},
     ], "focus_areas": {}}
-    cities.to_parquet(tmp_path / "cities.parquet")
-    values.to_parquet(tmp_path / "indicators.parquet")
-    (tmp_path / "catalogue.json").write_text(json.dumps(catalogue), encoding="utf-8")
+    with datasets.new_dataset(tmp_path) as folder:  # one dataset, switched in as `cocity prepare` does
+        cities.to_parquet(folder / "cities.parquet")
+        values.to_parquet(folder / "indicators.parquet")
+        (folder / "catalogue.json").write_text(json.dumps(catalogue), encoding="utf-8")
     return tmp_path
 
 

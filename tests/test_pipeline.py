@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cocity_analysis import FOCUS_AREAS, config, indicators
+from cocity_analysis import FOCUS_AREAS, config, datasets, indicators
 from cocity_analysis.errors import CocityError
 from cocity_analysis.pipeline import prepare
 
@@ -152,11 +152,24 @@ def test_without_any_need_source_prepare_stops_clearly(tmp_path, monkeypatch):
 
 
 def test_same_seed_gives_byte_identical_files(tmp_path):
-    first = prepare(processed_dir=tmp_path / "a", mef_path=mirror_mef_zip(), mef_dir=tmp_path / "none")
-    second = prepare(processed_dir=tmp_path / "b", mef_path=mirror_mef_zip(), mef_dir=tmp_path / "none")
-    for path in first.written:
-        assert path.read_bytes() == (tmp_path / "b" / path.name).read_bytes(), path.name
-    assert len(first.written) == len(second.written)
+    """Same inputs, seed and run id: every file byte for byte. Another run (another run id): the same
+    bytes once the run id is taken out (``datasets.unstamped_bytes``), the manifest ``dataset.json`` aside."""
+    run_id = datasets.new_run_id()
+    first = prepare(processed_dir=tmp_path / "a", mef_path=mirror_mef_zip(), mef_dir=tmp_path / "none", run_id=run_id)
+    second = prepare(processed_dir=tmp_path / "b", mef_path=mirror_mef_zip(), mef_dir=tmp_path / "none", run_id=run_id)
+    assert first.path == tmp_path / "a" / "runs" / run_id and second.path == tmp_path / "b" / "runs" / run_id
+    files = sorted(p.relative_to(first.path) for p in first.path.rglob("*") if p.is_file())
+    assert "dataset.json" in {str(f) for f in files} and len(files) == len(first.written) + 1
+    for name in files:
+        assert (first.path / name).read_bytes() == (second.path / name).read_bytes(), name
+    other = prepare(processed_dir=tmp_path / "c", mef_path=mirror_mef_zip(), mef_dir=tmp_path / "none")
+    assert other.run_id != run_id
+    assert sorted(p.relative_to(other.path) for p in other.path.rglob("*") if p.is_file()) == files
+    for name in files:
+        if name.suffix in (".parquet", ".json") and str(name) != "dataset.json":
+            assert (first.path / name).read_bytes() != (other.path / name).read_bytes(), name  # the run id
+        if str(name) != "dataset.json":
+            assert datasets.unstamped_bytes(first.path / name) == datasets.unstamped_bytes(other.path / name), name
 
 
 def test_unknown_city_leaves_processed_untouched(tmp_path, real_processed_dir):
@@ -171,7 +184,9 @@ def test_unknown_city_leaves_processed_untouched(tmp_path, real_processed_dir):
         prepare(cities_file=cities, processed_dir=out, mef_dir=tmp_path / "none")
     assert "Atlantide" in str(error.value)
     assert sentinel.read_bytes() == before
-    assert sorted(p.name for p in out.iterdir()) == ["scores.parquet"]
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) in (["scores.parquet"],
+                                                                                 ["runs", "scores.parquet"])
+    assert not (out / "current").exists() and not any((out / "runs").glob("*"))
 
 
 def test_duplicate_city_is_an_error(tmp_path):
@@ -179,7 +194,8 @@ def test_duplicate_city_is_an_error(tmp_path):
     cities.write_text("city\nMatera\nmatera\n", encoding="utf-8")
     with pytest.raises(CocityError, match="077014"):
         prepare(cities_file=cities, processed_dir=tmp_path / "out", mef_dir=tmp_path / "none")
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    assert not (tmp_path / "out" / "current").exists()
+    assert not (tmp_path / "out" / "runs").exists() or not any((tmp_path / "out" / "runs").iterdir())
 
 
 # --------------------------------------------------------------------------- MEF over time, ICCU

@@ -6,6 +6,7 @@ is a real city's statement.
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
@@ -197,6 +198,8 @@ def fake_prepare(monkeypatch):
 
     def prepare(**kwargs):
         calls.append(kwargs)
+        for writer in kwargs.get("extra_writers", ()):  # the real prepare calls them in the new dataset folder
+            writer(Path(kwargs["processed_dir"]))
         return SimpleNamespace(provenance={"unavailable_sources": {}, "method": {"k_chosen": 2}},
                                cities=pd.DataFrame(index=[MATERA]), indicators=pd.DataFrame(index=[MATERA]))
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cocity_analysis import FOCUS_AREAS, FOCUS_AREA_LABELS, batch, config, report_maps, reports
+from cocity_analysis import FOCUS_AREAS, FOCUS_AREA_LABELS, batch, config, datasets, fileio, report_maps, reports
 from cocity_analysis.errors import CocityError
 
 MATERA = "077014"
@@ -269,6 +269,9 @@ def test_missing_optional_tables_degrade_to_words(real_processed_dir, tmp_path):
     priorities[["istat_code", "focus_area", "rank", "score"]].to_parquet(processed / "priorities.parquet")
     clusters = pd.read_parquet(processed / "clusters.parquet")
     clusters.drop(columns=[c for c in ("stability",) if c in clusters.columns]).to_parquet(processed / "clusters.parquet")
+    run_id = datasets.open_dataset(processed, verify_files=False).run_id  # the edited tables stay of this run
+    for name in ("priorities.parquet", "clusters.parquet"):
+        datasets.stamp_parquet(processed / name, run_id)
     view = reports.load_city_view(processed, MATERA)
     assert not view.has_uncertainty and not view.has_south and view.portrait is None and view.stability is None
     assert "non è misurata" in reports.summary_html(view)
@@ -337,6 +340,7 @@ def test_practices_follow_the_first_priority(real_processed_dir):
 
 def test_map_assets_are_built_once_and_rebuilt_when_stale(real_processed_dir, tmp_path):
     processed = _copy_processed(real_processed_dir, tmp_path / "processed")
+    (processed / "dataset.json").unlink()  # a folder of files, not a sealed dataset (never written to)
     for name in report_maps.MAP_FILES:
         (processed / name).unlink(missing_ok=True)
     assert not report_maps.map_assets_current(processed)
@@ -408,7 +412,7 @@ def test_south_and_islands_only_with_scope_all(real_processed_dir, tmp_path):
     out = tmp_path / "scope_all"
     prepare(processed_dir=out, mef_path=mef if mef is not None and mef.exists() else None,
             mef_dir=tmp_path / "no_mef", scope="all")
-    all_scores = pd.read_parquet(out / "all_scores.parquet")
+    all_scores = pd.read_parquet(out / "current" / "all_scores.parquet")
     south = all_scores[all_scores["macro_area"].isin(["Sud", "Isole"])]
     view = reports.load_city_view(out, MATERA)
     assert view.has_south and view.n_south == len(south)
@@ -719,6 +723,8 @@ def test_overview_stated_vs_data_matrix(real_processed_dir, tmp_path):
         "priority": (5 - priorities["rank"].astype(int)).astype("int64"),  # rank 1 -> 4 (5 = highest)
         "need": None, "respondent_role": None, "date": None, "row": range(2, len(priorities) + 2)})
     stated.to_parquet(processed / "stated_priorities.parquet")
+    datasets.stamp_parquet(processed / "stated_priorities.parquet",  # a file of this dataset
+                           datasets.open_dataset(processed, verify_files=False).run_id)
     html = reports.overview_stated_html(reports.load_overview(processed))
     firsts = reports._first_priorities(priorities)
     counts = firsts.value_counts()
@@ -744,7 +750,14 @@ def _prepare_with_questionnaire(prepared, real_processed_dir, tmp_path, monkeypa
     answers = tmp_path / "fixture_answers.csv"
     answers.write_text("\n".join([header] + [",".join(r) for r in rows]) + "\n", encoding="utf-8")
     processed = _copy_processed(real_processed_dir, tmp_path / "processed")
-    monkeypatch.setattr("cocity_analysis.pipeline.prepare", lambda **kwargs: prepared)
+    def fake_prepare(**kwargs):  # the real prepare calls the writers inside the new dataset folder
+        folder = Path(kwargs["processed_dir"])
+        with fileio.stamping(folder, datasets.open_dataset(folder, verify_files=False).run_id):
+            for writer in kwargs["extra_writers"]:
+                writer(folder)
+        return prepared
+
+    monkeypatch.setattr("cocity_analysis.pipeline.prepare", fake_prepare)
     assert main(["prepare", "--processed", str(processed), "--questionnaire", str(answers)]) == 0
     assert (processed / "stated_priorities.parquet").is_file()
     return processed
