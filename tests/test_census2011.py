@@ -235,14 +235,17 @@ def test_bad_census_file_stops_prepare_and_leaves_processed_untouched(tmp_path):
     raw = tmp_path / "raw"
     census_folder(raw, {"R15": FIXTURES / "fixture_R15_non_numeric.csv"})
     processed = tmp_path / "processed"
-    processed.mkdir()
-    (processed / "indicators.parquet").write_bytes(b"previous run")
+    (processed / "runs" / "previous").mkdir(parents=True)
+    (processed / "runs" / "previous" / "indicators.parquet").write_bytes(b"previous run")
+    (processed / "current").symlink_to(Path("runs") / "previous")
     # the fixture's tracciato defines 5 variables, the indicators need more: refused before any write
     with pytest.raises(InputFileError, match="census variable.*P14.* not defined in the tracciato") as excinfo:
         pipeline.prepare(processed_dir=processed, raw_dir=raw, mef_dir=tmp_path / "no_mef")
     assert "tracciato_2011_areecensimento.csv" in str(excinfo.value)
-    assert sorted(p.name for p in processed.iterdir()) == ["indicators.parquet"]
-    assert (processed / "indicators.parquet").read_bytes() == b"previous run"
+    # the current dataset is untouched and no other dataset folder is left behind
+    assert (processed / "current").resolve() == (processed / "runs" / "previous").resolve()
+    assert sorted(p.name for p in (processed / "runs").iterdir()) == ["previous"]
+    assert (processed / "current" / "indicators.parquet").read_bytes() == b"previous run"
 
 
 # =========================================================================== (a) real files

@@ -143,7 +143,8 @@ def test_without_any_need_source_prepare_stops_clearly(tmp_path, monkeypatch):
                 iccu_dir=tmp_path / "empty", raw_dir=tmp_path / "no_raw", comuni_dir=tmp_path / "empty")
     assert "nessun indicatore di bisogno" in str(error.value) and "mef" in str(error.value)
     assert "MEF" in str(error.value) and "cocity fetch mef" in str(error.value)
-    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "out" / "current").exists()
+    assert not (tmp_path / "out" / "runs").exists() or not any((tmp_path / "out" / "runs").iterdir())
     status = indicators.indicator_status(indicators.load_catalogue(), pd.DataFrame(index=["077014"]),
                                          {"mef": {"it": "dati MEF assenti", "en": "MEF data absent"}})
     mef_items = status[status["requires"].map(lambda r: "mef" in r)]

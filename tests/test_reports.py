@@ -899,6 +899,7 @@ def test_zero_flagged_as_register_gap_is_shown_with_its_note(real_processed_dir,
     gap = pd.DataFrame({"istat_code": [MATERA], "indicator": [indicator], "treatment": [note],
                         "kind": [reports.REGISTER_GAP]})
     pd.concat([treatments.assign(kind=None), gap], ignore_index=True).to_parquet(processed / "treatments.parquet")
+    datasets.stamp_parquet(processed / "treatments.parquet", datasets.open_dataset(processed, verify_files=False).run_id)
     view = reports.load_city_view(processed, MATERA)
     row = view.indicators.set_index("id").loc[indicator]
     assert row["register_gap"] == note and _is_empty(row["treatment"])
@@ -924,6 +925,8 @@ def test_income_series_chart_says_its_years(real_processed_dir, tmp_path):
                            "income_per_taxpayer": [1000.0, 2000.0, 3000.0, 7777.0, 7778.0, 7779.0],
                            "share_taxpayers_le_10k": [50.0, 40.0, 30.0, 5.0, 4.0, 3.0]})
     series.to_parquet(processed / "income_series.parquet")
+    datasets.stamp_parquet(processed / "income_series.parquet",
+                           datasets.open_dataset(processed, verify_files=False).run_id)
     view = reports.load_city_view(processed, MATERA)
     assert view.income["year"].tolist() == [2018, 2020, 2021]
     section = reports.income_chart_html(view)

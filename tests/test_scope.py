@@ -6,6 +6,7 @@ values are recomputed here from the written tables, not typed in.
 
 import hashlib
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -37,7 +38,7 @@ def scope_all(tmp_path_factory):
         pytest.skip("COCITY_DATA_MIRROR without MEF 2021: no need indicator, prepare stops (issue 13)")
     args += ["--mef", str(mef)]
     assert cli.main(args) == 0
-    return out, method_file
+    return out / "current", method_file  # the dataset just switched in
 
 
 def test_method_file_and_scope_are_recorded(scope_all):
@@ -103,15 +104,16 @@ def test_percentiles_among_italy_and_the_south(scope_all):
 def test_a_cms_run_removes_the_scope_all_tables(scope_all, tmp_path):
     out, method_file = scope_all
     target = tmp_path / "processed"
-    target.mkdir()
-    for name in SCOPE_ALL_FILES:
-        (target / name).write_bytes((out / name).read_bytes())
+    shutil.copytree(out.parent, target, symlinks=True)  # the scope-all datasets, as a user's folder holds them
+    assert all((target / "current" / name).exists() for name in SCOPE_ALL_FILES)
     args = ["prepare", "--processed", str(target), "--method", str(method_file)]
     if mirror_mef_zip() is not None:
         args += ["--mef", str(mirror_mef_zip())]
     assert cli.main(args) == 0
-    assert not any((target / name).exists() for name in SCOPE_ALL_FILES)
-    assert (target / "percentiles.parquet").exists()   # percentiles: in both scopes
+    current = (target / "current").resolve()
+    assert current != (out.parent / "current").resolve()
+    assert not any((current / name).exists() for name in SCOPE_ALL_FILES)
+    assert (current / "percentiles.parquet").exists()   # percentiles: in both scopes
 
 
 def test_bad_scope_or_method_file_is_one_clear_error(tmp_path, capsys):
@@ -120,6 +122,6 @@ def test_bad_scope_or_method_file_is_one_clear_error(tmp_path, capsys):
     assert cli.main(["prepare", "--processed", str(tmp_path / "out"), "--method", str(bad)]) == 2
     message = capsys.readouterr().err
     assert str(bad) in message and "minmax, zscore, percentile, distance_to_best" in message
-    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "out" / "current").exists()   # no dataset written
     with pytest.raises(SystemExit):
         cli.main(["prepare", "--scope", "italy"])
