@@ -62,6 +62,9 @@ class PrepareResult:
     all_scores: pd.DataFrame | None = None
     all_priorities: pd.DataFrame | None = None
     all_indicators: pd.DataFrame | None = None
+    benchmarks: pd.DataFrame | None = None
+    robustness: pd.DataFrame | None = None
+    sensitivity: pd.DataFrame | None = None
     written: list[Path] = field(default_factory=list)
 
 
@@ -110,10 +113,12 @@ class Analysis:
     all_scores: pd.DataFrame | None = None
     all_priorities: pd.DataFrame | None = None
     notes: list = field(default_factory=list)
+    robustness: pd.DataFrame | None = None
+    sensitivity: pd.DataFrame | None = None
 
 
-PRIORITY_COLUMNS = ["istat_code", "focus_area", "rank", "score", "rank_median", "rank_p05", "rank_p95",
-                    "share_top"]
+PRIORITY_COLUMNS = ["istat_code", "focus_area", "rank", "score", "distance", "rank_median", "rank_p05",
+                    "rank_p95", "share_top"]
 
 
 def _check_weights(method: Method, catalogue: pd.DataFrame) -> None:
@@ -241,8 +246,8 @@ def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, s
         clusters["stability"] = result.stability.reindex(clusters["istat_code"]).to_numpy()
     table = table.reset_index()[["cluster", "label", "label_en", "portrait_it", "portrait_en", "size"]]
 
-    area_weights = pd.Series(method.area_weights, dtype="float64")
-    all_ranking = priorities.rank_areas(main.scores * area_weights.reindex(main.scores.columns))
+    # the priority rule: standardised distance from the reference set's mean, per area
+    all_ranking = priorities.rank_relative(main.scores, area_weights=method.area_weights)
     simulation = None
     if monte_carlo:
         simulation = uncertainty.monte_carlo(
@@ -250,6 +255,11 @@ def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, s
             rows=reference.index if method.scope == "all" else codes, chosen=main)
         all_ranking = _with_robustness(all_ranking, simulation.summary)
     ranking = all_ranking[all_ranking["istat_code"].isin(set(codes))].reset_index(drop=True)
+    robust = priorities.robustness(ranking, method.robustness)
+    sensitivity = None
+    if simulation is not None:
+        sensitivity = simulation.sensitivity[simulation.sensitivity["istat_code"].isin(set(codes))]
+        sensitivity = sensitivity.reset_index(drop=True)
 
     percentiles = all_scores = all_priorities = None
     if universe is not None:
@@ -268,7 +278,8 @@ def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, s
                     redundancy=redundancy,
                     area_status=main.status[main.status["istat_code"].isin(set(codes))].reset_index(drop=True),
                     imputed=main.imputed_flags.loc[codes], profile_table=table, monte_carlo=simulation,
-                    percentiles=percentiles, all_scores=all_scores, all_priorities=all_priorities, notes=notes)
+                    percentiles=percentiles, all_scores=all_scores, all_priorities=all_priorities, notes=notes,
+                    robustness=robust, sensitivity=sensitivity)
 
 
 def _input_record(role: str, path: Path, **extra) -> dict:
@@ -484,6 +495,11 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
                         region=municipalities["region"].reindex(with_data.index),
                         macro_area=municipalities["macro_area"].reindex(with_data.index))
 
+    from . import benchmarking
+
+    reference_values = benchmarking.benchmarks(
+        base_all, values_all, catalogue, municipalities["region_code"], municipalities["region"],
+        municipalities["macro_area"])
     try:
         analysis = analyse(values, catalogue, method, seed=seed, universe=universe)
     except ValueError as error:
@@ -529,7 +545,8 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
         area_status=analysis.area_status, imputed=analysis.imputed, percentiles=analysis.percentiles,
         all_scores=_all_scores(analysis.all_scores, municipalities, codes),
         all_priorities=analysis.all_priorities,
-        all_indicators=universe.values if method.scope == "all" else None)
+        all_indicators=universe.values if method.scope == "all" else None,
+        benchmarks=reference_values, robustness=analysis.robustness, sensitivity=analysis.sensitivity)
     return prepared
 
 
@@ -538,9 +555,11 @@ def _monte_carlo_record(analysis: Analysis) -> dict | None:
     if simulation is None:
         return None
     draws = simulation.draws
+    choices = [{k: _plain(v) for k, v in row.items()} for row in simulation.choices.to_dict("records")]
     return {"runs": simulation.runs, "random_state": simulation.random_state,
-            "draws": {column: {k: int(v) for k, v in draws[column].value_counts().sort_index().items()}
-                      for column in draws.columns}}
+            "draws": {column: {str(k): int(v) for k, v in draws[column].value_counts().sort_index().items()}
+                      for column in draws.columns},
+            "choices": choices}
 
 
 def _all_scores(scores: pd.DataFrame | None, municipalities: pd.DataFrame, codes: pd.Index) -> pd.DataFrame | None:
@@ -582,6 +601,9 @@ def write_processed(prepared: PrepareResult, processed_dir: str | Path) -> list[
         "all_indicators.parquet": prepared.all_indicators,
         "all_scores.parquet": prepared.all_scores,
         "all_priorities.parquet": prepared.all_priorities,
+        "benchmarks.parquet": prepared.benchmarks,
+        "robustness.parquet": prepared.robustness,
+        "sensitivity.parquet": prepared.sensitivity,
     }
     tables.update({name: frame for name, frame in optional.items() if frame is not None})
     written = [write_parquet_atomic(processed_dir / name, frame) for name, frame in tables.items()]
