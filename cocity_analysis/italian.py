@@ -226,3 +226,37 @@ def join_list(items, lang: str = "it") -> str:
         return "".join(items)
     word = " and " if lang == "en" else " e "
     return ", ".join(items[:-1]) + word + items[-1]
+
+
+_PREP_ARTICLE_RE = re.compile(r"\b(di|a|da|in|su) (il|lo|la|i|gli|le) (?=\S)")
+_FORM_TO_PREP = {form: (prep, base) for prep, forms in _ARTICULATED.items() for base, form in forms.items()}
+_BEFORE_NUMBER_RE = re.compile(
+    r"\b(nel|nello|nell'|del|dello|dell'|al|allo|all'|dal|dallo|dall'|sul|sullo|sull'|il|lo|l')\s?"
+    r"(?=[<>]?\d)")
+_A_VOWEL_RE = re.compile(r"(?<![\w'’])a (?=[AEIOUÀÈÉÌÒÙ])")
+
+
+def tidy(text: str) -> str:
+    """Safety net over generated Italian: articulated prepositions ("a le" -> "alle"), the article
+    before a number as it is read ("nel 8%" -> "nell'8%", "nel 0%" -> "nello 0%") and "ad" before
+    a capitalised vowel (a place name: "a Andria" -> "ad Andria").
+
+    >>> tidy("rispetto a le 39 città, nel 8% e nel 0% dei casi; il 11% a Andria, di il comune")
+    "rispetto alle 39 città, nell'8% e nello 0% dei casi; l'11% ad Andria, del comune"
+    """
+    text = _PREP_ARTICLE_RE.sub(lambda m: _ARTICULATED[m.group(1)][m.group(2)] + " ", text)
+
+    def number(match: re.Match) -> str:
+        form = match.group(1)
+        following = text_at[match.end():match.end() + 12]
+        word = re.match(r"[<>]?\d[\d.,]*", following).group(0).lstrip("<>")
+        if form in ("il", "lo", "l'"):
+            prefix = article("il", word)
+        else:
+            prep, _base = _FORM_TO_PREP[form]
+            prefix = _ARTICULATED[prep][article("il", word)]
+        return prefix if prefix.endswith("'") else prefix + " "
+
+    text_at = text
+    text = _BEFORE_NUMBER_RE.sub(number, text)
+    return _A_VOWEL_RE.sub("ad ", text)

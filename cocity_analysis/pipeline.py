@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import (FOCUS_AREA_LABELS, FOCUS_AREAS, __version__, config, indicators, priorities, profiles, scoring,
-               treatment, uncertainty)
+from . import (FOCUS_AREA_LABELS, FOCUS_AREAS, __version__, config, indicators, priorities, profile_naming,
+               profiles, scoring, treatment, uncertainty)
 from . import scope as scopes
 from .errors import CocityError
 from .method import Method, load_method
@@ -240,11 +240,15 @@ def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, s
                               k_range=range(low, high + 1), random_state=seed,
                               diagnostics_range=range(d_low, d_high + 1), bootstrap_runs=method.bootstrap_runs)
     table = profiles.portraits(result.labels, local.scores, values.loc[result.labels.index], catalogue)
+    # names from the need indicators that distinguish the profiles (cocity_analysis.profile_naming)
+    names = profile_naming.name_profiles(result.labels, local.normalised, catalogue)
+    table = table.drop(columns=[c for c in profile_naming.NAMING_COLUMNS if c in table.columns]).join(names)
     clusters = (result.labels.rename_axis("istat_code").reset_index()
                 .merge(table[["label", "label_en"]], left_on="cluster", right_index=True, how="left"))
     if result.stability is not None:
         clusters["stability"] = result.stability.reindex(clusters["istat_code"]).to_numpy()
-    table = table.reset_index()[["cluster", "label", "label_en", "portrait_it", "portrait_en", "size"]]
+    table = table.reset_index()[["cluster", "label", "label_en", "portrait_it", "portrait_en", "size",
+                                 "naming_indicators", "naming_sides"]]
 
     # the priority rule: standardised distance from the reference set's mean, per area
     all_ranking = priorities.rank_relative(main.scores, area_weights=method.area_weights)
