@@ -783,7 +783,7 @@ TEXTS["it"].update({
     ),
     "nearest_vs": "{label}: {v1} {prep_city}, {v2} {prep_peer}",
     "south_missing": (
-        "Il confronto dei punteggi con i comuni del Sud e Isole non è disponibile in questa elaborazione "
+        "Confronto dei punteggi con i comuni del Sud e Isole: non disponibile in questa elaborazione "
         "(richiede il calcolo su tutti i comuni italiani); i valori di regione, Sud e Isole e Italia di ogni "
         "indicatore sono nelle «Note sui dati»."
     ),
@@ -808,7 +808,7 @@ TEXTS["it"].update({
     "col_south_value": "Sud e Isole",
     "col_italy_value": "Italia",
     "sources_line": "Fonti: {sources}.",
-    "stated_h": "Priorità indicate dalla città",
+    "stated_h": "Priorità dichiarate dalla città e ordine dai dati",
     "stated_none": (
         "Le priorità di {city} non sono ancora disponibili: il questionario sulle priorità delle città non è "
         "ancora stato raccolto. Per inviarle, la città compila il modello di questionario del programma (per "
@@ -1004,7 +1004,7 @@ TEXTS["en"].update({
     "col_south_value": "South and Islands",
     "col_italy_value": "Italy",
     "sources_line": "Sources: {sources}.",
-    "stated_h": "Priorities stated by the city",
+    "stated_h": "Priorities stated by the city and order from the data",
     "stated_none": (
         "The priorities of {city} are not available yet: the cities' priority questionnaire has not been collected "
         "yet. To send them, the city fills in the programme's questionnaire form (per area: priority 1 to 5, main "
@@ -2666,9 +2666,13 @@ def indicators_html(view: CityView) -> str:
         table_rows = []
         for _i, r in available.iterrows():
             direction = _tv(view, "dir_less") if r["direction"] == "less_need" else _tv(view, "dir_more")
-            cells = [_e(r["label"]), _e(_with_unit(r["value"], r["unit"], lang))]
+            # the unit once, under the indicator's name (values stay short: the table fits the page)
+            unit = str(r["unit"] or "")
+            short = unit if unit == "%" else ""
+            name = _e(r["label"]) + (f'<br><span class="cocity-muted">{_e(unit)}</span>' if unit and not short else "")
+            cells = [name, _e(_with_unit(r["value"], short, lang))]
             if with_bench:
-                cells += [_e(_with_unit(r[c], r["unit"], lang)) for c in ("region_value", "south_value", "italy_value")]
+                cells += [_e(_with_unit(r[c], short, lang)) for c in ("region_value", "south_value", "italy_value")]
             cells += [_e(format_score(r["need"], lang)), _e(direction), _e(r["reference_year"])]
             if with_pct:
                 cells.append(_e(f"{format_score(r['pct_italy'], lang)} / {format_score(r['pct_south'], lang)}"))
