@@ -118,6 +118,7 @@ def benchmarks(base: pd.DataFrame, values: pd.DataFrame, catalogue: pd.DataFrame
         level_names.append(str(found.iloc[0]) if len(found) else str(code))
     group_of = region.to_numpy(dtype=object)
     rows = []
+    cache: dict[bytes, list] = {}  # indicators computable on the same municipalities share the sums
     for indicator_id in values.columns:
         if indicator_id not in FORMULAS or indicator_id not in catalogue.index:
             continue
@@ -125,12 +126,15 @@ def benchmarks(base: pd.DataFrame, values: pd.DataFrame, catalogue: pd.DataFrame
         if how == RATIO_OF_SUMS:
             # where the formula itself gives a value (a fallback value has no numerator to sum)
             usable = FORMULAS[indicator_id](base).notna().to_numpy()
-            part = numeric[usable]
-            sums = [part.sum(axis=0, min_count=1), part[is_south[usable]].sum(axis=0, min_count=1)]
-            by_region = part.groupby(group_of[usable]).sum(min_count=1)
-            sums += [by_region.loc[c] if c in by_region.index else pd.Series(np.nan, index=numeric.columns)
-                     for c in codes]
-            frame = pd.DataFrame(sums).reset_index(drop=True)
+            key = np.packbits(usable).tobytes()
+            if key not in cache:
+                part = numeric[usable]
+                sums = [part.sum(axis=0, min_count=1), part[is_south[usable]].sum(axis=0, min_count=1)]
+                by_region = part.groupby(group_of[usable]).sum(min_count=1)
+                sums += [by_region.loc[c] if c in by_region.index else pd.Series(np.nan, index=numeric.columns)
+                         for c in codes]
+                cache[key] = sums
+            frame = pd.DataFrame(cache[key]).reset_index(drop=True)
             value = FORMULAS[indicator_id](frame).to_numpy(dtype="float64")
             counts = [int(usable.sum()), int((usable & is_south).sum())]
             counts += [int((usable & (group_of == c)).sum()) for c in codes]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from . import FOCUS_AREAS
@@ -150,10 +151,15 @@ def rank_relative(scores: pd.DataFrame, reference: pd.DataFrame | None = None,
     keyed = weighted_distance(distance, weights.to_numpy())
     keyed = keyed.where(distance.notna())
     ranked = rank_areas(keyed)
-    ranked["score"] = [scores.at[c, a] if a in scores.columns else float("nan")
-                       for c, a in zip(ranked["istat_code"], ranked["focus_area"])]
-    ranked[DISTANCE_COLUMN] = [distance.at[c, a] if a in distance.columns else float("nan")
-                               for c, a in zip(ranked["istat_code"], ranked["focus_area"])]
+    rows = scores.index.get_indexer(ranked["istat_code"])
+    areas = list(scores.columns)
+    cols = np.array([areas.index(a) if a in areas else -1 for a in FOCUS_AREAS])[
+        pd.Index(FOCUS_AREAS).get_indexer(ranked["focus_area"])]
+    ok = (rows >= 0) & (cols >= 0)
+    score_values = scores.to_numpy(dtype="float64")
+    distance_values = distance.reindex(columns=areas).to_numpy(dtype="float64")
+    ranked["score"] = np.where(ok, score_values[rows, np.maximum(cols, 0)], np.nan)
+    ranked[DISTANCE_COLUMN] = np.where(ok, distance_values[rows, np.maximum(cols, 0)], np.nan)
     return ranked
 
 

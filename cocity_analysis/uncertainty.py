@@ -242,15 +242,15 @@ def _area_weights(rng: np.random.Generator, base: np.ndarray, runs: int, concent
 def _distance(scores: np.ndarray) -> np.ndarray:
     """Standardised distance from the reference mean along the last axis (municipalities), as
     :func:`priorities.standardised_distance` (population sd; NaN where the area does not vary)."""
-    finite = np.isfinite(scores)
-    filled = np.where(finite, scores, 0.0)
+    finite = ~np.isnan(scores)
     count = finite.sum(axis=-1, keepdims=True)
+    filled = np.where(finite, scores, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = filled.sum(axis=-1, keepdims=True) / count
-        centred = np.where(finite, scores - mean, 0.0)
-        sd = np.sqrt((centred ** 2).sum(axis=-1, keepdims=True) / count)
-        sd = np.where(sd > 1e-12, sd, np.nan)
-        return np.where(finite, centred, np.nan) / sd
+        var = np.einsum("...i,...i->...", filled, filled)[..., None] / count - mean * mean
+        sd = np.sqrt(np.maximum(var, 0.0))
+        sd = np.where(sd > 1e-9 * np.maximum(1.0, np.abs(mean)), sd, np.nan)
+        return (scores - mean) / sd  # NaN scores stay NaN
 
 
 #: Number of bins of a continuous draw (weights) when estimating its first-order effect.
@@ -425,8 +425,9 @@ def _choices(variants, aggregations, variant_of_run, aggregation_of_run, weights
 def _simulate_blocks(variants, aggregations, variant_of_run, aggregation_of_run, weights, membership, mask,
                      run_area_weights, rows, every_row, counts, block, n, nominal, choices, kept) -> None:
     """The loop of :func:`simulate`; adds the rank counts of every run into ``counts``."""
-    from .priorities import weighted_distance
-
+    with np.errstate(divide="ignore"):
+        w_above = np.where(run_area_weights > 0, run_area_weights, np.nan)
+        w_below = np.where(run_area_weights > 0, 1.0 / run_area_weights, np.nan)
     has_nominal = nominal is not None and (nominal >= 0).any()
     if has_nominal:
         ranked_rows = np.flatnonzero(nominal >= 0)
@@ -460,8 +461,11 @@ def _simulate_blocks(variants, aggregations, variant_of_run, aggregation_of_run,
                     scores = _score_scale(agg.reshape(len(chunk), N_AREAS, n), variant.normalisation, aggregation)
                 if mask.any():
                     scores = np.where(mask, np.nan, scores)
-                # the priority rule: standardised distance from the reference mean, weighted
-                keyed = weighted_distance(_distance(scores), run_area_weights[chunk][:, :, None])
+                # the priority rule: standardised distance from the reference mean, weighted as
+                # priorities.weighted_distance (x w above the mean, / w below; weight 0 = not ranked)
+                z = _distance(scores)
+                with np.errstate(invalid="ignore"):
+                    keyed = z * np.where(z >= 0, w_above[chunk][:, :, None], w_below[chunk][:, :, None])
                 ranks = _rank_areas(keyed if every_row else keyed[:, :, rows])
                 for rank in range(1, N_AREAS + 1):
                     counts[rank] += np.count_nonzero(ranks == rank, axis=0)
@@ -548,34 +552,43 @@ def sensitivity(choices: list[Choice], kept: list[np.ndarray], index: pd.Index, 
     (0.667, 'geometric')
     """
     names = list(columns)
-    first_area = None if first_area is None else np.asarray(first_area)
-    rows = []
+    index = pd.Index(index).astype(str)
+    m = len(index)
+    first_area = np.zeros(m, dtype=np.int64) if first_area is None else np.asarray(first_area, dtype=np.int64)
+    keep = first_area >= 0  # no first area: nothing to keep
+    frames = []
     for choice, acc in zip(choices, kept):
         k = len(choice.options)
         if choice.per_area:
             sizes = np.stack([np.bincount(choice.labels[:, j], minlength=k) for j in range(N_AREAS)])
+            n_o = sizes[np.where(keep, first_area, 0)].astype("float64")        # cities x options
         else:
-            sizes = np.bincount(choice.labels, minlength=k)
-        p = acc.sum(axis=0) / runs
-        for i, code in enumerate(index):
-            if first_area is not None and first_area[i] < 0:
-                continue  # no first area: nothing to keep
-            n_o = (sizes[first_area[i]] if choice.per_area else sizes).astype("float64")
-            valid = n_o > 0
-            with np.errstate(invalid="ignore", divide="ignore"):
-                p_o = np.where(valid, acc[:, i] / n_o, np.nan)
-            pi = float(p[i])
-            var = pi * (1.0 - pi)
-            s = float(np.nansum(n_o / runs * (p_o - pi) ** 2) / var) if var > 1e-12 else 0.0
-            weakest = int(np.nanargmin(p_o)) if valid.any() else 0
-            option = choice.options[weakest]
-            if choice.name == "leave_one_out" and option is not None and names:
-                option = names[int(option)]
-            rows.append({"istat_code": str(code), "choice": choice.name, "area": choice.area,
-                         "first_order": min(max(s, 0.0), 1.0), "kept": pi,
-                         "kept_min": float(np.nanmin(p_o)), "kept_max": float(np.nanmax(p_o)),
-                         "weakest_option": None if option is None else str(option)})
-    return pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS)
+            n_o = np.tile(np.bincount(choice.labels, minlength=k).astype("float64"), (m, 1))
+        kept_t = np.asarray(acc, dtype="float64").T                              # cities x options
+        p = kept_t.sum(axis=1) / runs
+        valid = n_o > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p_o = np.where(valid, kept_t / np.where(valid, n_o, 1.0), np.nan)
+            var = p * (1.0 - p)
+            between = np.nansum(n_o / runs * (p_o - p[:, None]) ** 2, axis=1)
+            index_s = np.where(var > 1e-12, between / np.where(var > 1e-12, var, 1.0), 0.0)
+        low = np.where(valid, p_o, np.inf)
+        weakest = np.argmin(low, axis=1)
+        options = [None if o is None else (names[int(o)] if choice.name == "leave_one_out" and names else str(o))
+                   for o in choice.options]
+        frames.append(pd.DataFrame({
+            "istat_code": index[keep], "choice": choice.name, "area": choice.area,
+            "first_order": np.clip(index_s, 0.0, 1.0)[keep], "kept": p[keep],
+            "kept_min": np.where(valid, p_o, np.inf).min(axis=1)[keep],
+            "kept_max": np.where(valid, p_o, -np.inf).max(axis=1)[keep],
+            "weakest_option": pd.array([options[w] for w in weakest[keep]], dtype=object),
+        }))
+    if not frames:
+        return pd.DataFrame(columns=SENSITIVITY_COLUMNS)
+    out = pd.concat(frames, ignore_index=True)
+    order = {code: i for i, code in enumerate(index)}
+    out = out.assign(_o=out["istat_code"].map(order)).sort_values(["_o"], kind="stable").drop(columns="_o")
+    return out[SENSITIVITY_COLUMNS].reset_index(drop=True)
 
 
 CHOICE_COLUMNS = ["choice", "area", "options", "tested", "note"]
