@@ -848,6 +848,14 @@ TEXTS["it"].update({
         "leave_one_out": "in «{area}», nessun indicatore tolto oppure uno tra {count} (come la funzione remove_elements di COINr)",
     },
     "annex_untested_none": "nessuna",
+    "mc_option_names": {"none": "nessuna stima", "median_region": "mediana della regione",
+                        "knn": "comuni più simili", "arithmetic": "media aritmetica", "geometric": "media geometrica"},
+    "mc_untested": {
+        "same": "la stima dei dati mancanti «{option}», che dà gli stessi valori di «{other}» (nessun dato da stimare)",
+        "one_indicator": "togliere un indicatore in «{area}», che ne ha uno solo",
+        "one_option": "{choice} (una sola opzione)",
+        "other": "{choice} ({note})",
+    },
     "annex_thresholds": (
         "Parole sulla solidità (soglie in method.yaml): «quasi alla pari» se la distanza della prima area supera "
         "quella della seconda di meno di {near_tie_distance} deviazioni standard, oppure se la quota di "
@@ -1042,6 +1050,14 @@ TEXTS["en"].update({
         "leave_one_out": "in “{area}”, no indicator left out or one of {count} (as COINr's remove_elements)",
     },
     "annex_untested_none": "none",
+    "mc_option_names": {"none": "no estimate", "median_region": "regional median", "knn": "most similar municipalities",
+                        "arithmetic": "arithmetic mean", "geometric": "geometric mean"},
+    "mc_untested": {
+        "same": "the estimate of missing data “{option}”, which gives the same values as “{other}” (nothing to estimate)",
+        "one_indicator": "leaving out an indicator in “{area}”, which has only one",
+        "one_option": "{choice} (one option only)",
+        "other": "{choice} ({note})",
+    },
     "annex_thresholds": (
         "Robustness words (thresholds in method.yaml): “near tie” when the first area's distance exceeds the "
         "second's by less than {near_tie_distance} standard deviations, or its share of simulations in first place "
@@ -2757,6 +2773,7 @@ def method_html(view: CityView) -> str:
     mc = method.get("monte_carlo") or {}
     tested, untested = [], []
     names = texts["annex_tested_names"]
+    option_names = {**texts["normalisation_names"], **texts["mc_option_names"]}
     for choice in view.mc_choices:
         if choice.get("tested"):
             options = str(choice.get("options") or "").split(";")
@@ -2765,11 +2782,11 @@ def method_html(view: CityView) -> str:
                                                             count=len(options) - 1))
             elif choice["choice"] in names:
                 tested.append(names[choice["choice"]].format(
-                    options=", ".join(options), concentration=format_number(method.get("dirichlet_concentration"), lang, 0),
+                    options=", ".join(option_names.get(o, o) for o in options),
+                    concentration=format_number(method.get("dirichlet_concentration"), lang, 0),
                     area_concentration=format_number(method.get("area_weight_concentration"), lang, 0)))
         else:
-            what = choice["choice"] + (f" ({short_area_label(str(choice['area']), lang)})" if choice.get("area") else "")
-            untested.append(f"{what}: {choice.get('note') or ''}".strip(": "))
+            untested.append(_untested_text(choice, lang, option_names))
     if mc:
         parts.append(f"<h3>{_e(_tv(view, 'annex_uncertainty_h'))}</h3>")
         parts.append("<p>" + _e(_tv(view, "annex_uncertainty", runs=format_number(mc.get("runs"), lang, 0),
@@ -2797,6 +2814,21 @@ def method_html(view: CityView) -> str:
     glossary = "".join(f"<dt>{_e(term)}</dt><dd>{_e(text)}</dd>" for term, text in texts["glossary"])
     parts.append(f"<h3>{_e(_tv(view, 'glossary_h'))}</h3><dl class=\"cocity-glossary\">{glossary}</dl>")
     return _section(_tv(view, "annex_h"), "\n".join(parts), "annex")
+
+
+def _untested_text(choice: dict, lang: str, option_names: dict) -> str:
+    """Why a Monte Carlo choice was not counted as tested, in the report language."""
+    note = str(choice.get("note") or "")
+    texts = TEXTS[lang]["mc_untested"]
+    same = re.match(r"(\w+): same values as (\w+)", note)
+    if same:
+        return texts["same"].format(option=option_names.get(same.group(1), same.group(1)),
+                                    other=option_names.get(same.group(2), same.group(2)))
+    if note == "one indicator only":
+        return texts["one_indicator"].format(area=short_area_label(str(choice.get("area")), lang))
+    if note == "one option only":
+        return texts["one_option"].format(choice=TEXTS[lang]["choice_names"].get(choice["choice"], choice["choice"]))
+    return texts["other"].format(choice=TEXTS[lang]["choice_names"].get(choice["choice"], choice["choice"]), note=note)
 
 
 def _signed(value, lang: str) -> str:
