@@ -716,14 +716,13 @@ TEXTS["it"].update({
         "uncertain": "un'indicazione incerta",
     },
     "robust_kept": "«{area}» resta in testa {share_phrase}: {words}.",
-    "robust_kept_runs": "Nelle {runs} simulazioni «{area}» resta in testa {share_phrase}: {words}.",
+    "robust_kept_runs": "«{area}» resta in testa {share_phrase} (su {runs}): {words}.",
     "robust_near_tie": (
         "«{area}» e «{second}» sono quasi alla pari: con questi dati non si può dire quale delle due sia più "
-        "sopra la media. Nelle simulazioni «{area}» è in testa {share_phrase}, «{second}» {second_phrase}."
+        "sopra la media. «{area}» è in testa {share_phrase}, «{second}» {second_phrase}."
     ),
     "robust_near_tie_below": (
-        "«{area}» e «{second}» sono quasi alla pari. Nelle simulazioni «{area}» è in testa {share_phrase}, "
-        "«{second}» {second_phrase}."
+        "«{area}» e «{second}» sono quasi alla pari: «{area}» è in testa {share_phrase}, «{second}» {second_phrase}."
     ),
     "robust_runner_up": "Nelle altre simulazioni è in testa soprattutto «{area}» ({share_phrase}).",
     "robust_missing": (
@@ -733,6 +732,10 @@ TEXTS["it"].update({
     "driver_leave_out": (
         "togliere l'indicatore «{indicator}» ({area}); senza di esso «{first}» resta in testa {share_phrase}"
     ),
+    "driver_leave_out_never": (
+        "togliere l'indicatore «{indicator}» ({area}); senza di esso «{first}» non è mai in testa"
+    ),
+    "driver_choice_never": "{what}; con l'opzione meno favorevole «{first}» non è mai in testa",
     "driver_choice": "{what}; con l'opzione meno favorevole «{first}» resta in testa {share_phrase}",
     "driver_none": "Nessuna delle scelte verificate sposta in modo apprezzabile questo risultato.",
     "choice_names": {
@@ -934,19 +937,18 @@ TEXTS["en"].update({
     "robust_level": {"very_solid": "a very robust finding", "solid": "a robust finding",
                      "leaning": "a prevailing but not clear-cut finding", "uncertain": "an uncertain finding"},
     "robust_kept": "“{area}” stays first {share_phrase}: {words}.",
-    "robust_kept_runs": "In the {runs} simulations “{area}” stays first {share_phrase}: {words}.",
+    "robust_kept_runs": "“{area}” stays first {share_phrase} (out of {runs}): {words}.",
     "robust_near_tie": (
         "“{area}” and “{second}” are a near tie: these data cannot say which is further above the mean. In the "
         "simulations “{area}” is first {share_phrase}, “{second}” {second_phrase}."
     ),
-    "robust_near_tie_below": (
-        "“{area}” and “{second}” are a near tie. In the simulations “{area}” is first {share_phrase}, "
-        "“{second}” {second_phrase}."
-    ),
+    "robust_near_tie_below": "“{area}” and “{second}” are a near tie: “{area}” is first {share_phrase}, “{second}” {second_phrase}.",
     "robust_runner_up": "In the other simulations “{area}” is first most often ({share_phrase}).",
     "robust_missing": "The robustness of this order is not measured in this run (no uncertainty analysis).",
     "driver_sentence": "The choice that moves this result most: {what}.",
     "driver_leave_out": "leaving out the indicator “{indicator}” ({area}); without it “{first}” stays first {share_phrase}",
+    "driver_leave_out_never": "leaving out the indicator “{indicator}” ({area}); without it “{first}” is never first",
+    "driver_choice_never": "{what}; with the least favourable option “{first}” is never first",
     "driver_choice": "{what}; with the least favourable option “{first}” stays first {share_phrase}",
     "driver_none": "None of the choices tested moves this result appreciably.",
     "choice_names": {"normalisation": "how the indicators are put on one scale",
@@ -2183,6 +2185,14 @@ def title_html(view: CityView) -> str:
     )
 
 
+def _share_short(share: float, lang: str) -> str:
+    """ "nel 36%" after a first mention of the simulations (the ends stay in words)."""
+    if 0.01 <= float(share) <= 0.99:
+        return italian.articulated("in", "il", italian.percent(share)) if lang == "it" else \
+            f"in {italian.percent(share)}"
+    return _share_phrase(share, lang)
+
+
 def _share_phrase(share: float, lang: str) -> str:
     noun = "simulazioni" if lang == "it" else "simulations"
     return italian.share_of(share, noun, lang, noun_singular="simulazione" if lang == "it" else "simulation")
@@ -2208,7 +2218,7 @@ def robustness_sentence(view: CityView) -> str:
         second_share = float(view.ranking.set_index("focus_area").at[second_id, "share_top"]) if second_id else 0.0
         key = "robust_near_tie" if r.get("areas_above_mean", 0) > 0 else "robust_near_tie_below"
         text = _tv(view, key, area=area, second=short_area_label(second_id, lang),
-                   share_phrase=_share_phrase(share, lang), second_phrase=_share_phrase(second_share, lang))
+                   share_phrase=_share_phrase(share, lang), second_phrase=_share_short(second_share, lang))
     else:
         words = TEXTS[lang]["robust_level"][r["level"]]
         if view.n_runs:
@@ -2218,7 +2228,7 @@ def robustness_sentence(view: CityView) -> str:
             text = _tv(view, "robust_kept", area=area, share_phrase=_share_phrase(share, lang), words=words)
         if r["level"] in ("leaning", "uncertain") and r.get("runner_up") and r.get("runner_up_share", 0) > 0:
             text += " " + _tv(view, "robust_runner_up", area=short_area_label(r["runner_up"], lang),
-                              share_phrase=_share_phrase(float(r["runner_up_share"]), lang))
+                              share_phrase=_share_short(float(r["runner_up_share"]), lang))
     driver = driver_sentence(view)
     return f"{text} {driver}".strip()
 
@@ -2232,14 +2242,17 @@ def driver_sentence(view: CityView) -> str:
         return _tv(view, "driver_none")
     lang = view.lang
     first = short_area_label(view.first_priority, lang)
+    never = float(d["kept_min"]) <= 0
     if d["choice"] == "leave_one_out" and d.get("weakest_option"):
         labels = dict(zip(view.indicators["id"], view.indicators["label"]))
-        what = _tv(view, "driver_leave_out", indicator=labels.get(d["weakest_option"], d["weakest_option"]),
+        what = _tv(view, "driver_leave_out_never" if never else "driver_leave_out",
+                   indicator=labels.get(d["weakest_option"], d["weakest_option"]),
                    area=short_area_label(str(d["area"]), lang), first=first,
                    share_phrase=_share_phrase(float(d["kept_min"]), lang))
     else:
         name = TEXTS[lang]["choice_names"].get(d["choice"], d["choice"])
-        what = _tv(view, "driver_choice", what=name, first=first, share_phrase=_share_phrase(float(d["kept_min"]), lang))
+        what = _tv(view, "driver_choice_never" if never else "driver_choice", what=name, first=first,
+                   share_phrase=_share_phrase(float(d["kept_min"]), lang))
     return _tv(view, "driver_sentence", what=what)
 
 

@@ -221,7 +221,7 @@ def test_robustness_in_words(real_processed_dir):
     if robust["level"] == "near_tie":
         assert sentence.startswith(f"«{label}» e «") and "quasi alla pari" in sentence
     else:
-        assert f"«{label}» resta in testa {phrase}" in sentence
+        assert f"«{label}» resta in testa {phrase} (su 1.000)" in sentence
         assert reports.TEXTS["it"]["robust_level"][robust["level"]] in sentence
     assert phrase in sentence and "prima priorità" not in sentence
     assert reports.summary_html(view).count(reports._e(phrase)) >= 1
