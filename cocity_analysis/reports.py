@@ -820,6 +820,16 @@ TEXTS["it"].update({
         "rapporto."
     ),
     "annex_h": "Allegato di metodo",
+    "ov_priorities_h": "L'ordine delle aree nelle {n} città",
+    "ov_priorities_intro": (
+        "Per ogni città le aree dalla più sopra alla più sotto la media delle {n} città (distanza standardizzata "
+        "dalla media, vedi l'allegato di metodo dei rapporti), con il punteggio e la solidità dell'area in testa."
+    ),
+    "ov_above": "↑ sopra la media",
+    "ov_below": "↓ sotto la media",
+    "col_robustness": "Solidità",
+    "ov_levels": {"near_tie": "quasi alla pari", "very_solid": "molto solida", "solid": "solida",
+                  "leaning": "prevalente, non netta", "uncertain": "incerta"},
     "annex_rule_h": "La regola di confronto tra le aree",
     "annex_rule": (
         "Il punteggio di ogni area (da 0 a 100) è calcolato sulla sua scala: le medie delle aree tra {ref} sono "
@@ -1022,6 +1032,16 @@ TEXTS["en"].update({
         "beside these data in the next edition of the report."
     ),
     "annex_h": "Method annex",
+    "ov_priorities_h": "The order of the areas in the {n} cities",
+    "ov_priorities_intro": (
+        "For every city the areas from furthest above to furthest below the mean of the {n} cities (standardised "
+        "distance from the mean, see the reports' method annex), with the score and the robustness of the first area."
+    ),
+    "ov_above": "↑ above the mean",
+    "ov_below": "↓ below the mean",
+    "col_robustness": "Robustness",
+    "ov_levels": {"near_tie": "near tie", "very_solid": "very robust", "solid": "robust",
+                  "leaning": "prevailing, not clear-cut", "uncertain": "uncertain"},
     "annex_rule_h": "The rule comparing the areas",
     "annex_rule": (
         "Each area's score (0 to 100) is on its own scale: the areas' means among {ref} differ ({means}), so the "
@@ -1629,6 +1649,8 @@ def _profile_texts(data: ProcessedData, cluster: int | None, lang: str) -> tuple
     portrait = row.get(portrait_col) if portrait_col in data.profiles.columns else None
     label = None if _is_missing(label) else str(label)
     portrait = None if _is_missing(portrait) or not str(portrait).strip() else str(portrait).strip()
+    if portrait and lang == "it":
+        portrait = portrait.replace("dev. st.", "deviazioni standard")  # no abbreviations for readers
     return label, portrait
 
 
@@ -3066,16 +3088,28 @@ def overview_priorities_html(view: OverviewView) -> str:
                                                                    for i in range(1, len(FOCUS_AREAS) + 1)]
     if has_share:
         headers.append(_tv(view, "col_share"))
+    robust = None
+    if data.robustness is not None:
+        robust = data.robustness.assign(istat_code=data.robustness["istat_code"].astype(str)).set_index("istat_code")
+        headers.append(_tv(view, "col_robustness"))
+    has_distance = "distance" in data.priorities.columns
     rows = []
     for code, city in sorted(data.cities.iterrows(), key=lambda item: str(item[1]["name"]).casefold()):
         pri = data.priorities[data.priorities["istat_code"] == code].dropna(subset=["rank"]).sort_values("rank")
         cells = [_e(city["name"]), _e(data.clusters.at[code, label_col] if code in data.clusters.index else "")]
-        areas = [f"{short_area_label(r['focus_area'], lang)} ({format_score(r['score'], lang)})"
-                 for _i, r in pri.iterrows()]
+        areas = []
+        for _i, r in pri.iterrows():
+            text = f"{short_area_label(r['focus_area'], lang)} ({format_score(r['score'], lang)})"
+            if has_distance and not _is_missing(r["distance"]):
+                text += " " + _tv(view, "ov_above" if r["distance"] > 0 else "ov_below")
+            areas.append(text)
         cells += [_e(a) for a in areas] + [_e(_tv(view, "na"))] * (len(FOCUS_AREAS) - len(areas))
         if has_share:
             share = pri["share_top"].iloc[0] if len(pri) else math.nan
             cells.append(_e(format_share(share, lang)))
+        if robust is not None:
+            level = robust["level"].get(code) if code in robust.index else None
+            cells.append(_e(TEXTS[lang]["ov_levels"].get(level, _t(lang, "na"))))
         rows.append(cells)
     body = f"<p>{_e(_tv(view, 'ov_priorities_intro'))}</p>" + _table(headers, rows)
     return _section(_tv(view, "ov_priorities_h"), body, "priorities")
