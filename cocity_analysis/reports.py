@@ -1818,7 +1818,8 @@ def _match_practices(document: dict, ranking: pd.DataFrame, lang: str) -> list[d
 
 
 def _region_code(data: ProcessedData, code: str) -> str | None:
-    """The city's region code, from ``cities.parquet`` or ``all_scores``-free sources (istat list)."""
+    """The city's region code: ``cities.parquet``'s ``region_code`` when present, else the
+    region level of ``benchmarks.parquet`` whose name is the city's region."""
     for column in ("region_code",):
         if column in data.cities.columns and not _is_missing(data.cities.at[code, column]):
             return str(data.cities.at[code, column])
