@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import FOCUS_AREA_LABELS, FOCUS_AREAS, composite, config, indicators, pipeline, profiles
+from . import FOCUS_AREA_LABELS, FOCUS_AREAS, composite, config, indicators, pipeline, priorities, profiles
 from .errors import CocityError
 from .method import CHOICES, Method, dump_method, from_dict, load_method
 
@@ -454,7 +454,8 @@ def priority_table(analysis: pipeline.Analysis, code: str) -> pd.DataFrame:
     """The city's focus areas in priority order, with Italian column names.
 
     Columns: ``Rango``, ``Area di intervento``, ``Punteggio d'area (0-100)``,
-    ``Peso``, ``Punteggio ponderato`` and, when the analysis has Monte Carlo
+    ``Peso``, ``Distanza dalla media (dev. st.)``, ``Distanza ponderata`` (the priority
+    rule, :func:`priorities.rank_relative`) and, when the analysis has Monte Carlo
     robustness columns, their Italian names (:data:`ROBUSTNESS_COLUMNS`). An
     area without data has no rank and says *dati non disponibili*.
     """
@@ -466,7 +467,11 @@ def priority_table(analysis: pipeline.Analysis, code: str) -> pd.DataFrame:
         "Area di intervento": [AREA_LABELS[a] for a in rows["focus_area"]],
         "Punteggio d'area (0-100)": [analysis.scores.loc[code, a] for a in rows["focus_area"]],
         "Peso": [float(weights.get(a, 1.0)) for a in rows["focus_area"]],
-        "Punteggio ponderato": rows["score"].to_numpy(dtype="float64"),
+        # the priority rule (priorities.rank_relative): standardised distance from the reference mean
+        "Distanza dalla media (dev. st.)": rows["distance"].to_numpy(dtype="float64"),
+        "Distanza ponderata": priorities.weighted_distance(
+            rows["distance"].to_numpy(dtype="float64"),
+            np.array([float(weights.get(a, 1.0)) for a in rows["focus_area"]])),
     })
     for column, label in ROBUSTNESS_COLUMNS.items():
         if column in rows.columns:

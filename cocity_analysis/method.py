@@ -26,6 +26,21 @@ CHOICES = {
     "clustering": ("kmeans", "ward", "gmm"),
     "scope": ("cms", "all"),
 }
+#: Thresholds of the robustness wording of a city's first area (one place; README and method annex).
+#: ``near_tie_distance``: first and second area closer than this on the common scale (standardised
+#: distance from the reference mean, in standard deviations) = a near tie, whatever the share;
+#: ``near_tie_share``: first area's share of runs minus the runner-up's below this = a near tie;
+#: ``very_solid``/``solid``/``leaning``: minimum share of runs in which the area is first
+#: (``very_solid`` also needs a margin of at least ``very_solid_distance``).
+ROBUSTNESS_DEFAULTS = {
+    "near_tie_distance": 0.25,
+    "near_tie_share": 0.10,
+    "very_solid": 0.90,
+    "very_solid_distance": 0.50,
+    "solid": 0.75,
+    "leaning": 0.50,
+}
+
 #: Monte Carlo alternative lists -> the single choice whose candidates they draw from.
 MC_CHOICES = {
     "mc_normalisations": "normalisation",
@@ -87,6 +102,9 @@ class Method:
     mc_normalisations: tuple = ("minmax", "zscore", "percentile")
     mc_aggregations: tuple = ("arithmetic", "geometric")
     mc_imputations: tuple = ("none", "median_region", "knn")
+    mc_leave_one_out: bool = True
+    area_weight_concentration: float = 20.0
+    robustness: dict = field(default_factory=lambda: dict(ROBUSTNESS_DEFAULTS))
 
     def replace(self, **changes) -> "Method":
         """A copy with some choices changed (validated)."""
@@ -102,6 +120,8 @@ class Method:
             data[key] = list(getattr(self, key))
         data["dirichlet_concentration"] = float(self.dirichlet_concentration)
         data["area_weights"] = {area: float(self.area_weights[area]) for area in FOCUS_AREAS}
+        data["area_weight_concentration"] = float(self.area_weight_concentration)
+        data["robustness"] = {k: float(self.robustness[k]) for k in ROBUSTNESS_DEFAULTS}
         if isinstance(self.indicator_weights, dict):
             data["indicator_weights"] = {k: float(v) for k, v in sorted(self.indicator_weights.items())}
         return data
@@ -140,6 +160,12 @@ def validate(method: Method, source: str | Path | None = None) -> Method:
         fail("knn_neighbours", "knn_neighbours must be at least 1")
     if int(method.bootstrap_runs) < 0:
         fail("bootstrap_runs", "bootstrap_runs must be >= 0 (0 = no stability analysis)")
+    if not float(method.area_weight_concentration) > 0:
+        fail("area_weight_concentration", "area_weight_concentration must be > 0")
+    unknown = set(method.robustness) - set(ROBUSTNESS_DEFAULTS)
+    if unknown:
+        fail("robustness", f"unknown robustness thresholds {sorted(unknown)}; "
+                           f"candidates: {', '.join(ROBUSTNESS_DEFAULTS)}")
     if not float(method.dirichlet_concentration) > 0:
         fail("dirichlet_concentration", "dirichlet_concentration must be > 0")
     for key, single in MC_CHOICES.items():
@@ -165,6 +191,10 @@ def from_dict(data: dict, source: str | Path | None = None, base: Method | None 
         merged = dict(base.area_weights)
         merged.update({k: float(v) for k, v in (values["area_weights"] or {}).items()})
         values["area_weights"] = merged
+    if "robustness" in values:
+        merged = dict(base.robustness)
+        merged.update({k: float(v) for k, v in (values["robustness"] or {}).items()})
+        values["robustness"] = merged
     for key in ("k_select", "k_diagnostics", "excluded_indicators", *MC_CHOICES):
         if key in values and values[key] is not None:
             values[key] = tuple(values[key])

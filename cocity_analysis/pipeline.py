@@ -16,8 +16,8 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from . import (FOCUS_AREA_LABELS, FOCUS_AREAS, __version__, config, datasets, indicators, priorities, profiles,
-               scoring, treatment, uncertainty)
+from . import (FOCUS_AREA_LABELS, FOCUS_AREAS, __version__, config, datasets, indicators, priorities,
+               profile_naming, profiles, scoring, treatment, uncertainty)
 from . import scope as scopes
 from .errors import CocityError
 from .method import Method, load_method
@@ -64,6 +64,9 @@ class PrepareResult:
     all_scores: pd.DataFrame | None = None
     all_priorities: pd.DataFrame | None = None
     all_indicators: pd.DataFrame | None = None
+    benchmarks: pd.DataFrame | None = None
+    robustness: pd.DataFrame | None = None
+    sensitivity: pd.DataFrame | None = None
     written: list[Path] = field(default_factory=list)
     run_id: str | None = None
     path: Path | None = None  # the dataset folder written (runs/<run_id>)
@@ -114,10 +117,12 @@ class Analysis:
     all_scores: pd.DataFrame | None = None
     all_priorities: pd.DataFrame | None = None
     notes: list = field(default_factory=list)
+    robustness: pd.DataFrame | None = None
+    sensitivity: pd.DataFrame | None = None
 
 
-PRIORITY_COLUMNS = ["istat_code", "focus_area", "rank", "score", "rank_median", "rank_p05", "rank_p95",
-                    "share_top"]
+PRIORITY_COLUMNS = ["istat_code", "focus_area", "rank", "score", "distance", "rank_median", "rank_p05",
+                    "rank_p95", "share_top"]
 
 
 def _check_weights(method: Method, catalogue: pd.DataFrame) -> None:
@@ -248,14 +253,18 @@ def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, s
                               k_range=range(low, high + 1), random_state=seed,
                               diagnostics_range=range(d_low, d_high + 1), bootstrap_runs=method.bootstrap_runs)
     table = profiles.portraits(result.labels, local.scores, values.loc[result.labels.index], catalogue)
+    # names from the need indicators that distinguish the profiles (cocity_analysis.profile_naming)
+    names = profile_naming.name_profiles(result.labels, local.normalised, catalogue)
+    table = table.drop(columns=[c for c in profile_naming.NAMING_COLUMNS if c in table.columns]).join(names)
     clusters = (result.labels.rename_axis("istat_code").reset_index()
                 .merge(table[["label", "label_en"]], left_on="cluster", right_index=True, how="left"))
     if result.stability is not None:
         clusters["stability"] = result.stability.reindex(clusters["istat_code"]).to_numpy()
-    table = table.reset_index()[["cluster", "label", "label_en", "portrait_it", "portrait_en", "size"]]
+    table = table.reset_index()[["cluster", "label", "label_en", "portrait_it", "portrait_en", "size",
+                                 "naming_indicators", "naming_sides"]]
 
-    area_weights = pd.Series(method.area_weights, dtype="float64")
-    all_ranking = priorities.rank_areas(main.scores * area_weights.reindex(main.scores.columns))
+    # the priority rule: standardised distance from the reference set's mean, per area
+    all_ranking = priorities.rank_relative(main.scores, area_weights=method.area_weights)
     simulation = None
     if monte_carlo:
         simulation = uncertainty.monte_carlo(
@@ -263,6 +272,11 @@ def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, s
             rows=reference.index if method.scope == "all" else codes, chosen=main)
         all_ranking = _with_robustness(all_ranking, simulation.summary)
     ranking = all_ranking[all_ranking["istat_code"].isin(set(codes))].reset_index(drop=True)
+    robust = priorities.robustness(ranking, method.robustness)
+    sensitivity = None
+    if simulation is not None:
+        sensitivity = simulation.sensitivity[simulation.sensitivity["istat_code"].isin(set(codes))]
+        sensitivity = sensitivity.reset_index(drop=True)
 
     percentiles = all_scores = all_priorities = None
     if universe is not None:
@@ -281,7 +295,8 @@ def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, s
                     redundancy=redundancy,
                     area_status=main.status[main.status["istat_code"].isin(set(codes))].reset_index(drop=True),
                     imputed=main.imputed_flags.loc[codes], profile_table=table, monte_carlo=simulation,
-                    percentiles=percentiles, all_scores=all_scores, all_priorities=all_priorities, notes=notes)
+                    percentiles=percentiles, all_scores=all_scores, all_priorities=all_priorities, notes=notes,
+                    robustness=robust, sensitivity=sensitivity)
 
 
 def _input_record(role: str, path: Path, **extra) -> dict:
@@ -776,6 +791,11 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
         raise CocityError("nessun indicatore di bisogno ha valori per le città: le aree non si possono misurare "
                           "con i soli indicatori di contesto (età, densità). Fonti mancanti: "
                           + "; ".join(f"{s} ({_bilingual_it(unavailable[s])}; `cocity fetch {s}`)" for s in blocked))
+    from . import benchmarking
+
+    reference_values = benchmarking.benchmarks(
+        base_all, values_all, catalogue, municipalities["region_code"], municipalities["region"],
+        municipalities["macro_area"])
     try:
         analysis = analyse(values, catalogue, method, seed=seed, universe=universe)
     except ValueError as error:
@@ -834,7 +854,8 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
         area_status=analysis.area_status, imputed=analysis.imputed, percentiles=analysis.percentiles,
         all_scores=_all_scores(analysis.all_scores, municipalities, codes),
         all_priorities=analysis.all_priorities,
-        all_indicators=universe.values if method.scope == "all" else None)
+        all_indicators=universe.values if method.scope == "all" else None,
+        benchmarks=reference_values, robustness=analysis.robustness, sensitivity=analysis.sensitivity)
     return prepared
 
 
@@ -858,9 +879,11 @@ def _monte_carlo_record(analysis: Analysis) -> dict | None:
     if simulation is None:
         return None
     draws = simulation.draws
+    choices = [{k: _plain(v) for k, v in row.items()} for row in simulation.choices.to_dict("records")]
     return {"runs": simulation.runs, "random_state": simulation.random_state,
-            "draws": {column: {k: int(v) for k, v in draws[column].value_counts().sort_index().items()}
-                      for column in draws.columns}}
+            "draws": {column: {str(k): int(v) for k, v in draws[column].value_counts().sort_index().items()}
+                      for column in draws.columns},
+            "choices": choices}
 
 
 def _all_scores(scores: pd.DataFrame | None, municipalities: pd.DataFrame, codes: pd.Index) -> pd.DataFrame | None:
@@ -907,6 +930,9 @@ def write_processed(prepared: PrepareResult, processed_dir: str | Path) -> list[
         "all_indicators.parquet": prepared.all_indicators,
         "all_scores.parquet": prepared.all_scores,
         "all_priorities.parquet": prepared.all_priorities,
+        "benchmarks.parquet": prepared.benchmarks,
+        "robustness.parquet": prepared.robustness,
+        "sensitivity.parquet": prepared.sensitivity,
     }
     tables.update({name: frame for name, frame in optional.items() if frame is not None})
     written = [write_parquet_atomic(processed_dir / name, frame) for name, frame in tables.items()]

@@ -30,9 +30,10 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from . import FOCUS_AREAS, FOCUS_AREA_LABELS, config
+from . import FOCUS_AREAS, FOCUS_AREA_LABELS, config, italian
 from .errors import CocityError
 from .fileio import write_text_atomic
+from .method import ROBUSTNESS_DEFAULTS
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,9 @@ OPTIONAL_FILES = (
     "all_scores.parquet",
     "stated_priorities.parquet",  # the cities' questionnaire answers (`cocity prepare --questionnaire`)
     "income_series.parquet",  # MEF income per taxpayer and share up to EUR 10,000, one row per city and tax year
+    "benchmarks.parquet",
+    "robustness.parquet",
+    "sensitivity.parquet",
 )
 #: an area measured by fewer need indicators than this (for the city) rests on limited evidence
 MIN_INDICATORS = 3
@@ -82,6 +86,7 @@ CITY_REPORT_INPUTS = PROCESSED_FILES + OPTIONAL_FILES + MAP_FILES
 REPORT_CODE_FILES = (
     config.PACKAGE_DIR / "reports.py",
     config.PACKAGE_DIR / "report_maps.py",
+    config.PACKAGE_DIR / "italian.py",
     GOOD_PRACTICES_FILE,
     config.TEMPLATES_DIR / TEMPLATE_NAME / "index.html.j2",
     config.TEMPLATES_DIR / TEMPLATE_NAME / "conf.json",
@@ -754,10 +759,459 @@ TEXTS: dict[str, dict] = {
     },
 }
 
+# Texts of issue 10 (comparable priority rule, calibrated robustness, benchmarks, report frame,
+# method annex). Kept in this table until the message catalogue of issue 12.
+TEXTS["it"].update({
+    "nearest_first_same": "stessa area in testa ({area})",
+    "nearest_first_other": "area in testa diversa: {area}",
+    "nearest_first_none": "area in testa non disponibile",
+    "col_first": "Area più sopra la media",
+    "col_share": "Simulazioni in cui è in testa",
+    "index_title": "Città Medie Sud – Analisi dei fabbisogni per città",
+    "title": "Analisi dei fabbisogni di {city} ({province})",
+    "subtitle": "Elementi per la strategia della città – Città Medie Sud, PN Metro plus e città medie Sud 2021-2027",
+    "frame_line": "Elaborazione del {date} · cocity-analysis {version} · dati preparati: {run} · anni dei dati: {years}",
+    "frame_run_unknown": "identificativo non registrato",
+    "howto_h": "Come leggere questo rapporto",
+    "howto_items": (
+        "Il rapporto mette a confronto {city} con {ref} in quattro aree di intervento del programma, con dati "
+        "ufficiali (la fonte e l'anno sono accanto a ogni valore).",
+        "Per ogni area conta la distanza dalla media: un'area «sopra la media» ha un bisogno più alto di quello "
+        "medio delle città di confronto, un'area «sotto la media» più basso.",
+        "L'ordine delle aree è relativo: dice dove {city} si discosta di più dalle altre città, non quanto un "
+        "bisogno sia urgente né quali interventi scegliere. È un elemento per la strategia della città, "
+        "insieme alle priorità che la città stessa indica.",
+        "La solidità dell'ordine è stata verificata ripetendo il calcolo molte volte con scelte diverse, anche "
+        "togliendo un indicatore alla volta: «quasi alla pari» vuol dire che due aree non si possono "
+        "distinguere con questi dati.",
+        "I termini tecnici sono spiegati nel glossario dell'allegato di metodo, in fondo al rapporto.",
+    ),
+    "sum_first_h": "Dove il bisogno è più alto rispetto alle altre città",
+    "sum_above_below": "Rispetto alla media di {ref_short}, {city} ha un bisogno più alto in: {above}; più basso in: {below}.",
+    "sum_all_above": "Rispetto alla media di {ref_short}, {city} ha un bisogno più alto in tutte le aree con dati: {above}.",
+    "sum_none_above": (
+        "{city} è sotto la media di {ref_short} in tutte le aree con dati ({below}): in nessuna area il bisogno "
+        "misurato è più alto di quello medio."
+    ),
+    "sum_first_above": (
+        "L'area più sopra la media è «{area}»: punteggio {score} su 100, contro una media di {mean}; "
+        "{rank_words} un punteggio più alto in quest'area."
+    ),
+    "sum_first_none_above": (
+        "L'ordine delle aree è quindi solo relativo: l'area meno lontana dalla media è «{area}» (punteggio "
+        "{score} su 100, media {mean}). Non indica un bisogno urgente."
+    ),
+    "rank_words_none": "nessun'altra delle {n} città ha",
+    "rank_words_one": "solo un'altra delle {n} città ha",
+    "rank_words_some": "altre {k} delle {n} città hanno",
+    "robust_level": {
+        "very_solid": "un'indicazione molto solida",
+        "solid": "un'indicazione solida",
+        "leaning": "un'indicazione prevalente, ma non netta",
+        "uncertain": "un'indicazione incerta",
+    },
+    "robust_kept": "«{area}» resta in testa {share_phrase}: {words}.",
+    "robust_kept_runs": "«{area}» resta in testa {share_phrase} (su {runs}): {words}.",
+    "robust_near_tie": (
+        "«{area}» e «{second}» sono quasi alla pari: con questi dati non si può dire quale delle due sia più "
+        "sopra la media. «{area}» è in testa {share_phrase}, «{second}» {second_phrase}."
+    ),
+    "robust_near_tie_below": (
+        "«{area}» e «{second}» sono quasi alla pari: «{area}» è in testa {share_phrase}, «{second}» {second_phrase}."
+    ),
+    "robust_runner_up": "Nelle altre simulazioni è in testa soprattutto «{area}» ({share_phrase}).",
+    "robust_missing": (
+        "La solidità di questo ordine non è misurata in questa elaborazione (analisi di incertezza non disponibile)."
+    ),
+    "driver_sentence": "La scelta che sposta di più questo risultato: {what}.",
+    "driver_leave_out": (
+        "togliere l'indicatore «{indicator}» ({area}); senza di esso «{first}» resta in testa {share_phrase}"
+    ),
+    "driver_leave_out_never": (
+        "togliere l'indicatore «{indicator}» ({area}); senza di esso «{first}» non è mai in testa"
+    ),
+    "driver_choice_never": "{what}; con l'opzione meno favorevole «{first}» non è mai in testa",
+    "driver_choice": "{what}; con l'opzione meno favorevole «{first}» resta in testa {share_phrase}",
+    "driver_none": "Nessuna delle scelte verificate sposta in modo apprezzabile questo risultato.",
+    "choice_names": {
+        "normalisation": "il modo di portare gli indicatori sulla stessa scala",
+        "aggregation": "il modo di combinare gli indicatori di un'area",
+        "indicator_weights": "il peso dei singoli indicatori",
+        "area_weights": "il peso relativo delle aree",
+        "imputation": "la stima dei dati mancanti",
+        "leave_one_out": "togliere un indicatore",
+    },
+    "stability_sentence": (
+        "Appartenenza al profilo: {city} resta nel nucleo del suo profilo {share_phrase} su campioni diversi "
+        "di città."
+    ),
+    "profile_values_intro": (
+        "Il profilo prende il nome dagli indicatori in cui le sue città, in media, si distinguono di più. "
+        "I valori di {city} accanto a quelli del profilo:"
+    ),
+    "profile_values_row": "{label}: {city_value} {prep_city}, {profile_value} in media nel profilo, {all_value} in media nelle {n} città.",
+    "profile_member_differs": (
+        "Attenzione: in «{label}», che dà il nome al profilo, {city} ha un bisogno {side} della media delle {n} "
+        "città. Il profilo descrive il gruppo, non ogni città che ne fa parte."
+    ),
+    "side_higher": "più alto",
+    "side_lower": "più basso",
+    "ranking_h": "Ordine delle aree e solidità",
+    "ranking_intro": (
+        "Le aree sono ordinate dalla più sopra alla più sotto la media di {ref_short} (bisogno relativo): "
+        "l'ordine è un confronto, non una graduatoria di urgenza."
+    ),
+    "ranking_item": "{area} – punteggio {score} su 100 (media {mean}): {position}",
+    "position_above": "sopra la media",
+    "position_below": "sotto la media",
+    "position_at": "nella media",
+    "intervals_intro": (
+        "Quanto è solido questo ordine? Il calcolo è stato ripetuto {runs} volte cambiando le scelte di "
+        "metodo, i pesi e gli indicatori usati (uno alla volta tolto da ogni area), come descritto "
+        "nell'allegato di metodo. Per ogni area: la posizione più frequente (pallino) e le posizioni in cui cade "
+        "in 9 simulazioni su 10 (barra)."
+    ),
+    "interval_axis_left": "più sopra la media",
+    "interval_axis_right": "più sotto la media",
+    "interval_row": "{area}: di solito in {median} posizione, {range} in 9 simulazioni su 10; in testa {share_phrase}.",
+    "interval_first_share": "in testa {share_phrase}",
+    "nearest_intro": (
+        "Le {k} città con gli indicatori più simili a quelli di {city}, qualunque sia il loro profilo: cosa hanno "
+        "in comune e dove si differenziano."
+    ),
+    "nearest_vs": "{label}: {v1} {prep_city}, {v2} {prep_peer}",
+    "south_missing": (
+        "Confronto dei punteggi con i comuni del Sud e Isole: non disponibile in questa elaborazione "
+        "(richiede il calcolo su tutti i comuni italiani); i valori di regione, Sud e Isole e Italia di ogni "
+        "indicatore sono nelle «Note sui dati»."
+    ),
+    "practices_intro": (
+        "Esperienze presentate nella visita di studio a Torino del programma. Criterio: sono mostrate quelle "
+        "legate alle prime due aree di {city} nell'ordine qui sopra, se quell'area è sopra la media "
+        "(se nessuna area è sopra la media, solo la prima)."
+    ),
+    "practices_none": (
+        "Nessuna delle esperienze della visita di studio è legata alle prime aree di {city} secondo il criterio."
+    ),
+    "practice_visited": "sede visitata",
+    "indicators_intro": (
+        "Per ogni area: il valore di ciascun indicatore per {city} accanto a quello della sua regione, del Sud e "
+        "Isole e dell'Italia (calcolati sugli stessi file comunali, per tutti i comuni), l'anno di riferimento e "
+        "la fonte ufficiale. «Bisogno (0–100)» riporta il valore su una scala da 0 (bisogno più basso tra "
+        "{ref}) a 100 (bisogno più alto). «Note» segnala i valori calcolati con un trattamento documentato, "
+        "trasformati o stimati."
+    ),
+    "col_city_value": "{city}",
+    "col_region_value": "Regione ({region})",
+    "col_south_value": "Sud e Isole",
+    "col_italy_value": "Italia",
+    "sources_line": "Fonti: {sources}.",
+    "stated_h": "Priorità dichiarate dalla città e ordine dai dati",
+    "stated_none": (
+        "Le priorità di {city} non sono ancora disponibili: il questionario sulle priorità delle città non è "
+        "ancora stato raccolto. Per inviarle, la città compila il modello di questionario del programma (per "
+        "ogni area: priorità da 1 a 5, bisogno principale, ruolo di chi risponde, data) e lo trasmette al gruppo "
+        "di analisi del programma: le risposte saranno messe accanto a questi dati nella prossima edizione del "
+        "rapporto."
+    ),
+    "annex_h": "Allegato di metodo",
+    "ov_priorities_h": "L'ordine delle aree nelle {n} città",
+    "ov_priorities_intro": (
+        "Per ogni città le aree dalla più sopra alla più sotto la media delle {n} città (distanza standardizzata "
+        "dalla media, vedi l'allegato di metodo dei rapporti), con il punteggio e la solidità dell'area in testa."
+    ),
+    "ov_above": "↑ sopra la media",
+    "ov_below": "↓ sotto la media",
+    "col_robustness": "Solidità",
+    "ov_levels": {"near_tie": "quasi alla pari", "very_solid": "molto solida", "solid": "solida",
+                  "leaning": "prevalente, non netta", "uncertain": "incerta"},
+    "annex_rule_h": "La regola di confronto tra le aree",
+    "annex_rule": (
+        "Il punteggio di ogni area (da 0 a 100) è calcolato sulla sua scala: le medie delle aree tra {ref} sono "
+        "diverse ({means}), quindi i punteggi di aree diverse non si confrontano direttamente. Per ogni area si "
+        "calcola la distanza standardizzata dalla media: (punteggio della città − media) / deviazione standard, "
+        "media e deviazione standard calcolate su {ref}. 0 vuol dire «nella media», +1 una deviazione standard "
+        "sopra la media. Le aree sono ordinate per questa distanza; un peso d'area diverso da 1 la moltiplica se è "
+        "sopra la media e la divide se è sotto, così non sposta mai un'area da un lato all'altro della media."
+    ),
+    "annex_rule_example": (
+        "Esempio con i dati di {city}: in «{area}» il punteggio è {score}, la media {mean} e la deviazione "
+        "standard {sd}; distanza = ({score} − {mean}) / {sd} = {distance}."
+    ),
+    "annex_distances": "Distanze di {city} per area: {items}.",
+    "annex_uncertainty_h": "Analisi di incertezza",
+    "annex_uncertainty": (
+        "Il calcolo è ripetuto {runs} volte (simulazioni Monte Carlo con seme casuale {seed}, quindi ripetibili). "
+        "Ogni simulazione estrae a caso: {tested}. Le scelte seguenti non sono state contate come verificate "
+        "perché non cambiano nulla con questi dati: {untested}. La sensibilità di ogni scelta è la quota della "
+        "variabilità del risultato («l'area in testa resta in testa») spiegata da quella scelta da sola (indice "
+        "del primo ordine, stimato raggruppando le simulazioni per opzione; i pesi in cinque classi)."
+    ),
+    "annex_tested_names": {
+        "normalisation": "la normalizzazione ({options})",
+        "aggregation": "l'aggregazione ({options})",
+        "indicator_weights": "i pesi degli indicatori (distribuzione di Dirichlet intorno ai pesi scelti, concentrazione {concentration})",
+        "area_weights": "i pesi delle aree (Dirichlet intorno ai pesi scelti, concentrazione {area_concentration})",
+        "imputation": "la stima dei dati mancanti ({options})",
+        "leave_one_out": "in «{area}», nessun indicatore tolto oppure uno tra {count} (come la funzione remove_elements di COINr)",
+    },
+    "annex_untested_none": "nessuna",
+    "mc_option_names": {"none": "nessuna stima", "median_region": "mediana della regione",
+                        "knn": "comuni più simili", "arithmetic": "media aritmetica", "geometric": "media geometrica"},
+    "mc_untested": {
+        "same": "la stima dei dati mancanti «{option}», che dà gli stessi valori di «{other}» (nessun dato da stimare)",
+        "one_indicator": "togliere un indicatore in «{area}», che ne ha uno solo",
+        "one_option": "{choice} (una sola opzione)",
+        "other": "{choice} ({note})",
+    },
+    "annex_thresholds": (
+        "Parole sulla solidità (soglie in method.yaml): «quasi alla pari» se la distanza della prima area supera "
+        "quella della seconda di meno di {near_tie_distance} deviazioni standard, oppure se la quota di "
+        "simulazioni in cui la prima è in testa supera quella della seconda di meno di {near_tie_share_pct} "
+        "punti percentuali; altrimenti «molto solida» da {very_solid_pct}% (con un distacco di almeno "
+        "{very_solid_distance} deviazioni standard), «solida» da {solid_pct}%, «prevalente ma non netta» da "
+        "{leaning_pct}%, «incerta» sotto."
+    ),
+    "annex_profiles_h": "Profili e città simili",
+    "annex_benchmarks_h": "Valori di riferimento (regione, Sud e Isole, Italia)",
+    "annex_benchmarks": (
+        "Per ogni indicatore il valore di un'area geografica è il rapporto tra le somme: la formula applicata ai "
+        "numeratori e ai denominatori sommati su tutti i comuni dell'area in cui l'indicatore è calcolabile (per "
+        "esempio, i contribuenti fino a 10.000 euro della regione diviso i contribuenti della regione). È il "
+        "valore ponderato per la popolazione di riferimento dell'indicatore, preferibile a una media dei rapporti "
+        "comunali. Sud e Isole: ripartizioni ISTAT «Sud» e «Isole»."
+    ),
+    "annex_sources_h": "Fonti e dataset",
+    "glossary_h": "Glossario",
+    "glossary": (
+        ("Punteggio d'area", "valore da 0 a 100 che combina gli indicatori normalizzati di un'area: 0 = bisogno più basso, 100 = più alto tra le città di confronto."),
+        ("Normalizzazione", "il modo di portare indicatori con unità diverse (euro, percentuali, abitanti per km²) sulla stessa scala."),
+        ("Media e deviazione standard", "la media è il valore medio delle città di confronto; la deviazione standard misura quanto i valori si allontanano in genere dalla media."),
+        ("Distanza standardizzata", "(valore − media) / deviazione standard: quante deviazioni standard la città è sopra (+) o sotto (−) la media."),
+        ("Simulazioni (Monte Carlo)", "ripetizioni del calcolo con scelte estratte a caso tra quelle ragionevoli, per vedere quanto il risultato dipende da esse."),
+        ("Quasi alla pari", "due aree la cui distanza dalla media è troppo simile, o che si alternano in testa nelle simulazioni, per dire quale sia più sopra la media."),
+        ("Percentile", "posizione tra tutti i comuni: 90 vuol dire un valore più alto di quello del 90% dei comuni."),
+        ("Profilo di bisogno", "gruppo di città con indicatori simili, formato con un metodo statistico di raggruppamento (k-means)."),
+        ("Imputazione", "stima di un valore mancante a partire da comuni simili; i valori stimati sono segnalati."),
+        ("Winsorizzazione", "riduzione dei pochi valori estremi di un indicatore al valore estremo successivo, perché non dominino la scala."),
+    ),
+})
+
+TEXTS["en"].update({
+    "nearest_first_same": "same first area ({area})",
+    "nearest_first_other": "different first area: {area}",
+    "nearest_first_none": "first area not available",
+    "col_first": "Area furthest above the mean",
+    "col_share": "Simulations in which it is first",
+    "index_title": "Città Medie Sud – Needs analysis by city",
+    "title": "Needs analysis of {city} ({province})",
+    "subtitle": "Evidence for the city's strategy – Città Medie Sud, PN Metro plus e città medie Sud 2021-2027",
+    "frame_line": "Prepared on {date} · cocity-analysis {version} · prepared data: {run} · data years: {years}",
+    "frame_run_unknown": "identifier not recorded",
+    "howto_h": "How to read this report",
+    "howto_items": (
+        "The report compares {city} with {ref} in four focus areas of the programme, with official data (source "
+        "and year next to every value).",
+        "For each area what counts is the distance from the mean: an area “above the mean” has a higher need "
+        "than the comparison cities' average, “below the mean” a lower one.",
+        "The order of the areas is relative: it says where {city} departs most from the other cities, not how "
+        "urgent a need is nor which measures to choose. It is evidence for the city's own strategy, beside the "
+        "priorities the city states.",
+        "The robustness of the order was checked by repeating the calculation many times with other choices, "
+        "also leaving out one indicator at a time: “near tie” means two areas cannot be told apart with these data.",
+        "Technical terms are explained in the glossary of the method annex, at the end of the report.",
+    ),
+    "sum_first_h": "Where need is highest compared with the other cities",
+    "sum_above_below": "Compared with the mean of {ref_short}, {city} has a higher need in: {above}; lower in: {below}.",
+    "sum_all_above": "Compared with the mean of {ref_short}, {city} has a higher need in every area with data: {above}.",
+    "sum_none_above": (
+        "{city} is below the mean of {ref_short} in every area with data ({below}): in no area is the measured "
+        "need higher than average."
+    ),
+    "sum_first_above": (
+        "The area furthest above the mean is “{area}”: score {score} out of 100, against a mean of {mean}; "
+        "{rank_words} a higher score in this area."
+    ),
+    "sum_first_none_above": (
+        "The order of the areas is therefore only relative: the area least far from the mean is “{area}” (score "
+        "{score} out of 100, mean {mean}). It does not indicate an urgent need."
+    ),
+    "rank_words_none": "none of the other {n} cities has",
+    "rank_words_one": "only one other of the {n} cities has",
+    "rank_words_some": "{k} other of the {n} cities have",
+    "robust_level": {"very_solid": "a very robust finding", "solid": "a robust finding",
+                     "leaning": "a prevailing but not clear-cut finding", "uncertain": "an uncertain finding"},
+    "robust_kept": "“{area}” stays first {share_phrase}: {words}.",
+    "robust_kept_runs": "“{area}” stays first {share_phrase} (out of {runs}): {words}.",
+    "robust_near_tie": (
+        "“{area}” and “{second}” are a near tie: these data cannot say which is further above the mean. In the "
+        "simulations “{area}” is first {share_phrase}, “{second}” {second_phrase}."
+    ),
+    "robust_near_tie_below": "“{area}” and “{second}” are a near tie: “{area}” is first {share_phrase}, “{second}” {second_phrase}.",
+    "robust_runner_up": "In the other simulations “{area}” is first most often ({share_phrase}).",
+    "robust_missing": "The robustness of this order is not measured in this run (no uncertainty analysis).",
+    "driver_sentence": "The choice that moves this result most: {what}.",
+    "driver_leave_out": "leaving out the indicator “{indicator}” ({area}); without it “{first}” stays first {share_phrase}",
+    "driver_leave_out_never": "leaving out the indicator “{indicator}” ({area}); without it “{first}” is never first",
+    "driver_choice_never": "{what}; with the least favourable option “{first}” is never first",
+    "driver_choice": "{what}; with the least favourable option “{first}” stays first {share_phrase}",
+    "driver_none": "None of the choices tested moves this result appreciably.",
+    "choice_names": {"normalisation": "how the indicators are put on one scale",
+                     "aggregation": "how the indicators of an area are combined",
+                     "indicator_weights": "the weights of the indicators", "area_weights": "the weights of the areas",
+                     "imputation": "the estimate of missing data", "leave_one_out": "leaving out an indicator"},
+    "stability_sentence": (
+        "Profile membership: {city} stays in the core of its profile {share_phrase} on different samples of cities."
+    ),
+    "profile_values_intro": (
+        "The profile is named after the indicators on which its cities, on average, stand out most. The values "
+        "of {city} beside the profile's:"
+    ),
+    "profile_values_row": "{label}: {city_value} {prep_city}, {profile_value} on average in the profile, {all_value} on average in the {n} cities.",
+    "profile_member_differs": (
+        "Note: in “{label}”, which names the profile, {city} has a {side} need than the mean of the {n} cities. "
+        "The profile describes the group, not every city in it."
+    ),
+    "side_higher": "higher",
+    "side_lower": "lower",
+    "ranking_h": "Order of the areas and robustness",
+    "ranking_intro": (
+        "The areas are ordered from furthest above to furthest below the mean of {ref_short} (relative need): "
+        "the order is a comparison, not a ranking of urgency."
+    ),
+    "ranking_item": "{area} – score {score} out of 100 (mean {mean}): {position}",
+    "position_above": "above the mean",
+    "position_below": "below the mean",
+    "position_at": "at the mean",
+    "intervals_intro": (
+        "How robust is this order? The calculation was repeated {runs} times changing the method choices, the "
+        "weights and the indicators used (one at a time left out of each area), as the method annex describes. "
+        "For each area: the most common position (dot) and the positions it takes in 9 simulations out of 10 (bar)."
+    ),
+    "interval_axis_left": "furthest above the mean",
+    "interval_axis_right": "furthest below the mean",
+    "interval_row": "{area}: usually in {median} place, {range} in 9 simulations out of 10; first {share_phrase}.",
+    "interval_first_share": "first {share_phrase}",
+    "nearest_intro": (
+        "The {k} cities whose indicators are most similar to those of {city}, whatever their profile: what they "
+        "share and where they differ."
+    ),
+    "nearest_vs": "{label}: {v1} {prep_city}, {v2} {prep_peer}",
+    "south_missing": (
+        "The comparison of the scores with the municipalities of the South and Islands is not available in this "
+        "run (it needs every Italian municipality); the region, South and Islands and Italy values of every "
+        "indicator are in the “Data notes”."
+    ),
+    "practices_intro": (
+        "Experiences presented on the programme's study visit to Turin. Criterion: those related to the first two "
+        "areas of {city} in the order above, when that area is above the mean (when no area is, the first only)."
+    ),
+    "practices_none": "None of the study-visit experiences relates to the first areas of {city} under the criterion.",
+    "practice_visited": "site visited",
+    "indicators_intro": (
+        "For each area: the value of each indicator for {city} beside that of its region, the South and Islands "
+        "and Italy (computed from the same municipal files, for every municipality), the reference year and the "
+        "official source. “Need (0–100)” puts the value on a scale from 0 (lowest need among {ref}) to 100. "
+        "“Notes” flags values computed with a documented treatment, transformed or estimated."
+    ),
+    "col_city_value": "{city}",
+    "col_region_value": "Region ({region})",
+    "col_south_value": "South and Islands",
+    "col_italy_value": "Italy",
+    "sources_line": "Sources: {sources}.",
+    "stated_h": "Priorities stated by the city and order from the data",
+    "stated_none": (
+        "The priorities of {city} are not available yet: the cities' priority questionnaire has not been collected "
+        "yet. To send them, the city fills in the programme's questionnaire form (per area: priority 1 to 5, main "
+        "need, respondent's role, date) and sends it to the programme's analysis team: the answers will be set "
+        "beside these data in the next edition of the report."
+    ),
+    "annex_h": "Method annex",
+    "ov_priorities_h": "The order of the areas in the {n} cities",
+    "ov_priorities_intro": (
+        "For every city the areas from furthest above to furthest below the mean of the {n} cities (standardised "
+        "distance from the mean, see the reports' method annex), with the score and the robustness of the first area."
+    ),
+    "ov_above": "↑ above the mean",
+    "ov_below": "↓ below the mean",
+    "col_robustness": "Robustness",
+    "ov_levels": {"near_tie": "near tie", "very_solid": "very robust", "solid": "robust",
+                  "leaning": "prevailing, not clear-cut", "uncertain": "uncertain"},
+    "annex_rule_h": "The rule comparing the areas",
+    "annex_rule": (
+        "Each area's score (0 to 100) is on its own scale: the areas' means among {ref} differ ({means}), so the "
+        "scores of different areas do not compare directly. For each area the standardised distance from the mean "
+        "is computed: (city score − mean) / standard deviation, over {ref}. 0 = at the mean, +1 = one standard "
+        "deviation above. Areas are ordered by this distance; an area weight other than 1 multiplies it above the "
+        "mean and divides it below, so it never moves an area across the mean."
+    ),
+    "annex_rule_example": (
+        "Example with the data of {city}: in “{area}” the score is {score}, the mean {mean} and the standard "
+        "deviation {sd}; distance = ({score} − {mean}) / {sd} = {distance}."
+    ),
+    "annex_distances": "Distances of {city} by area: {items}.",
+    "annex_uncertainty_h": "Uncertainty analysis",
+    "annex_uncertainty": (
+        "The calculation is repeated {runs} times (Monte Carlo simulations with random seed {seed}, so repeatable). "
+        "Each simulation draws: {tested}. Not counted as tested, because they change nothing on these data: "
+        "{untested}. The sensitivity of a choice is the share of the variance of the result (“the first area stays "
+        "first”) explained by that choice alone (first-order index, estimated by grouping the simulations by "
+        "option; weights in five classes)."
+    ),
+    "annex_tested_names": {
+        "normalisation": "the normalisation ({options})",
+        "aggregation": "the aggregation ({options})",
+        "indicator_weights": "indicator weights (Dirichlet around the chosen weights, concentration {concentration})",
+        "area_weights": "area weights (Dirichlet around the chosen weights, concentration {area_concentration})",
+        "imputation": "the estimate of missing data ({options})",
+        "leave_one_out": "in “{area}”, no indicator left out or one of {count} (as COINr's remove_elements)",
+    },
+    "annex_untested_none": "none",
+    "mc_option_names": {"none": "no estimate", "median_region": "regional median", "knn": "most similar municipalities",
+                        "arithmetic": "arithmetic mean", "geometric": "geometric mean"},
+    "mc_untested": {
+        "same": "the estimate of missing data “{option}”, which gives the same values as “{other}” (nothing to estimate)",
+        "one_indicator": "leaving out an indicator in “{area}”, which has only one",
+        "one_option": "{choice} (one option only)",
+        "other": "{choice} ({note})",
+    },
+    "annex_thresholds": (
+        "Robustness words (thresholds in method.yaml): “near tie” when the first area's distance exceeds the "
+        "second's by less than {near_tie_distance} standard deviations, or its share of simulations in first place "
+        "exceeds the second's by less than {near_tie_share_pct} percentage points; otherwise “very robust” from "
+        "{very_solid_pct}% (with a lead of at least {very_solid_distance} standard deviations), “robust” from "
+        "{solid_pct}%, “prevailing but not clear-cut” from {leaning_pct}%, “uncertain” below."
+    ),
+    "annex_profiles_h": "Profiles and similar cities",
+    "annex_benchmarks_h": "Reference values (region, South and Islands, Italy)",
+    "annex_benchmarks": (
+        "For each indicator the value of a geographic area is the ratio of the sums: the formula applied to the "
+        "numerators and denominators summed over all the area's municipalities where the indicator can be computed. "
+        "It is the value weighted by the indicator's own reference population, preferable to a mean of municipal "
+        "ratios. South and Islands: ISTAT's ripartizioni “Sud” and “Isole”."
+    ),
+    "annex_sources_h": "Sources and datasets",
+    "glossary_h": "Glossary",
+    "glossary": (
+        ("Area score", "0 to 100, combining the normalised indicators of an area: 0 = lowest need, 100 = highest among the comparison cities."),
+        ("Normalisation", "putting indicators in different units on one scale."),
+        ("Mean and standard deviation", "the average of the comparison cities; how far values typically lie from it."),
+        ("Standardised distance", "(value − mean) / standard deviation."),
+        ("Simulations (Monte Carlo)", "repetitions of the calculation with choices drawn at random among reasonable ones."),
+        ("Near tie", "two areas too close, or alternating first in the simulations, to say which is further above the mean."),
+        ("Percentile", "position among all municipalities: 90 = a value higher than that of 90% of them."),
+        ("Need profile", "a group of cities with similar indicators (k-means clustering)."),
+        ("Imputation", "estimating a missing value from similar municipalities; estimated values are flagged."),
+        ("Winsorisation", "bringing the few extreme values of an indicator to the next extreme value."),
+    ),
+})
+
 
 def _t(lang: str, key: str, **kwargs) -> str:
     text = TEXTS[lang][key]
-    return text.format(**kwargs) if kwargs else text
+    text = text.format(**kwargs) if kwargs else text
+    # generated Italian: prepositions and articles follow the next word ("alle 39", "nell'8%", "ad Andria")
+    return italian.tidy(text) if lang == "it" and isinstance(text, str) else text
 
 
 def _tv(view, key: str, **kwargs) -> str:
@@ -909,6 +1363,12 @@ class ProcessedData:
     south_count: int = 0
     income_series: pd.DataFrame | None = None
     run_id: str | None = None  # the dataset's run id (every file read carries it)
+    benchmarks: pd.DataFrame | None = None
+    robustness: pd.DataFrame | None = None
+    sensitivity: pd.DataFrame | None = None
+    run_label: str = ""
+    prepared_date: str = ""
+    reference_stats: dict = field(default_factory=dict)
 
     def has_column(self, table: str, column: str) -> bool:
         frame = getattr(self, table)
@@ -1122,13 +1582,65 @@ def read_processed(processed_dir: str | Path) -> ProcessedData:
     if screening is not None and not {"indicator", "action"} <= set(screening.columns):
         screening = None
     south, n_south = _south_scores(path, provenance)
+    benchmarks = _optional_parquet(path / "benchmarks.parquet")
+    if benchmarks is not None and not {"item", "level", "value"} <= set(benchmarks.columns):
+        benchmarks = None
+    robust = _optional_parquet(path / "robustness.parquet")
+    if robust is not None and not {"istat_code", "level"} <= set(robust.columns):
+        robust = None
+    sensitivity = _optional_parquet(path / "sensitivity.parquet")
+    if sensitivity is not None and not {"istat_code", "choice", "first_order"} <= set(sensitivity.columns):
+        sensitivity = None
+    run_label, prepared_date = _run_identity(path, provenance)
+    reference_stats = _reference_stats(path, provenance, scores)
     data = ProcessedData(path, cities, indicators, normalised, scores, clusters, priorities, catalogue, provenance,
                          treatments=treatments, profiles=profiles, diagnostics=diagnostics, percentiles=percentiles,
                          imputed=_read_imputed(path), area_status=area_status, screening=screening,
-                         south_scores=south, south_count=n_south, income_series=income_series, run_id=run_id)
+                         south_scores=south, south_count=n_south, income_series=income_series, run_id=run_id,
+                         benchmarks=benchmarks, robustness=robust,
+                         sensitivity=sensitivity, run_label=run_label, prepared_date=prepared_date,
+                         reference_stats=reference_stats)
     _PROCESSED_CACHE.clear()
     _PROCESSED_CACHE[key] = data
     return data
+
+
+def _reference_stats(path: Path, provenance: dict, scores: pd.DataFrame) -> dict:
+    """Per area, (mean, population sd) of the scores over the reference set of the priority rule:
+    the analysed cities, or every municipality with ``scope: all`` (``all_scores.parquet``)."""
+    method = provenance.get("method") or {}
+    scope = method.get("scope") or (method.get("reference_set") or {}).get("scope")
+    frame = scores
+    if scope == "all" and (path / "all_scores.parquet").is_file():
+        try:
+            frame = pd.read_parquet(path / "all_scores.parquet", columns=list(FOCUS_AREAS))
+        except Exception as exc:  # noqa: BLE001 - fall back on the cities' scores
+            log.warning("all_scores.parquet non leggibile: %s", exc)
+    out = {}
+    for area in FOCUS_AREAS:
+        if area in frame.columns and frame[area].notna().any():
+            out[area] = (float(frame[area].mean()), float(frame[area].std(ddof=0)))
+    return out
+
+
+def _run_identity(path: Path, provenance: dict) -> tuple[str, str]:
+    """(run identifier, date) of the prepared dataset: the run id and creation time recorded in
+    ``provenance.json`` when present, else the first 12 hex digits of its sha256 and its
+    modification date (UTC), so that every report of one dataset shows the same pair."""
+    import datetime
+    import hashlib
+
+    file = path / "provenance.json"
+    run = provenance.get("run_id") or provenance.get("run")
+    created = provenance.get("created_at") or provenance.get("created")
+    if not run and file.is_file():
+        run = "sha256 " + hashlib.sha256(file.read_bytes()).hexdigest()[:12]
+    date = ""
+    if created:
+        date = str(created)[:10]
+    elif file.is_file():
+        date = datetime.datetime.fromtimestamp(file.stat().st_mtime, tz=datetime.timezone.utc).date().isoformat()
+    return (str(run) if run else ""), date
 
 
 def _unknown_code_error(code, cities: pd.DataFrame) -> CocityError:
@@ -1253,6 +1765,21 @@ class CityView:
     superseded: list = field(default_factory=list)
     income: pd.DataFrame | None = None
     municipal_list: str = ""
+    robustness: dict | None = None
+    driver: dict | None = None
+    profile_values: list = field(default_factory=list)
+    sd_39: dict = field(default_factory=dict)
+    frame_info: dict = field(default_factory=dict)
+    mc_choices: list = field(default_factory=list)
+    sources: list = field(default_factory=list)
+
+    @property
+    def ref_short(self) -> str:
+        """The comparison set in a short phrase after "media di" ("le 39 città", "i comuni italiani")."""
+        scope = (self.method.get("reference_set") or {}).get("scope") or self.method.get("scope")
+        if scope == "all":
+            return "i comuni italiani" if self.lang == "it" else "the Italian municipalities"
+        return f"le {self.n_cities} città" if self.lang == "it" else f"the {self.n_cities} cities"
 
     @property
     def name(self) -> str:
@@ -1309,6 +1836,8 @@ def _profile_texts(data: ProcessedData, cluster: int | None, lang: str) -> tuple
     portrait = row.get(portrait_col) if portrait_col in data.profiles.columns else None
     label = None if _is_missing(label) else str(label)
     portrait = None if _is_missing(portrait) or not str(portrait).strip() else str(portrait).strip()
+    if portrait and lang == "it":
+        portrait = portrait.replace("dev. st.", "deviazioni standard")  # no abbreviations for readers
     return label, portrait
 
 
@@ -1367,6 +1896,11 @@ def _south_scores(path: Path, provenance: dict) -> tuple[pd.Series | None, int]:
     return south[list(FOCUS_AREAS)].mean(), int(len(south))
 
 
+def _at_city(name: str, lang: str) -> str:
+    """ "ad Andria" / "a Matera" ("in Andria" in English)."""
+    return italian.city_preposition("a", name) if lang == "it" else f"in {name}"
+
+
 def _nearest(data: ProcessedData, code: str, lang: str, first: pd.Series, k: int = N_NEAREST) -> list[dict]:
     """The ``k`` cities closest to ``code`` on the normalised indicators (Euclidean), with what they
     share and where they differ most.
@@ -1394,7 +1928,8 @@ def _nearest(data: ProcessedData, code: str, lang: str, first: pd.Series, k: int
                   if j != i and n_common[j] > 0 and np.isfinite(distance[j])]
     order = sorted(candidates)[:k]
 
-    catalogue = {e["id"]: (e.get("label_en" if lang == "en" else "label_it") or e["id"], e.get("unit") or "")
+    catalogue = {e["id"]: (plain_text(e.get("label_en" if lang == "en" else "label_it") or e["id"], lang),
+                           e.get("unit") or "")
                  for e in data.catalogue.get("indicators", [])}
     raw = data.indicators.reindex(cities).reindex(columns=columns).to_numpy(dtype=float)
     raw_mean = np.nanmean(raw, axis=0)
@@ -1430,6 +1965,7 @@ def _nearest(data: ProcessedData, code: str, lang: str, first: pd.Series, k: int
         for c in ranked[:2]:
             label, unit = catalogue[columns[c]]
             differ.append(_t(lang, "nearest_vs", label=label, city=names[code], peer=names[peer],
+                             prep_city=_at_city(names[code], lang), prep_peer=_at_city(names[peer], lang),
                              v1=_with_unit(raw[i, c], unit, lang), v2=_with_unit(raw[j, c], unit, lang)))
         out.append({
             "code": peer,
@@ -1445,19 +1981,127 @@ def _nearest(data: ProcessedData, code: str, lang: str, first: pd.Series, k: int
     return out
 
 
-def _match_practices(document: dict, ranking: pd.DataFrame, lang: str, minimum: int = 2) -> list[dict]:
-    """Good practices related to the city's first priority; when fewer than ``minimum``, also those of
-    the second priority."""
-    ranked = [str(a) for a in ranking.dropna(subset=["rank"]).sort_values("rank")["focus_area"]][:2]
+def _match_practices(document: dict, ranking: pd.DataFrame, lang: str) -> list[dict]:
+    """Good practices related to the city's first two areas (issue 10 criterion).
+
+    An area counts when it is among the city's first two under the priority rule and lies above
+    the reference mean (positive distance); when no area is above the mean, only the first area
+    counts. A practice is shown when one of its focus areas counts; nothing is added to fill the
+    section.
+    """
+    ranked = ranking.dropna(subset=["rank"]).sort_values("rank")
+    top = ranked.head(2)
+    if "distance" in top.columns and (top["distance"] > 0).any():
+        counted = [str(a) for a, d in zip(top["focus_area"], top["distance"]) if d > 0]
+    else:
+        counted = [str(a) for a in top["focus_area"]][:1]
     chosen: list[dict] = []
-    for position, area in enumerate(ranked):
-        if position > 0 and len(chosen) >= minimum:
-            break
-        for entry in document.get("practices", []):
-            if area in entry["focus_areas"] and entry["id"] not in {c["id"] for c in chosen}:
-                chosen.append({**entry, "matched": [a for a in ranked if a in entry["focus_areas"]],
-                               "matched_position": position})
+    for entry in document.get("practices", []):
+        matched = [a for a in counted if a in entry["focus_areas"]]
+        if matched:
+            chosen.append({**entry, "matched": matched, "matched_position": counted.index(matched[0])})
+    chosen.sort(key=lambda e: e["matched_position"])
     return chosen
+
+
+def _region_code(data: ProcessedData, code: str) -> str | None:
+    """The city's region code: ``cities.parquet``'s ``region_code`` when present, else the
+    region level of ``benchmarks.parquet`` whose name is the city's region."""
+    for column in ("region_code",):
+        if column in data.cities.columns and not _is_missing(data.cities.at[code, column]):
+            return str(data.cities.at[code, column])
+    if data.benchmarks is not None and "level_name" in data.benchmarks.columns:
+        region = str(data.cities.at[code, "region"])
+        found = data.benchmarks.loc[data.benchmarks["level_name"].astype(str) == region, "level"]
+        if len(found):
+            return str(found.iloc[0])
+    return None
+
+
+def _benchmark_values(frame: pd.DataFrame | None, region_code: str | None) -> dict:
+    """indicator -> {region_value, south_value, italy_value} from ``benchmarks.parquet``."""
+    if frame is None:
+        return {}
+    out: dict = {}
+    wanted = {"italy": "italy_value", "south": "south_value"}
+    if region_code is not None:
+        wanted[str(region_code)] = "region_value"
+    for _i, row in frame[frame["level"].astype(str).isin(set(wanted))].iterrows():
+        out.setdefault(str(row["item"]), {})[wanted[str(row["level"])]] = (
+            math.nan if _is_missing(row["value"]) else float(row["value"]))
+    return out
+
+
+def _city_robustness(code: str, ranking: pd.DataFrame, thresholds: dict) -> dict | None:
+    """The city's row of :func:`priorities.robustness` as a dict (None without a ranked area)."""
+    from . import priorities
+
+    rows = ranking.assign(istat_code=code)
+    table = priorities.robustness(rows, thresholds)
+    return None if table.empty else table.iloc[0].to_dict()
+
+
+#: A choice "moves" a result when it explains at least this share of its variance (first-order index)
+DRIVER_MIN_INDEX = 0.05
+
+
+def _city_driver(sensitivity: pd.DataFrame | None, code: str, robust: dict | None) -> dict | None:
+    """The choice with the largest first-order index for the city (None without a sensitivity table)."""
+    if sensitivity is None or robust is None:
+        return None
+    rows = sensitivity[sensitivity["istat_code"].astype(str) == code]
+    if rows.empty:
+        return None
+    best = rows.sort_values(["first_order", "choice"], ascending=[False, True]).iloc[0].to_dict()
+    best["moves"] = bool(best["first_order"] >= DRIVER_MIN_INDEX and best["kept_min"] < best["kept"])
+    return best
+
+
+def _profile_values(data: ProcessedData, code: str, cluster: int | None, members: list[str]) -> list[dict]:
+    """The city's values beside its profile's for the indicators that name the profile."""
+    from . import profile_naming
+
+    if cluster is None or data.profiles is None or "naming_indicators" not in data.profiles.columns \
+            or cluster not in data.profiles.index:
+        return []
+    ids = str(data.profiles.at[cluster, "naming_indicators"] or "")
+    sides = str(data.profiles.at[cluster, "naming_sides"] or "")
+    if not ids:
+        return []
+    return profile_naming.member_values(code, members, data.indicators, data.normalised, ids.split(";"),
+                                        sides.split(";"))
+
+
+def _package_version(provenance: dict) -> str:
+    version = (provenance.get("packages") or {}).get("cocity-analysis")
+    if version:
+        return str(version)
+    from . import __version__
+
+    return __version__
+
+
+_DATAFLOW_RE = re.compile(r"\s*\((?=[^)]*_)[A-Z0-9_]+\)|dataflow [A-Za-z0-9_]+,?\s*")
+_OPTION_RE = re.compile(r"\s*\(?(?:opzione|option)\s+«?--[a-z-]+( [a-z]+)?»?\)?|`[^`]*`")
+
+
+def plain_text(text, lang: str = "it") -> str:
+    """Text from the catalogue or a source, for city readers: no dataflow ids, command-line options
+    or "proxy" (they stay in the method annex).
+
+    >>> plain_text("Abitazioni occupate (DF_DCSS_ABITAZIONI_TV_2)")
+    'Abitazioni occupate'
+    >>> plain_text("i dati (dataflow 22_289, anno 2024) non erano disponibili")
+    'i dati (anno 2024) non erano disponibili'
+    >>> plain_text("reddito da fabbricati (proxy della proprietà della casa)")
+    'reddito da fabbricati (indicatore indiretto della proprietà della casa)'
+    """
+    if text is None:
+        return ""
+    out = _DATAFLOW_RE.sub("", str(text))
+    out = _OPTION_RE.sub("", out)
+    out = re.sub(r"\bproxy\b", "indicatore indiretto" if lang == "it" else "indirect measure", out)
+    return re.sub(r"\s{2,}", " ", out).strip()
 
 
 def _city_stated(path: Path, code: str, priorities: pd.DataFrame) -> tuple[pd.DataFrame | None, str | None]:
@@ -1556,6 +2200,14 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
         ranking[column] = [float(pri[column].get(a)) if column in pri.columns and a in pri.index
                            and not _is_missing(pri[column].get(a)) else math.nan for a in areas]
     has_uncertainty = has_uncertainty and bool(ranking["share_top"].notna().any())
+    stats = data.reference_stats
+    if "distance" in pri.columns:
+        ranking["distance"] = [float(pri["distance"].get(a)) if a in pri.index
+                               and not _is_missing(pri["distance"].get(a)) else math.nan for a in areas]
+    else:  # data prepared before the priority rule of issue 10: the same distance, from the scores
+        ranking["distance"] = [(ranking.at[i, "score"] - stats[a][0]) / stats[a][1]
+                               if a in stats and stats[a][1] > 0 else math.nan for i, a in enumerate(areas)]
+    ranking["mean_ref"] = [stats[a][0] if a in stats else math.nan for a in areas]
     ranking["status"] = [status.get(a, _t(lang, "no_data")) for a in areas]
     ranking["_order"] = range(len(areas))
     ranking = (ranking.sort_values(["rank", "_order"], na_position="last")
@@ -1645,6 +2297,7 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
             continue  # a context indicator without a value is shown as n.d. in "Contesto della città"
         note = entry.get(reason_key) or entry.get("missing_reason")
         note = None if _is_missing(note) or not str(note).strip() else str(note).strip()
+        note = plain_text(note, lang) if note else None
         if not available:
             reason = note or _t(lang, "missing_reason_default")
         elif math.isnan(value) and (gaps.get(ind_id) or city_reasons.get(ind_id)):
@@ -1661,6 +2314,7 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
                                              "direction", "source", "dataset", "reference_year", "available",
                                              "treatment", "register_gap", "screening", "imputed", "imputation",
                                              "pct_italy", "pct_south"])
+    indicators["label"] = [plain_text(label, lang) for label in indicators["label"]]
     need_rows = indicators[indicators["role"] == "need"]
     evidence = {a: int((need_rows["focus_area"].eq(a) & need_rows["value"].notna() & ~need_rows["imputed"]).sum())
                 for a in areas}
@@ -1680,9 +2334,24 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
     missing_frame = pd.DataFrame(missing, columns=["id", "label", "focus_area", "reason"])
     areas_without_data = [a for a in areas if math.isnan(frame.at[a, "city"])]
 
+    region_code = _region_code(data, code)
+    bench = _benchmark_values(data.benchmarks, region_code)
+    for column in ("region_value", "south_value", "italy_value"):
+        indicators[column] = [bench.get(i, {}).get(column, math.nan) for i in indicators["id"]]
     practices_doc = load_good_practices()
     first = _first_priorities(data.priorities)
     stated, stated_error = _city_stated(data.path, code, data.priorities)
+    method_record = dict(data.provenance.get("method") or {})
+    thresholds = dict(ROBUSTNESS_DEFAULTS)
+    thresholds.update(method_record.get("robustness") or {})
+    robust = _city_robustness(code, ranking, thresholds)
+    driver = _city_driver(data.sensitivity, code, robust)
+    profile_values = _profile_values(data, code, cluster, members)
+    available = [e for e in data.catalogue.get("indicators", []) if e.get("available", True)]
+    years = sorted({y for e in available for y in re.findall(r"\b(?:19|20)\d\d\b", str(e.get("reference_year") or ""))})
+    frame_info = {"date": data.prepared_date, "run": data.run_label,
+                  "version": _package_version(data.provenance), "years": ", ".join(years)}
+    sources = list(dict.fromkeys((str(e.get("source") or ""), str(e.get("dataset") or "")) for e in available))
     return CityView(
         code=code,
         lang=lang,
@@ -1708,6 +2377,13 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
         percentiles=_percentile_frame(data, code, "area"),
         nearest=_nearest(data, code, lang, first),
         practices=_match_practices(practices_doc, ranking, lang),
+        robustness=robust,
+        driver=driver,
+        profile_values=profile_values,
+        sd_39={a: v for a, v in stats.items()},
+        frame_info=frame_info,
+        mc_choices=list(((method_record.get("monte_carlo") or {}).get("choices")) or []),
+        sources=sources,
         practices_source=str(practices_doc.get("source_en" if lang == "en" else "source_it") or ""),
         processed_dir=str(data.path),
         reference=reference_text(data.provenance, int(len(data.cities)), lang),
@@ -1755,81 +2431,195 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: Seque
 
 
 def title_html(view: CityView) -> str:
-    """Report title: city name and province, link back to the index."""
+    """Report title, the dataset's frame (date, version, run, data years) and "Come leggere questo rapporto"."""
     city = view.city
     title = _tv(view, "title", city=city["name"], province=city.get("province_abbr") or "")
     line = _tv(view, "province_line", province=city.get("province") or "", region=city.get("region") or "")
+    info = view.frame_info or {}
+    frame = _tv(view, "frame_line", date=info.get("date") or _t(view.lang, "na"),
+                version=info.get("version") or _t(view.lang, "na"),
+                run=info.get("run") or _tv(view, "frame_run_unknown"), years=info.get("years") or _t(view.lang, "na"))
+    howto = "".join(f"<li>{_e(item.format(city=view.name, ref=view.reference))}</li>"
+                    for item in TEXTS[view.lang]["howto_items"])
+    if view.lang == "it":
+        howto = italian.tidy(howto)
     return (
         f'<nav class="cocity-nav"><a href="../index.html">← {_e(_tv(view, "back_to_index"))}</a></nav>\n'
         f'<header class="cocity-title"><h1>{_e(title)}</h1>\n'
         f'<p class="cocity-subtitle">{_e(line)} · ISTAT {_e(view.code)}</p>\n'
-        f'<p class="cocity-subtitle">{_e(_tv(view, "subtitle"))}</p></header>'
+        f'<p class="cocity-subtitle">{_e(_tv(view, "subtitle"))}</p>\n'
+        f'<p class="cocity-subtitle cocity-frame">{_e(frame)}</p></header>\n'
+        f'<section class="cocity-howto"><h2>{_e(_tv(view, "howto_h"))}</h2><ul>{howto}</ul></section>'
     )
 
 
+def _share_short(share: float, lang: str) -> str:
+    """ "nel 36%" after a first mention of the simulations (the ends stay in words)."""
+    if 0.01 <= float(share) <= 0.99:
+        return italian.articulated("in", "il", italian.percent(share)) if lang == "it" else \
+            f"in {italian.percent(share)}"
+    return _share_phrase(share, lang)
+
+
+def _share_phrase(share: float, lang: str) -> str:
+    noun = "simulazioni" if lang == "it" else "simulations"
+    return italian.share_of(share, noun, lang, noun_singular="simulazione" if lang == "it" else "simulation")
+
+
 def robustness_sentence(view: CityView) -> str:
-    """The first priority's robustness in words, e.g. "Disagio abitativo è la prima priorità
-    nell'87% delle simulazioni: un'indicazione solida." (empty when there is no first priority)."""
+    """The first area's robustness in words, calibrated on the share of runs *and* the margin
+    (a near tie is called a near tie; thresholds in ``method.yaml``), then the choice that moves
+    the result most. Empty when there is no ranked area."""
     first = view.first_priority
     if first is None:
         return ""
-    if not view.has_uncertainty:
+    if not view.has_uncertainty or view.robustness is None or _is_missing(view.robustness.get("share_top")):
         return _tv(view, "robust_missing")
-    row = view.ranking[view.ranking["focus_area"] == first].iloc[0]
-    share = row["share_top"]
-    if _is_missing(share):
-        return _tv(view, "robust_missing")
-    words = next(w for threshold, w in TEXTS[view.lang]["robust_words"] if share >= threshold)
-    area = short_area_label(first, view.lang)
-    if share >= 1.0:
-        text = _tv(view, "robust_sentence_all", area=area, words=words)
-    elif view.n_runs:
-        text = _tv(view, "robust_sentence_runs", area=area, share=format_share(share, view.lang),
-                   runs=format_number(view.n_runs, view.lang, decimals=0), words=words)
+    lang = view.lang
+    r = view.robustness
+    area = short_area_label(first, lang)
+    share = float(r["share_top"])
+    if r["level"] == "near_tie":
+        second_id = r.get("runner_up") or r.get("second_area")
+        if not second_id:
+            second_id = r.get("second_area")
+        second_share = float(view.ranking.set_index("focus_area").at[second_id, "share_top"]) if second_id else 0.0
+        key = "robust_near_tie" if r.get("areas_above_mean", 0) > 0 else "robust_near_tie_below"
+        text = _tv(view, key, area=area, second=short_area_label(second_id, lang),
+                   share_phrase=_share_phrase(share, lang), second_phrase=_share_short(second_share, lang))
     else:
-        text = _tv(view, "robust_sentence", area=area, share=format_share(share, view.lang), words=words)
-    if share < 0.75:
-        others = view.ranking[(view.ranking["focus_area"] != first) & view.ranking["share_top"].notna()]
-        if not others.empty:
-            best = others.sort_values("share_top", ascending=False).iloc[0]
-            if best["share_top"] > 0:
-                text += " " + _tv(view, "robust_runner_up", area=short_area_label(best["focus_area"], view.lang),
-                                  share=format_share(best["share_top"], view.lang))
-    # Italian elision: "nell'87%" but "nel 100%", "nel 5%": fix the article before a number
-    if view.lang == "it":
-        text = re.sub(r"nell'(\d+|<1|>99)", lambda m: _nel(m.group(1)), text)
-    return text
+        words = TEXTS[lang]["robust_level"][r["level"]]
+        if view.n_runs:
+            text = _tv(view, "robust_kept_runs", area=area, runs=format_number(view.n_runs, lang, decimals=0),
+                       share_phrase=_share_phrase(share, lang), words=words)
+        else:
+            text = _tv(view, "robust_kept", area=area, share_phrase=_share_phrase(share, lang), words=words)
+        if r["level"] in ("leaning", "uncertain") and r.get("runner_up") and r.get("runner_up_share", 0) > 0:
+            text += " " + _tv(view, "robust_runner_up", area=short_area_label(r["runner_up"], lang),
+                              share_phrase=_share_short(float(r["runner_up_share"]), lang))
+    driver = driver_sentence(view)
+    return f"{text} {driver}".strip()
+
+
+def driver_sentence(view: CityView) -> str:
+    """Which tested choice moves the city's result most (first-order index), in words."""
+    d = view.driver
+    if not d:
+        return ""
+    if not d.get("moves"):
+        return _tv(view, "driver_none")
+    lang = view.lang
+    first = short_area_label(view.first_priority, lang)
+    never = float(d["kept_min"]) <= 0
+    if d["choice"] == "leave_one_out" and d.get("weakest_option"):
+        labels = dict(zip(view.indicators["id"], view.indicators["label"]))
+        what = _tv(view, "driver_leave_out_never" if never else "driver_leave_out",
+                   indicator=labels.get(d["weakest_option"], d["weakest_option"]),
+                   area=short_area_label(str(d["area"]), lang), first=first,
+                   share_phrase=_share_phrase(float(d["kept_min"]), lang))
+    else:
+        name = TEXTS[lang]["choice_names"].get(d["choice"], d["choice"])
+        what = _tv(view, "driver_choice_never" if never else "driver_choice", what=name, first=first,
+                   share_phrase=_share_phrase(float(d["kept_min"]), lang))
+    return _tv(view, "driver_sentence", what=what)
 
 
 def _nel(number: str) -> str:
-    """Italian article before a percentage: "nell'87%", "nell'8%", "nell'11%", "nel 5%", "nel <1%".
+    """Italian article before a percentage, kept for callers: :func:`italian.articulated`.
 
-    >>> [_nel(n) for n in ("87", "8", "1", "11", "18", "5", "100", "<1")]
-    ["nell'87", "nell'8", "nell'1", "nell'11", 'nel 18', 'nel 5', 'nel 100', 'nel <1']
+    >>> [_nel(n) for n in ("87", "8", "1", "11", "18", "5", "100", "0")]
+    ["nell'87", "nell'8", "nell'1", "nell'11", 'nel 18', 'nel 5', 'nel 100', 'nello 0']
     """
-    vowel = number.startswith("8") or number in ("1", "11")
-    return f"nell'{number}" if vowel else f"nel {number}"
+    return italian.articulated("in", "il", number)
+
+
+def _above_below(view: CityView) -> tuple[list[str], list[str]]:
+    ranked = view.ranking.dropna(subset=["rank"])
+    above = [short_area_label(a, view.lang) for a, d in zip(ranked["focus_area"], ranked["distance"]) if d > 0]
+    below = [short_area_label(a, view.lang) for a, d in zip(ranked["focus_area"], ranked["distance"]) if not d > 0]
+    return above, below
+
+
+def first_area_text(view: CityView) -> list[str]:
+    """Areas above and below the reference mean said plainly, then the first area (or, when no area
+    is above the mean, that the order is only relative), then its robustness."""
+    lang = view.lang
+    first = view.first_priority
+    if first is None:
+        return [_tv(view, "summary_first_none")]
+    above, below = _above_below(view)
+    join = lambda items: italian.join_list(items, lang)  # noqa: E731
+    if not above:
+        parts = [_tv(view, "sum_none_above", city=view.name, ref_short=view.ref_short, below=join(below))]
+    elif not below:
+        parts = [_tv(view, "sum_all_above", city=view.name, ref_short=view.ref_short, above=join(above))]
+    else:
+        parts = [_tv(view, "sum_above_below", city=view.name, ref_short=view.ref_short, above=join(above),
+                     below=join(below))]
+    row = view.ranking[view.ranking["focus_area"] == first].iloc[0]
+    mean = format_score(row["mean_ref"], lang)
+    if above:
+        higher = int((view_scores_higher(view, first)))
+        words = (_tv(view, "rank_words_none") if higher == 0 else _tv(view, "rank_words_one") if higher == 1
+                 else _tv(view, "rank_words_some", k=higher))
+        parts.append(_tv(view, "sum_first_above", area=area_label(first, lang), score=format_score(row["score"], lang),
+                         mean=mean, rank_words=words))
+    else:
+        parts.append(_tv(view, "sum_first_none_above", area=area_label(first, lang),
+                         score=format_score(row["score"], lang), mean=mean))
+    parts.append(robustness_sentence(view))
+    return parts
+
+
+def view_scores_higher(view: CityView, area: str) -> int:
+    """How many of the other analysed cities have a higher score than the city in ``area``."""
+    scores = read_processed(view.processed_dir).scores
+    if area not in scores.columns or view.code not in scores.index:
+        return 0
+    mine = scores.at[view.code, area]
+    return int((scores[area].drop(index=view.code) > mine).sum())
+
+
+def profile_values_text(view: CityView) -> list[str]:
+    """The city's own values beside its profile's, and a warning when the city is on the other side
+    of the mean on an indicator that names its profile."""
+    if not view.profile_values:
+        return []
+    lang = view.lang
+    labels = dict(zip(view.indicators["id"], view.indicators["label"]))
+    units = dict(zip(view.indicators["id"], view.indicators["unit"]))
+    parts = [_tv(view, "profile_values_intro", city=view.name)]
+    warnings = []
+    for item in view.profile_values:
+        ind = item["indicator"]
+        unit = units.get(ind, "")
+        parts.append(_tv(view, "profile_values_row", label=labels.get(ind, ind),
+                         city_value=_with_unit(item["city"], unit, lang), prep_city=_at_city(view.name, lang),
+                         profile_value=_with_unit(item["profile"], unit, lang),
+                         all_value=_with_unit(item["all"], unit, lang)))
+        if item["city_side"] is not None and item["side"] == "+" and item["city_side"] == "-":
+            warnings.append(_tv(view, "profile_member_differs", label=labels.get(ind, ind), city=view.name,
+                                side=_tv(view, "side_lower")))
+        elif item["city_side"] is not None and item["side"] == "-" and item["city_side"] == "+":
+            warnings.append(_tv(view, "profile_member_differs", label=labels.get(ind, ind), city=view.name,
+                                side=_tv(view, "side_higher")))
+    return parts + warnings
 
 
 def summary_html(view: CityView) -> str:
-    """The summary box: profile (pen portrait), first priority and its robustness, data coverage."""
+    """The summary box: profile (named from its need indicators, with the city's own values), the
+    areas above and below the mean and the first area with its robustness, data coverage."""
     lang = view.lang
     name = view.name
     profile = (_tv(view, "summary_profile", city=name, profile=view.profile_label, n_peers=len(view.peers))
                if view.peers else _tv(view, "summary_profile_alone", city=name, profile=view.profile_label))
-    profile_parts = [profile]
-    if view.portrait:
-        profile_parts.append(view.portrait)
+    profile_parts = [profile] + profile_values_text(view)
     if view.stability is not None:
-        profile_parts.append(_tv(view, "stability_sentence", city=name, share=format_share(view.stability, lang)))
-    first = view.first_priority
-    if first is None:
-        first_parts = [_tv(view, "summary_first_none")]
-    else:
-        row = view.ranking[view.ranking["focus_area"] == first].iloc[0]
-        first_parts = [_tv(view, "summary_first", area=area_label(first, lang), score=format_score(row["score"], lang),
-                           mean39=format_score(view.scores.at[first, "mean_39"], lang)),
-                       robustness_sentence(view)]
+        trials = "prove ripetute" if lang == "it" else "repeated trials"
+        profile_parts.append(_tv(view, "stability_sentence", city=name,
+                                 share_phrase=italian.share_of(view.stability, trials, lang,
+                                                               noun_singular="prova" if lang == "it" else "trial")))
+    first_parts = first_area_text(view)
     data_parts = [_tv(view, "summary_coverage", city=name, n_ok=view.n_indicators_available,
                       n_all=view.n_indicators)]
     if view.areas_without_data:
@@ -1850,11 +2640,8 @@ def summary_html(view: CityView) -> str:
     blocks = []
     for heading, parts in (("sum_profile_h", profile_parts), ("sum_first_h", first_parts), ("sum_data_h", data_parts)):
         paragraphs = [p for p in parts if p]
-        if heading == "sum_profile_h" and view.portrait:
-            # the pen portrait reads better on its own
-            text = "".join(f"<p>{_e(p)}</p>" for p in paragraphs)
-        else:
-            text = f"<p>{_e(' '.join(paragraphs))}</p>"
+        text = "".join(f"<p>{_e(p)}</p>" for p in paragraphs) if heading != "sum_data_h" \
+            else f"<p>{_e(' '.join(paragraphs))}</p>"
         blocks.append(f'<div class="cocity-summary-item"><h3>{_e(_tv(view, heading))}</h3>{text}</div>')
     return _section(_tv(view, "summary_h"), "\n".join(blocks), "summary")
 
@@ -1950,16 +2737,15 @@ def _intervals_html(view: CityView) -> str:
         if any(_is_missing(row[c]) for c in ("rank_p05", "rank_p95", "rank_median")):
             continue
         lo, hi, med = pos(row["rank_p05"]), pos(row["rank_p95"]), pos(row["rank_median"])
-        share = format_share(row["share_top"], lang)
+        share = _share_phrase(row["share_top"], lang)
         rows.append(
             f'<div class="cocity-int-row"><span class="cocity-int-name">{_e(short_area_label(row["focus_area"], lang))}'
             f'</span><span class="cocity-int-track">'
             f'<span class="cocity-int-bar" style="left:{lo:.1f}%;width:{max(hi - lo, 0.0):.1f}%"></span>'
             f'<span class="cocity-int-dot" style="left:{med:.1f}%"></span></span>'
-            f'<span class="cocity-int-share">{_e(_tv(view, "interval_first_share", share=share))}</span></div>')
-        text_rows.append(_tv(view, "interval_row", area=row["label"], median=format_number(row["rank_median"], lang, 1),
-                             p05=format_number(row["rank_p05"], lang, 0), p95=format_number(row["rank_p95"], lang, 0),
-                             share=share))
+            f'<span class="cocity-int-share">{_e(_tv(view, "interval_first_share", share_phrase=share))}</span></div>')
+        text_rows.append(_tv(view, "interval_row", area=row["label"], median=italian.ordinal(row["rank_median"], lang),
+                             range=italian.rank_range(row["rank_p05"], row["rank_p95"], lang), share_phrase=share))
     if not rows:
         return f'<p class="cocity-note">{_e(_tv(view, "intervals_missing"))}</p>'
     ticks = "".join(f'<span style="left:{pos(i):.1f}%">{_e(_tv(view, "interval_pos", pos=i))}</span>'
@@ -1983,11 +2769,14 @@ def ranking_html(view: CityView) -> str:
         if _is_missing(row["rank"]):
             unranked.append(f"<li>{_e(_tv(view, 'ranking_item_none', area=row['label'], status=row['status']))}</li>")
         else:
+            distance = row.get("distance")
+            position = ("position_at" if _is_missing(distance) or abs(float(distance)) < 0.005
+                        else "position_above" if float(distance) > 0 else "position_below")
             limited = view.limited_evidence(row["focus_area"])
             mark = f' <span class="cocity-tag cocity-limited">{_e(limited)}</span>' if limited else ""
-            ranked.append(f"<li>{_e(_tv(view, 'ranking_item', area=row['label'], score=format_score(row['score'], lang)))}"
+            ranked.append(f"<li>{_e(_tv(view, 'ranking_item', area=row['label'], score=format_score(row['score'], lang), mean=format_score(row.get('mean_ref'), lang), position=_tv(view, position)))}"
                           f"{mark}</li>")
-    body = f"<p>{_e(_tv(view, 'ranking_intro'))}</p>\n"
+    body = f"<p>{_e(_tv(view, 'ranking_intro', ref_short=view.ref_short))}</p>\n"
     if ranked:
         body += "<ol>" + "".join(ranked) + "</ol>\n"
     if any(view.limited_evidence(a) for a in FOCUS_AREAS):
@@ -2153,15 +2942,24 @@ def _notes(row, view: CityView, footnotes: list[str]) -> str:
 
 
 def indicators_html(view: CityView) -> str:
-    """Data notes: per area, every indicator with value, unit, relative need, source, year, whether the
-    value was treated, transformed or imputed, and (when computed) its percentile among all municipalities."""
+    """Data notes: per area, every indicator for the city beside its region, the South and Islands and
+    Italy (``benchmarks.parquet``), with relative need, reading, year, percentiles when computed and notes;
+    the sources under each table (dataset ids are in the method annex)."""
     lang = view.lang
     with_pct = bool(view.indicators[["pct_italy", "pct_south"]].notna().any().any())
-    keys = ["col_indicator", "col_value", "col_unit", "col_need", "col_direction", "col_source", "col_year"]
+    with_bench = bool(view.indicators[["region_value", "south_value", "italy_value"]].notna().any().any())
+    headers = [_tv(view, "col_indicator"), _tv(view, "col_city_value", city=view.name)]
+    numeric = [1]
+    if with_bench:
+        headers += [_tv(view, "col_region_value", region=view.city.get("region") or ""),
+                    _tv(view, "col_south_value"), _tv(view, "col_italy_value")]
+        numeric += [2, 3, 4]
+    headers += [_tv(view, "col_need"), _tv(view, "col_direction"), _tv(view, "col_year")]
+    numeric.append(len(headers) - 3)
     if with_pct:
-        keys.append("col_pct")
-    keys.append("col_notes")
-    headers = [_tv(view, k) for k in keys]
+        headers.append(_tv(view, "col_pct"))
+        numeric.append(len(headers) - 1)
+    headers.append(_tv(view, "col_notes"))
     footnotes: list[str] = []
     parts = [f"<p>{_e(_tv(view, 'indicators_intro', city=view.name))}</p>"]
     if with_pct:
@@ -2183,24 +2981,26 @@ def indicators_html(view: CityView) -> str:
         table_rows = []
         for _i, r in available.iterrows():
             direction = _tv(view, "dir_less") if r["direction"] == "less_need" else _tv(view, "dir_more")
-            source = r["source"] + (f" – {r['dataset']}" if r["dataset"] else "")
-            value_text = format_number(r["value"], lang)
+            # the unit once, under the indicator's name (values stay short: the table fits the page)
+            unit = str(r["unit"] or "")
+            short = unit if unit == "%" else ""
+            name = _e(r["label"]) + (f'<br><span class="cocity-muted">{_e(unit)}</span>' if unit and not short else "")
+            value_text = _with_unit(r["value"], short, lang)
             if not _is_missing(r["register_gap"]) and r["register_gap"]:
                 value_text += f" ({_tv(view, 'register_gap')})"
-            cells = [
-                _e(r["label"]),
-                _e(value_text),
-                _e(r["unit"]),
-                _e(format_score(r["need"], lang)),
-                _e(direction),
-                _e(source),
-                _e(r["reference_year"]),
-            ]
+            cells = [name, _e(value_text)]
+            if with_bench:
+                cells += [_e(_with_unit(r[c], short, lang)) for c in ("region_value", "south_value", "italy_value")]
+            cells += [_e(format_score(r["need"], lang)), _e(direction), _e(r["reference_year"])]
             if with_pct:
                 cells.append(_e(f"{format_score(r['pct_italy'], lang)} / {format_score(r['pct_south'], lang)}"))
             cells.append(_e(_notes(r, view, footnotes)))
             table_rows.append(cells)
-        parts.append(_table(headers, table_rows, numeric=(1, 3, 7) if with_pct else (1, 3)))
+        parts.append(_table(headers, table_rows, numeric=tuple(numeric)))
+        sources = list(dict.fromkeys(plain_text(f"{r['source']} – {r['dataset']}" if r["dataset"] else r["source"], lang)
+                                     for _i, r in available.iterrows()))
+        if sources:
+            parts.append(f'<p class="cocity-note">{_e(_tv(view, "sources_line", sources="; ".join(sources)))}</p>')
         n_unavailable = int((~rows["available"]).sum())
         if n_unavailable:
             parts.append(f'<p class="cocity-nodata">{_e(_tv(view, "area_some_missing", count=n_unavailable))}</p>')
@@ -2299,19 +3099,103 @@ def _method_items(lang: str, method: dict, seed, n: int, ref: str) -> list[str]:
             clustering += _t(lang, "clustering_k_range", k0=k_range[0], k1=k_range[1])
     names = TEXTS[lang]["method_names"]
     norms = TEXTS[lang]["normalisation_names"]
-    return [item.format(seed=seed_text, clustering=clustering, n=n, n1=n - 1, ref=ref,
-                        clustering_method=names.get(method.get("clustering", "kmeans"), "k-means"),
-                        normalisation=norms.get(method.get("normalisation", "minmax"), "min-max"))
-            for item in TEXTS[lang]["method_items"]]
+    items = [item.format(seed=seed_text, clustering=clustering, n=n, n1=n - 1, ref=ref,
+                         clustering_method=names.get(method.get("clustering", "kmeans"), "k-means"),
+                         normalisation=norms.get(method.get("normalisation", "minmax"), "min-max"))
+             for item in TEXTS[lang]["method_items"]]
+    return [italian.tidy(item) for item in items] if lang == "it" else items
 
 
 def method_html(view: CityView) -> str:
-    """Short method note: normalisation on the 39, direction, area scores, profiles, peers, the municipal list."""
-    texts = _method_items(view.lang, view.method, view.seed, view.n_cities, view.reference)
+    """The method annex: the priority rule with an example from the city's data, the uncertainty
+    design (what was varied and what was not, and why), the thresholds of the robustness words, the
+    reference values, profiles and similar cities, sources with dataset ids, and a glossary.
+    Technical terms live here (``cocity-annex``), not in the text above."""
+    lang = view.lang
+    texts = TEXTS[lang]
+    parts = [f"<h3>{_e(_tv(view, 'annex_rule_h'))}</h3>"]
+    means = "; ".join(f"{short_area_label(a, lang)} {format_score(m, lang)}" for a, (m, _sd) in view.sd_39.items())
+    parts.append(f"<p>{_e(_tv(view, 'annex_rule', means=means))}</p>")
+    ranked = view.ranking.dropna(subset=["rank"])
+    if len(ranked):
+        row = ranked.iloc[0]
+        area = str(row["focus_area"])
+        if area in view.sd_39:
+            mean, sd = view.sd_39[area]
+            parts.append(f"<p>{_e(_tv(view, 'annex_rule_example', city=view.name, area=short_area_label(area, lang), score=format_number(row['score'], lang, 1), mean=format_number(mean, lang, 1), sd=format_number(sd, lang, 1), distance=_signed(row['distance'], lang)))}</p>")
+        items = "; ".join(f"{short_area_label(a, lang)} {_signed(d, lang)}" for a, d in zip(ranked["focus_area"], ranked["distance"]))
+        parts.append(f"<p>{_e(_tv(view, 'annex_distances', city=view.name, items=items))}</p>")
+    # uncertainty design
+    method = view.method
+    mc = method.get("monte_carlo") or {}
+    tested, untested = [], []
+    names = texts["annex_tested_names"]
+    option_names = {**texts["normalisation_names"], **texts["mc_option_names"]}
+    for choice in view.mc_choices:
+        if choice.get("tested"):
+            options = str(choice.get("options") or "").split(";")
+            if choice["choice"] == "leave_one_out":
+                tested.append(names["leave_one_out"].format(area=short_area_label(str(choice.get("area")), lang),
+                                                            count=len(options) - 1))
+            elif choice["choice"] in names:
+                tested.append(names[choice["choice"]].format(
+                    options=", ".join(option_names.get(o, o) for o in options),
+                    concentration=format_number(method.get("dirichlet_concentration"), lang, 0),
+                    area_concentration=format_number(method.get("area_weight_concentration"), lang, 0)))
+        else:
+            untested.append(_untested_text(choice, lang, option_names))
+    if mc:
+        parts.append(f"<h3>{_e(_tv(view, 'annex_uncertainty_h'))}</h3>")
+        parts.append("<p>" + _e(_tv(view, "annex_uncertainty", runs=format_number(mc.get("runs"), lang, 0),
+                                    seed=mc.get("random_state", view.seed),
+                                    tested="; ".join(tested) or _tv(view, "annex_untested_none"),
+                                    untested="; ".join(untested) or _tv(view, "annex_untested_none"))) + "</p>")
+    thresholds = dict(ROBUSTNESS_DEFAULTS)
+    thresholds.update(method.get("robustness") or {})
+    parts.append("<p>" + _e(_tv(view, "annex_thresholds",
+                                near_tie_distance=format_number(thresholds["near_tie_distance"], lang, 2),
+                                near_tie_share_pct=format_number(thresholds["near_tie_share"] * 100, lang, 0),
+                                very_solid_pct=format_number(thresholds["very_solid"] * 100, lang, 0),
+                                very_solid_distance=format_number(thresholds["very_solid_distance"], lang, 2),
+                                solid_pct=format_number(thresholds["solid"] * 100, lang, 0),
+                                leaning_pct=format_number(thresholds["leaning"] * 100, lang, 0))) + "</p>")
+    parts.append(f"<h3>{_e(_tv(view, 'annex_benchmarks_h'))}</h3><p>{_e(_tv(view, 'annex_benchmarks'))}</p>")
+    parts.append(f"<h3>{_e(_tv(view, 'annex_profiles_h'))}</h3>")
+    items = "".join(f"<li>{_e(item)}</li>" for item in
+                    _method_items(lang, view.method, view.seed, view.n_cities, view.reference))
+    parts.append(f"<ul>{items}</ul>")
     if view.municipal_list:
-        texts.append(view.municipal_list)
-    items = "".join(f"<li>{_e(item)}</li>" for item in texts)
-    return _section(_tv(view, "method_h"), f"<ul>{items}</ul>", "method")
+        parts.append(f"<p>{_e(view.municipal_list)}</p>")
+    if view.sources:
+        parts.append(f"<h3>{_e(_tv(view, 'annex_sources_h'))}</h3>")
+        parts.append("<ul>" + "".join(f"<li>{_e(src)}{' – ' + _e(ds) if ds else ''}</li>" for src, ds in view.sources)
+                     + "</ul>")
+    glossary = "".join(f"<dt>{_e(term)}</dt><dd>{_e(text)}</dd>" for term, text in texts["glossary"])
+    parts.append(f"<h3>{_e(_tv(view, 'glossary_h'))}</h3><dl class=\"cocity-glossary\">{glossary}</dl>")
+    return _section(_tv(view, "annex_h"), "\n".join(parts), "annex")
+
+
+def _untested_text(choice: dict, lang: str, option_names: dict) -> str:
+    """Why a Monte Carlo choice was not counted as tested, in the report language."""
+    note = str(choice.get("note") or "")
+    texts = TEXTS[lang]["mc_untested"]
+    same = re.match(r"(\w+): same values as (\w+)", note)
+    if same:
+        return texts["same"].format(option=option_names.get(same.group(1), same.group(1)),
+                                    other=option_names.get(same.group(2), same.group(2)))
+    if note == "one indicator only":
+        return texts["one_indicator"].format(area=short_area_label(str(choice.get("area")), lang))
+    if note == "one option only":
+        return texts["one_option"].format(choice=TEXTS[lang]["choice_names"].get(choice["choice"], choice["choice"]))
+    return texts["other"].format(choice=TEXTS[lang]["choice_names"].get(choice["choice"], choice["choice"]), note=note)
+
+
+def _signed(value, lang: str) -> str:
+    """A distance with its sign: "+0,58", "−1,20"."""
+    if _is_missing(value):
+        return _t(lang, "na")
+    text = format_number(abs(float(value)), lang, 2)
+    return ("+" if float(value) >= 0 else "−") + text
 
 
 def city_report_title(processed_dir: str | Path, city_code: str, lang: str = "it") -> str:
@@ -2529,16 +3413,28 @@ def overview_priorities_html(view: OverviewView) -> str:
                                                                    for i in range(1, len(FOCUS_AREAS) + 1)]
     if has_share:
         headers.append(_tv(view, "col_share"))
+    robust = None
+    if data.robustness is not None:
+        robust = data.robustness.assign(istat_code=data.robustness["istat_code"].astype(str)).set_index("istat_code")
+        headers.append(_tv(view, "col_robustness"))
+    has_distance = "distance" in data.priorities.columns
     rows = []
     for code, city in sorted(data.cities.iterrows(), key=lambda item: str(item[1]["name"]).casefold()):
         pri = data.priorities[data.priorities["istat_code"] == code].dropna(subset=["rank"]).sort_values("rank")
         cells = [_e(city["name"]), _e(data.clusters.at[code, label_col] if code in data.clusters.index else "")]
-        areas = [f"{short_area_label(r['focus_area'], lang)} ({format_score(r['score'], lang)})"
-                 for _i, r in pri.iterrows()]
+        areas = []
+        for _i, r in pri.iterrows():
+            text = f"{short_area_label(r['focus_area'], lang)} ({format_score(r['score'], lang)})"
+            if has_distance and not _is_missing(r["distance"]):
+                text += " " + _tv(view, "ov_above" if r["distance"] > 0 else "ov_below")
+            areas.append(text)
         cells += [_e(a) for a in areas] + [_e(_tv(view, "na"))] * (len(FOCUS_AREAS) - len(areas))
         if has_share:
             share = pri["share_top"].iloc[0] if len(pri) else math.nan
             cells.append(_e(format_share(share, lang)))
+        if robust is not None:
+            level = robust["level"].get(code) if code in robust.index else None
+            cells.append(_e(TEXTS[lang]["ov_levels"].get(level, _t(lang, "na"))))
         rows.append(cells)
     body = f"<p>{_e(_tv(view, 'ov_priorities_intro'))}</p>" + _table(headers, rows)
     return _section(_tv(view, "ov_priorities_h"), body, "priorities")

@@ -22,7 +22,8 @@ data).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -71,6 +72,11 @@ class MonteCarloResult:
         One row per run: ``imputation``, ``normalisation``, ``aggregation``.
     runs : int
     random_state : int
+    choices : DataFrame
+        :data:`CHOICE_COLUMNS`: every uncertain input, whether it was varied
+        (``tested``) and, if not, why (``note``).
+    sensitivity : DataFrame
+        :data:`SENSITIVITY_COLUMNS`, see :func:`sensitivity`.
     """
 
     summary: pd.DataFrame
@@ -78,6 +84,8 @@ class MonteCarloResult:
     draws: pd.DataFrame
     runs: int
     random_state: int
+    choices: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CHOICE_COLUMNS))
+    sensitivity: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SENSITIVITY_COLUMNS))
 
 
 def alternatives(method: Method) -> dict[str, list[str]]:
@@ -100,11 +108,15 @@ def alternatives(method: Method) -> dict[str, list[str]]:
 
 def build_variants(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *,
                    regions: pd.Series | None = None, donors: pd.DataFrame | None = None,
-                   treated: dict | None = None) -> list[Variant]:
+                   treated: dict | None = None, report: bool = False):
     """Every imputation x normalisation variant of the reference set, treated as in ``method``.
 
     ``treated`` may give already treated values per imputation name (e.g. the
     chosen one, from :func:`scoring.score`) so that they are not recomputed.
+    An imputation whose treated values equal those of one already kept (no cell
+    imputed) is dropped: it would change nothing, so it is not a tested choice.
+    With ``report=True`` returns ``(variants, untested)``, ``untested`` a list of
+    ``(choice, note)``.
 
     Examples
     --------
@@ -117,13 +129,21 @@ def build_variants(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method
     directions = catalogue["direction"]
     options = alternatives(method)
     variants = []
-    for imputation_name in options["imputation"]:
+    kept_treated: list[tuple[str, pd.DataFrame]] = []
+    untested = []
+    order = [method.imputation] + [i for i in options["imputation"] if i != method.imputation]
+    for imputation_name in order:
         if treated and imputation_name in treated:
             treated_values = treated[imputation_name]
         else:
             imputed, _ = scoring.impute_rows(values, imputation_name, regions=regions, donors=donors,
                                              n_neighbours=method.knn_neighbours)
             treated_values, _ = treatment.treat(imputed, method.winsor_max_points, enabled=method.treatment)
+        same = next((name for name, other in kept_treated if other.equals(treated_values)), None)
+        if same is not None:
+            untested.append(("imputation", f"{imputation_name}: same values as {same} (no cell imputed)"))
+            continue
+        kept_treated.append((imputation_name, treated_values))
         for normalisation in options["normalisation"]:
             norm = composite.normalise(treated_values, directions, normalisation).to_numpy(dtype="float64")
             present = np.isfinite(norm)
@@ -134,7 +154,7 @@ def build_variants(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method
                 imputation=imputation_name, normalisation=normalisation,
                 values=np.where(present, norm, 0.0), present=present.astype("float64"),
                 log_values=np.where(log_present, logs, 0.0), log_present=log_present.astype("float64")))
-    return variants
+    return (variants, untested) if report else variants
 
 
 def rank_matrix(scores: np.ndarray) -> np.ndarray:
@@ -193,11 +213,77 @@ def _dirichlet_weights(rng: np.random.Generator, base: np.ndarray, areas: np.nda
     return draws
 
 
+def _leave_out(rng: np.random.Generator, base: np.ndarray, areas: np.ndarray, runs: int) -> np.ndarray:
+    """Runs x areas: which indicator each run leaves out of each area (column position, -1 = none).
+
+    Only areas with two weighted indicators or more lose one; each option (none, or one of the
+    area's indicators) is drawn with the same probability.
+    """
+    left = np.full((runs, N_AREAS), -1, dtype=np.int64)
+    for j in range(N_AREAS):
+        members = np.flatnonzero((areas == j) & (base > 0))
+        if len(members) >= 2:
+            pick = rng.integers(len(members) + 1, size=runs)
+            left[:, j] = np.where(pick > 0, members[np.maximum(pick - 1, 0)], -1)
+    return left
+
+
+def _area_weights(rng: np.random.Generator, base: np.ndarray, runs: int, concentration: float) -> np.ndarray:
+    """Runs x areas weights from a Dirichlet centred on the chosen area weights (same total)."""
+    positive = np.flatnonzero(base > 0)
+    draws = np.tile(base, (runs, 1)).astype("float64")
+    if len(positive) >= 2:
+        total = base[positive].sum()
+        alpha = concentration * base[positive] / total
+        draws[:, positive] = rng.dirichlet(alpha, size=runs) * total
+    return draws
+
+
+def _distance(scores: np.ndarray) -> np.ndarray:
+    """Standardised distance from the reference mean along the last axis (municipalities), as
+    :func:`priorities.standardised_distance` (population sd; NaN where the area does not vary)."""
+    finite = ~np.isnan(scores)
+    count = finite.sum(axis=-1, keepdims=True)
+    filled = np.where(finite, scores, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = filled.sum(axis=-1, keepdims=True) / count
+        var = np.einsum("...i,...i->...", filled, filled)[..., None] / count - mean * mean
+        sd = np.sqrt(np.maximum(var, 0.0))
+        sd = np.where(sd > 1e-9 * np.maximum(1.0, np.abs(mean)), sd, np.nan)
+        return (scores - mean) / sd  # NaN scores stay NaN
+
+
+#: Number of bins of a continuous draw (weights) when estimating its first-order effect.
+WEIGHT_BINS = 5
+
+
+@dataclass
+class Choice:
+    """One uncertain input of the Monte Carlo, as a per-run label (for the sensitivity estimate).
+
+    ``labels``: runs -> option index (0..n_options-1); for ``per_area`` choices, runs x areas
+    (the label that matters for a city is that of its nominal first area).
+    """
+
+    name: str
+    area: str | None
+    options: list
+    labels: np.ndarray
+    per_area: bool = False
+
+
 def simulate(variants: list[Variant], focus_areas: np.ndarray, base_weights: np.ndarray,
              insufficient: np.ndarray, area_weights: np.ndarray, *, runs: int, random_state: int,
              aggregations=("arithmetic", "geometric"), concentration: float = 20.0,
-             rows: np.ndarray | None = None) -> tuple[np.ndarray, pd.DataFrame]:
+             rows: np.ndarray | None = None, leave_out: bool = False,
+             area_concentration: float | None = None, nominal_first: np.ndarray | None = None,
+             return_choices: bool = False):
     """Core Monte Carlo on arrays; returns the rank counts and the draws.
+
+    Each run ranks every municipality's areas by the priority rule of
+    :mod:`cocity_analysis.priorities` (standardised distance from the reference
+    mean of that run's scores, area weights applied by
+    :func:`priorities.weighted_distance`).
 
     Parameters
     ----------
@@ -210,18 +296,31 @@ def simulate(variants: list[Variant], focus_areas: np.ndarray, base_weights: np.
     insufficient : ndarray of bool
         Reference rows x areas; True = no score whatever the run.
     area_weights : ndarray
-        Weight of each area in the ranking (as in ``priorities``).
+        Chosen weight of each area in the ranking.
     runs, random_state : int
     aggregations : sequence of str
     concentration : float
+        Dirichlet concentration around the indicator weights.
     rows : ndarray of int, optional
         Positions of the rows to rank (default all).
+    leave_out : bool
+        Also leave out none or one indicator per area with two or more (uniformly).
+    area_concentration : float, optional
+        Dirichlet concentration around the area weights (None = area weights fixed).
+    nominal_first : ndarray of int, optional
+        Per ranked row, the area (0..3) first in the chosen method (-1 = none): needed for
+        the sensitivity accumulators returned with ``return_choices``.
+    return_choices : bool
+        Also return the choices and, per choice option, how many runs kept each row's
+        nominal first area first (``(choices, kept)``; ``kept[i]``: options x rows).
 
     Returns
     -------
     counts : ndarray
         ``len(rows)`` x areas x 5 (rank 0 = missing, 1..4).
     draws : DataFrame
+    choices, kept : list, list
+        Only with ``return_choices``.
 
     Examples
     --------
@@ -238,15 +337,26 @@ def simulate(variants: list[Variant], focus_areas: np.ndarray, base_weights: np.
     rng = np.random.default_rng(random_state)
     n = variants[0].values.shape[0]
     rows = np.arange(n) if rows is None else np.asarray(rows)
+    base_weights = np.asarray(base_weights, dtype="float64")
     variant_of_run = rng.integers(len(variants), size=runs)
     aggregation_of_run = rng.integers(len(aggregations), size=runs)
-    weights = _dirichlet_weights(rng, np.asarray(base_weights, dtype="float64"), focus_areas, runs, concentration)
+    weights = _dirichlet_weights(rng, base_weights, focus_areas, runs, concentration)
+    left = _leave_out(rng, base_weights, focus_areas, runs) if leave_out else np.full((runs, N_AREAS), -1)
+    for j in range(N_AREAS):
+        out = left[:, j] >= 0
+        weights[np.flatnonzero(out), left[out, j]] = 0.0
+    area_weights = np.asarray(area_weights, dtype="float64")
+    run_area_weights = (_area_weights(rng, area_weights, runs, area_concentration)
+                        if area_concentration is not None else np.tile(area_weights, (runs, 1)))
     membership = (np.arange(N_AREAS)[:, None] == focus_areas[None, :]).astype("float64")  # areas x indicators
     mask = np.ascontiguousarray(np.asarray(insufficient, dtype=bool).T)[None]                # 1 x areas x rows
-    area_weights = np.asarray(area_weights, dtype="float64")[None, :, None]
     m = len(rows)
     every_row = m == n and np.array_equal(rows, np.arange(n))
     counts = np.zeros((N_AREAS + 1, N_AREAS, m), dtype=np.int64)  # rank x area x municipality
+    choices = _choices(variants, aggregations, variant_of_run, aggregation_of_run, weights, base_weights,
+                       focus_areas, left, run_area_weights, area_weights, area_concentration is not None)
+    nominal = None if nominal_first is None else np.asarray(nominal_first, dtype=np.int64)
+    kept = [np.zeros((len(c.options), m), dtype="float64") for c in choices] if nominal is not None else None
     block = max(1, int(BLOCK_CELLS // max(1, N_AREAS * n)))
     # Small matrix products: BLAS threads only contend with each other here (and on a
     # shared machine); one thread is several times faster. Scoped: restored on exit.
@@ -254,19 +364,74 @@ def simulate(variants: list[Variant], focus_areas: np.ndarray, base_weights: np.
 
     with threadpool_limits(limits=1, user_api="blas"):
         _simulate_blocks(variants, aggregations, variant_of_run, aggregation_of_run, weights, membership,
-                         mask, area_weights, rows, every_row, counts, block, n)
+                         mask, run_area_weights, rows, every_row, counts, block, n, nominal, choices, kept)
     draws = pd.DataFrame({
         "imputation": [variants[i].imputation for i in variant_of_run],
         "normalisation": [variants[i].normalisation for i in variant_of_run],
         "aggregation": [aggregations[i] for i in aggregation_of_run],
     })
+    for j, area in enumerate(FOCUS_AREAS):
+        if (left[:, j] >= 0).any():
+            draws[f"left_out_{area}"] = np.where(left[:, j] >= 0, left[:, j], -1)
     counts[0] = runs - counts[1:].sum(axis=0)  # runs without a score
-    return np.ascontiguousarray(counts.transpose(2, 1, 0)), draws
+    counts = np.ascontiguousarray(counts.transpose(2, 1, 0))
+    if return_choices:
+        return counts, draws, choices, kept
+    return counts, draws
+
+
+def _bins(values: np.ndarray, k: int = WEIGHT_BINS) -> np.ndarray:
+    """Quantile bins 0..k-1 of a per-run value (ties share a bin)."""
+    if len(values) < k or np.allclose(values, values[0]):
+        return np.zeros(len(values), dtype=np.int64)
+    edges = np.quantile(values, np.linspace(0, 1, k + 1)[1:-1])
+    return np.searchsorted(edges, values, side="right").astype(np.int64)
+
+
+def _choices(variants, aggregations, variant_of_run, aggregation_of_run, weights, base_weights, focus_areas,
+             left, run_area_weights, area_weights, vary_area_weights) -> list[Choice]:
+    """The uncertain inputs actually varied (a choice with one option is not a tested choice)."""
+    out = []
+    imputations = list(dict.fromkeys(v.imputation for v in variants))
+    normalisations = list(dict.fromkeys(v.normalisation for v in variants))
+    if len(imputations) > 1:
+        out.append(Choice("imputation", None, imputations,
+                          np.array([imputations.index(variants[i].imputation) for i in variant_of_run])))
+    if len(normalisations) > 1:
+        out.append(Choice("normalisation", None, normalisations,
+                          np.array([normalisations.index(variants[i].normalisation) for i in variant_of_run])))
+    if len(aggregations) > 1:
+        out.append(Choice("aggregation", None, list(aggregations), np.asarray(aggregation_of_run)))
+    multi = [j for j in range(N_AREAS) if np.count_nonzero((focus_areas == j) & (base_weights > 0)) >= 2]
+    if multi and not np.allclose(weights[:, np.isin(focus_areas, multi)], weights[0, np.isin(focus_areas, multi)]):
+        # distance of each run's weights from the chosen ones (leave-outs excepted: their own choice)
+        kept_cols = weights > 0
+        spread = np.where(kept_cols, np.abs(weights - base_weights[None, :]), 0.0).sum(axis=1)
+        out.append(Choice("indicator_weights", None, [f"q{i + 1}" for i in range(WEIGHT_BINS)], _bins(spread)))
+    for j in range(N_AREAS):
+        if (left[:, j] >= 0).any():
+            members = [int(c) for c in np.flatnonzero((focus_areas == j) & (base_weights > 0))]
+            labels = np.where(left[:, j] >= 0, np.searchsorted(members, left[:, j]) + 1, 0)
+            out.append(Choice("leave_one_out", FOCUS_AREAS[j], [None, *members], labels.astype(np.int64)))
+    if vary_area_weights and np.count_nonzero(area_weights > 0) >= 2:
+        # the weight that matters for a city is that of its first area relative to the others'
+        with np.errstate(invalid="ignore", divide="ignore"):
+            relative = run_area_weights / run_area_weights.mean(axis=1, keepdims=True)
+        labels = np.column_stack([_bins(relative[:, j]) for j in range(N_AREAS)])
+        out.append(Choice("area_weights", None, [f"q{i + 1}" for i in range(WEIGHT_BINS)], labels, per_area=True))
+    return out
 
 
 def _simulate_blocks(variants, aggregations, variant_of_run, aggregation_of_run, weights, membership, mask,
-                     area_weights, rows, every_row, counts, block, n) -> None:
+                     run_area_weights, rows, every_row, counts, block, n, nominal, choices, kept) -> None:
     """The loop of :func:`simulate`; adds the rank counts of every run into ``counts``."""
+    with np.errstate(divide="ignore"):
+        w_above = np.where(run_area_weights > 0, run_area_weights, np.nan)
+        w_below = np.where(run_area_weights > 0, 1.0 / run_area_weights, np.nan)
+    has_nominal = nominal is not None and (nominal >= 0).any()
+    if has_nominal:
+        ranked_rows = np.flatnonzero(nominal >= 0)
+        first_of = nominal[ranked_rows]
     # Runs sharing a variant and an aggregation differ only by their weights: they are done
     # together, a block of runs per matrix product (arrays over municipalities, loops over runs).
     for v, variant in enumerate(variants):
@@ -296,11 +461,31 @@ def _simulate_blocks(variants, aggregations, variant_of_run, aggregation_of_run,
                     scores = _score_scale(agg.reshape(len(chunk), N_AREAS, n), variant.normalisation, aggregation)
                 if mask.any():
                     scores = np.where(mask, np.nan, scores)
-                if (area_weights != 1).any():
-                    scores = scores * area_weights
-                ranks = _rank_areas(scores if every_row else scores[:, :, rows])
+                # the priority rule: standardised distance from the reference mean, weighted as
+                # priorities.weighted_distance (x w above the mean, / w below; weight 0 = not ranked)
+                z = _distance(scores)
+                with np.errstate(invalid="ignore"):
+                    keyed = z * np.where(z >= 0, w_above[chunk][:, :, None], w_below[chunk][:, :, None])
+                ranks = _rank_areas(keyed if every_row else keyed[:, :, rows])
                 for rank in range(1, N_AREAS + 1):
                     counts[rank] += np.count_nonzero(ranks == rank, axis=0)
+                if has_nominal and choices:
+                    stay = np.zeros((len(chunk), len(nominal)), dtype="float64")
+                    stay[:, ranked_rows] = ranks[:, first_of, ranked_rows] == 1
+                    for choice, acc in zip(choices, kept):
+                        if choice.per_area:
+                            for j in range(N_AREAS):
+                                cols = np.flatnonzero(nominal == j)
+                                if len(cols):
+                                    onehot = _onehot(choice.labels[chunk, j], len(choice.options))
+                                    acc[:, cols] += onehot @ stay[:, cols]
+                        else:
+                            acc += _onehot(choice.labels[chunk], len(choice.options)) @ stay
+
+
+def _onehot(labels: np.ndarray, k: int) -> np.ndarray:
+    """options x runs indicator matrix of ``labels``."""
+    return (np.arange(k)[:, None] == np.asarray(labels)[None, :]).astype("float64")
 
 
 def summarise(counts: np.ndarray, index: pd.Index, runs: int) -> pd.DataFrame:
@@ -336,11 +521,91 @@ def summarise(counts: np.ndarray, index: pd.Index, runs: int) -> pd.DataFrame:
     return frame
 
 
+SENSITIVITY_COLUMNS = ["istat_code", "choice", "area", "first_order", "kept", "kept_min", "kept_max",
+                       "weakest_option"]
+
+
+def sensitivity(choices: list[Choice], kept: list[np.ndarray], index: pd.Index, runs: int,
+                columns: Sequence[str] = (), first_area: np.ndarray | None = None) -> pd.DataFrame:
+    """First-order effect of each varied choice on "the nominal first area stays first".
+
+    ``Y`` = 1 in a run where a city's nominal first area is first. For a choice with options
+    ``o`` drawn in ``n_o`` runs, ``S = sum_o n_o/N (p_o - p)^2 / (p (1 - p))``: the share of the
+    variance of ``Y`` explained by that choice alone (first-order index estimated from the
+    given Monte Carlo sample by grouping runs, continuous weights in quintile bins; Saltelli et
+    al., as in COINr's ``get_sensitivity``). 0 when the first area never changes.
+
+    Returns
+    -------
+    DataFrame
+        :data:`SENSITIVITY_COLUMNS`: ``kept`` = p, ``kept_min``/``kept_max`` = min/max p_o,
+        ``weakest_option`` = the option with the lowest p_o (an indicator id for ``leave_one_out``).
+
+    Examples
+    --------
+    A made-up choice with two options drawn 50 times each; the first area stays first in 50 of
+    the 50 runs of option 0 and 10 of option 1:
+
+    >>> c = Choice("aggregation", None, ["arithmetic", "geometric"], np.array([0] * 50 + [1] * 50))
+    >>> out = sensitivity([c], [np.array([[50.0], [10.0]])], pd.Index(["m1"]), 100)
+    >>> round(float(out["first_order"].iloc[0]), 3), out["weakest_option"].iloc[0]
+    (0.667, 'geometric')
+    """
+    names = list(columns)
+    index = pd.Index(index).astype(str)
+    m = len(index)
+    first_area = np.zeros(m, dtype=np.int64) if first_area is None else np.asarray(first_area, dtype=np.int64)
+    keep = first_area >= 0  # no first area: nothing to keep
+    frames = []
+    for choice, acc in zip(choices, kept):
+        k = len(choice.options)
+        if choice.per_area:
+            sizes = np.stack([np.bincount(choice.labels[:, j], minlength=k) for j in range(N_AREAS)])
+            n_o = sizes[np.where(keep, first_area, 0)].astype("float64")        # cities x options
+        else:
+            n_o = np.tile(np.bincount(choice.labels, minlength=k).astype("float64"), (m, 1))
+        kept_t = np.asarray(acc, dtype="float64").T                              # cities x options
+        p = kept_t.sum(axis=1) / runs
+        valid = n_o > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p_o = np.where(valid, kept_t / np.where(valid, n_o, 1.0), np.nan)
+            var = p * (1.0 - p)
+            between = np.nansum(n_o / runs * (p_o - p[:, None]) ** 2, axis=1)
+            index_s = np.where(var > 1e-12, between / np.where(var > 1e-12, var, 1.0), 0.0)
+        low = np.where(valid, p_o, np.inf)
+        weakest = np.argmin(low, axis=1)
+        options = [None if o is None else (names[int(o)] if choice.name == "leave_one_out" and names else str(o))
+                   for o in choice.options]
+        frames.append(pd.DataFrame({
+            "istat_code": index[keep], "choice": choice.name, "area": choice.area,
+            "first_order": np.clip(index_s, 0.0, 1.0)[keep], "kept": p[keep],
+            "kept_min": np.where(valid, p_o, np.inf).min(axis=1)[keep],
+            "kept_max": np.where(valid, p_o, -np.inf).max(axis=1)[keep],
+            "weakest_option": pd.array([options[w] for w in weakest[keep]], dtype=object),
+        }))
+    if not frames:
+        return pd.DataFrame(columns=SENSITIVITY_COLUMNS)
+    out = pd.concat(frames, ignore_index=True)
+    order = {code: i for i, code in enumerate(index)}
+    out = out.assign(_o=out["istat_code"].map(order)).sort_values(["_o"], kind="stable").drop(columns="_o")
+    return out[SENSITIVITY_COLUMNS].reset_index(drop=True)
+
+
+CHOICE_COLUMNS = ["choice", "area", "options", "tested", "note"]
+
+
 def monte_carlo(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, random_state: int,
                 runs: int | None = None, regions: pd.Series | None = None,
                 donors: pd.DataFrame | None = None, rows: pd.Index | None = None,
                 chosen: scoring.Scoring | None = None) -> MonteCarloResult:
     """Monte Carlo of the per-municipality ranking of the four focus areas.
+
+    Each run draws an imputation x normalisation variant, an aggregation, indicator
+    weights (Dirichlet around the chosen ones), with ``mc_leave_one_out`` none or one
+    indicator left out of every area with two or more, and area weights (Dirichlet
+    around the chosen ones, ``area_weight_concentration``); it then ranks by the
+    priority rule of :mod:`cocity_analysis.priorities`. Imputation variants identical
+    to the chosen one (no cell imputed) are dropped and reported as not tested.
 
     Parameters
     ----------
@@ -364,6 +629,8 @@ def monte_carlo(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *
     Returns
     -------
     MonteCarloResult
+        With ``choices`` (what was varied, what was not and why) and ``sensitivity``
+        (per municipality and choice, see :func:`sensitivity`).
 
     Examples
     --------
@@ -376,7 +643,11 @@ def monte_carlo(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *
     >>> result = monte_carlo(vals, cat, Method(mc_imputations=("none",)), random_state=1, runs=200)
     >>> bool(np.allclose(result.summary.groupby("istat_code")["share_top"].sum(), 1.0))
     True
+    >>> sorted(result.choices.loc[result.choices.tested, "choice"])
+    ['aggregation', 'area_weights', 'indicator_weights', 'leave_one_out', 'normalisation']
     """
+    from . import priorities
+
     runs = int(method.monte_carlo_runs if runs is None else runs)
     if runs < 1:
         raise ValueError("runs must be at least 1")
@@ -393,8 +664,8 @@ def monte_carlo(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *
     area_positions = areas.map({a: i for i, a in enumerate(FOCUS_AREAS)}).to_numpy(dtype=int)
     if chosen is None:
         chosen = scoring.score(values, catalogue, method, regions=regions, donors=donors)
-    variants = build_variants(values, catalogue, method, regions=regions, donors=donors,
-                              treated={method.imputation: chosen.treated})
+    variants, untested = build_variants(values, catalogue, method, regions=regions, donors=donors,
+                                        treated={method.imputation: chosen.treated}, report=True)
     from .imputation import insufficient as insufficient_mask
 
     mask = insufficient_mask(values, catalogue["focus_area"]).reindex(columns=list(FOCUS_AREAS)).to_numpy()
@@ -403,9 +674,43 @@ def monte_carlo(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *
     if (positions < 0).any():
         raise ValueError("rows must be municipalities of values")
     area_weights = np.array([float(method.area_weights[a]) for a in FOCUS_AREAS])
-    counts, draws = simulate(
-        variants, area_positions, chosen.weights.reindex(values.columns).to_numpy(dtype="float64"), mask,
-        area_weights, runs=runs, random_state=random_state, aggregations=alternatives(method)["aggregation"],
-        concentration=float(method.dirichlet_concentration), rows=positions)
+    nominal = priorities.rank_relative(chosen.scores.reindex(columns=list(FOCUS_AREAS)),
+                                       area_weights=dict(zip(FOCUS_AREAS, area_weights)))
+    firsts = nominal[nominal["rank"] == 1].set_index("istat_code")["focus_area"]
+    first_of = np.array([FOCUS_AREAS.index(firsts[c]) if c in firsts.index else -1 for c in out_index])
+    base = chosen.weights.reindex(values.columns).to_numpy(dtype="float64")
+    counts, draws, choices, kept = simulate(
+        variants, area_positions, base, mask, area_weights, runs=runs, random_state=random_state,
+        aggregations=alternatives(method)["aggregation"], concentration=float(method.dirichlet_concentration),
+        rows=positions, leave_out=bool(method.mc_leave_one_out),
+        area_concentration=float(method.area_weight_concentration), nominal_first=first_of, return_choices=True)
+    table = _choice_table(choices, untested, method, area_positions, base, values.columns)
     return MonteCarloResult(summary=summarise(counts, out_index, runs), counts=counts, draws=draws,
-                            runs=runs, random_state=random_state)
+                            runs=runs, random_state=random_state, choices=table,
+                            sensitivity=sensitivity(choices, kept, out_index, runs, list(values.columns),
+                                                    first_area=first_of))
+
+
+def _choice_table(choices, untested, method, area_positions, base, columns) -> pd.DataFrame:
+    """What the Monte Carlo varied (``tested``) and what it could not, with the reason."""
+    rows = []
+    varied = {(c.name, c.area) for c in choices}
+    for c in choices:
+        options = [columns[o] if (c.name == "leave_one_out" and o is not None) else o for o in c.options]
+        rows.append({"choice": c.name, "area": c.area,
+                     "options": ";".join("none" if o is None else str(o) for o in options),
+                     "tested": True, "note": None})
+    for name, note in untested:
+        rows.append({"choice": name, "area": None, "options": "", "tested": False, "note": note})
+    for j, area in enumerate(FOCUS_AREAS):
+        n_ind = int(np.count_nonzero((area_positions == j) & (base > 0)))
+        if n_ind == 1 and ("leave_one_out", area) not in varied:
+            rows.append({"choice": "leave_one_out", "area": area, "options": "", "tested": False,
+                         "note": "one indicator only"})
+    if not method.mc_leave_one_out:
+        rows.append({"choice": "leave_one_out", "area": None, "options": "", "tested": False,
+                     "note": "mc_leave_one_out: false"})
+    for name in ("normalisation", "aggregation"):
+        if (name, None) not in varied:
+            rows.append({"choice": name, "area": None, "options": "", "tested": False, "note": "one option only"})
+    return pd.DataFrame(rows, columns=CHOICE_COLUMNS)

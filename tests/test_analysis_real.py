@@ -22,7 +22,8 @@ def test_new_processed_tables_and_columns(real_processed_dir):
     assert list(clusters.columns) == ["istat_code", "cluster", "label", "label_en", "stability"]
     assert clusters["stability"].between(0, 1).all()
     table = pd.read_parquet(real_processed_dir / "profiles.parquet")
-    assert list(table.columns) == ["cluster", "label", "label_en", "portrait_it", "portrait_en", "size"]
+    assert list(table.columns) == ["cluster", "label", "label_en", "portrait_it", "portrait_en", "size",
+                                   "naming_indicators", "naming_sides"]
     assert table["size"].sum() == 39
     assert sorted(table["cluster"]) == sorted(clusters["cluster"].unique())
     diagnostics = pd.read_parquet(real_processed_dir / "profile_diagnostics.parquet")

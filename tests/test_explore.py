@@ -126,17 +126,22 @@ def test_weight_zero_removes_an_area_from_first_place(state, base):
             assert first_area(analysis, code) != area
 
 
-def test_weighted_score_is_area_score_times_weight(state, base):
+def test_weighted_distance_follows_the_priority_rule(state, base):
+    from cocity_analysis import priorities
+
     weights = {**state.method.area_weights, "housing": 2.5, "poverty": 0.5}
     analysis = explore.recompute(state, state.method.replace(area_weights=weights))
+    distance = priorities.standardised_distance(base.scores)
     for code in (MATERA, AVELLINO):
         table = explore.priority_table(analysis, code)
         for area, row in table.iterrows():
-            expected = base.scores.loc[code, area] * weights[area]
-            if pd.isna(expected):
-                assert pd.isna(row["Punteggio ponderato"])
+            d = distance.loc[code, area]
+            if pd.isna(d):
+                assert pd.isna(row["Distanza ponderata"])
             else:
-                assert row["Punteggio ponderato"] == pytest.approx(expected)
+                assert row["Distanza dalla media (dev. st.)"] == pytest.approx(d)
+                expected = d * weights[area] if d >= 0 else d / weights[area]
+                assert row["Distanza ponderata"] == pytest.approx(expected)
 
 
 def test_indicator_off_leaves_the_scores(state, base):
@@ -265,7 +270,7 @@ def test_priority_table(state, base, real_processed_dir):
         assert table["Rango"].tolist() == mine["rank"].tolist()
         assert list(table.columns)[:2] == ["Rango", "Area di intervento"]
         robust = [c for c in explore.ROBUSTNESS_COLUMNS if c in base.priorities.columns]
-        assert [explore.ROBUSTNESS_COLUMNS[c] for c in robust] == list(table.columns[5:])
+        assert [explore.ROBUSTNESS_COLUMNS[c] for c in robust] == list(table.columns[6:])  # after the two distance columns
         html_text = explore.priority_html(table)
         for area in table.index[table["Rango"].isna()]:
             assert "dati non disponibili" in html_text

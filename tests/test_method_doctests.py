@@ -4,10 +4,12 @@ import doctest
 
 import pytest
 
-from cocity_analysis import composite, imputation, profiles, scope, scoring, treatment, uncertainty
+from cocity_analysis import (benchmarking, composite, imputation, italian, priorities, profile_naming, profiles, scope,
+                             scoring, treatment, uncertainty)
 
 
-@pytest.mark.parametrize("module", [composite, imputation, profiles, scope, scoring, treatment, uncertainty],
+@pytest.mark.parametrize("module", [composite, imputation, profiles, scope, scoring, treatment, uncertainty,
+                                    priorities, italian, benchmarking, profile_naming],
                          ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)

@@ -22,7 +22,8 @@ from conftest import mirror_mef_zip
 
 EXPECTED_FILES = {"cities.parquet", "indicators.parquet", "normalised.parquet", "scores.parquet",
                   "clusters.parquet", "priorities.parquet", "profile_diagnostics.parquet", "treatments.parquet",
-                  "catalogue.json", "provenance.json", "reconciliation.json"}
+                  "catalogue.json", "provenance.json", "reconciliation.json", "benchmarks.parquet",
+                  "robustness.parquet", "sensitivity.parquet"}
 
 
 def _geopop_feather(name):
@@ -38,7 +39,7 @@ def test_processed_files_and_shapes(real_processed_dir):
     assert cities.index.str.fullmatch(r"\d{6}").all()
     assert set(cities["macro_area"]) <= {"Sud", "Isole"}
     ranking = pd.read_parquet(real_processed_dir / "priorities.parquet")
-    assert list(ranking.columns) == ["istat_code", "focus_area", "rank", "score",
+    assert list(ranking.columns) == ["istat_code", "focus_area", "rank", "score", "distance",
                                      "rank_median", "rank_p05", "rank_p95", "share_top"]
     assert len(ranking) == 39 * 4
     clusters = pd.read_parquet(real_processed_dir / "clusters.parquet")

@@ -55,9 +55,10 @@ def test_quantiles_are_ordered_and_share_top_sums_to_one():
 def test_without_any_uncertainty_the_simulation_gives_the_point_ranking():
     frame = _made_up(seed=3)
     fixed = Method(mc_normalisations=("minmax",), mc_aggregations=("arithmetic",), mc_imputations=("none",),
-                   dirichlet_concentration=1e9)
+                   dirichlet_concentration=1e9, area_weight_concentration=1e9, mc_leave_one_out=False)
     result = uncertainty.monte_carlo(frame, CATALOGUE, fixed, random_state=0, runs=20)
-    point = priorities.rank_areas(scoring.score(frame, CATALOGUE, fixed).scores)
+    # the point ranking of the priority rule (standardised distance from the reference mean)
+    point = priorities.rank_relative(scoring.score(frame, CATALOGUE, fixed).scores)
     merged = point.merge(result.summary, on=["istat_code", "focus_area"])
     ranked = merged.dropna(subset=["rank"])
     assert (ranked["rank"] == ranked["rank_median"]).all()
@@ -107,12 +108,53 @@ def test_area_weights_and_alternatives_include_the_chosen_choices():
     assert options["normalisation"][-1] == "distance_to_best"
     assert options["imputation"] == ["none", "knn"]
     frame = _made_up(seed=8)
-    # A zero weight on housing and inclusion: poverty first, except in a run where its score is 0
-    # too (the least needy municipality): then the tie goes to the first area, inclusion_work.
+    # A zero weight on housing and inclusion takes them out of the ranking: poverty is always first
     method = Method(mc_imputations=("none",), area_weights={"inclusion_work": 0.0, "housing": 0.0,
                                                             "poverty": 1.0, "culture_tourism": 1.0})
     result = uncertainty.monte_carlo(frame, CATALOGUE, method, random_state=0, runs=50)
     share = result.summary.pivot(index="istat_code", columns="focus_area", values="share_top")
-    assert (share["housing"] == 0).all()
-    assert np.allclose(share["poverty"] + share["inclusion_work"], 1.0)
-    assert share["poverty"].mean() > 0.9
+    assert (share["poverty"] == 1.0).all()
+    assert share["housing"].isna().all() and share["inclusion_work"].isna().all()
+
+
+def test_the_indicator_set_and_area_weights_are_varied_and_reported():
+    frame = _made_up(seed=2)
+    result = uncertainty.monte_carlo(frame, CATALOGUE, Method(), random_state=4, runs=300, regions=_regions(frame))
+    tested = result.choices[result.choices.tested]
+    # leave one out: only the areas with two indicators or more (poverty, housing), never inclusion_work
+    loo = tested[tested.choice == "leave_one_out"]
+    assert sorted(loo["area"]) == ["housing", "poverty"]
+    assert loo.set_index("area").loc["poverty", "options"] == "none;p1;p2"
+    untested_loo = result.choices[(result.choices.choice == "leave_one_out") & ~result.choices.tested]
+    assert untested_loo["area"].tolist() == ["inclusion_work"]
+    assert "area_weights" in set(tested["choice"])
+    # no cell is missing: the imputation variants change nothing and are not counted as tested
+    assert "imputation" not in set(tested["choice"])
+    assert (result.choices.choice == "imputation").sum() == 2  # median_region and knn, both untested
+    assert set(result.draws["imputation"]) == {"none"}
+    left = result.draws["left_out_poverty"]
+    assert set(left) == {-1, 0, 1}  # none, p1, p2 (column positions)
+    assert 0.2 < (left == -1).mean() < 0.45
+
+
+def test_imputation_is_tested_when_cells_are_missing():
+    frame = _made_up(seed=6)
+    frame.loc["m07", "p1"] = np.nan
+    result = uncertainty.monte_carlo(frame, CATALOGUE, Method(), random_state=0, runs=100, regions=_regions(frame))
+    tested = result.choices[result.choices.tested]
+    assert "imputation" in set(tested["choice"])
+
+
+def test_sensitivity_names_the_choice_that_moves_a_result():
+    frame = _made_up(seed=9)
+    result = uncertainty.monte_carlo(frame, CATALOGUE, Method(mc_imputations=("none",)), random_state=3, runs=400)
+    sens = result.sensitivity
+    assert set(sens["choice"]) >= {"normalisation", "aggregation", "leave_one_out", "area_weights"}
+    assert sens["first_order"].between(0, 1).all()
+    assert (sens["kept_min"] <= sens["kept"] + 1e-12).all() and (sens["kept"] <= sens["kept_max"] + 1e-12).all()
+    # a city whose first area never changes has no sensitivity to anything
+    share = result.summary.groupby("istat_code")["share_top"].max()
+    steady = share[share == 1.0].index
+    assert (sens[sens.istat_code.isin(steady)]["first_order"] == 0).all()
+    moved = sens[~sens.istat_code.isin(steady)]
+    assert (moved.groupby("istat_code")["first_order"].max() > 0).all()
