@@ -414,7 +414,7 @@ def pca_biplot_data(analysis: pipeline.Analysis, n_components: int = 2) -> Biplo
     n_components = min(n_components, inputs.shape[1], inputs.shape[0])
     if n_components < 2:
         raise CocityError("servono almeno due indicatori completi per il biplot")
-    model = PCA(n_components=n_components).fit(inputs.to_numpy(dtype="float64"))
+    model = PCA(n_components=n_components, svd_solver="full", random_state=0).fit(inputs.to_numpy(dtype="float64"))
     names = [f"PC{i + 1}" for i in range(n_components)]
     scores = pd.DataFrame(model.transform(inputs.to_numpy(dtype="float64")), index=inputs.index, columns=names)
     scores["cluster"] = analysis.clusters.set_index("istat_code")["cluster"].reindex(scores.index)
