@@ -27,6 +27,10 @@ CATALOGUE_FILE = PACKAGE_DATA_DIR / "indicators.yaml"
 MUNICIPAL_CHANGES_FILE = PACKAGE_DATA_DIR / "istat_municipal_changes.csv"
 
 CITY_REPORT_NOTEBOOK = NOTEBOOKS_DIR / "city_report.ipynb"
+#: Jupyter kernel every notebook declares; `make setup` (run by `make reports`, `make test`, `make lab`)
+#: installs it as this environment's python.
+KERNEL_NAME = "cocity"
+KERNEL_DISPLAY_NAME = "cocity-analysis"
 
 DEFAULT_SEED = 20212027
 POPULATION_YEAR = 2023
