@@ -116,8 +116,11 @@ def _knn(data: pd.DataFrame, missing: pd.DataFrame, n_neighbours: int) -> pd.Dat
     out = data.copy()
     if not len(needs) or not donors.any():
         return out
+    import sklearn
+
     imputer = KNNImputer(n_neighbors=min(int(n_neighbours), int(donors.sum())), keep_empty_features=True)
-    filled = imputer.fit(scaled[donors]).transform(scaled[needs]) * std + mean
+    with sklearn.config_context(working_memory=64):  # distance blocks of 64 MB, not 1 GB (peak memory)
+        filled = imputer.fit(scaled[donors]).transform(scaled[needs]) * std + mean
     wanted = missing[usable].to_numpy()[needs]
     out.loc[data.index[needs], usable] = np.where(wanted, filled, matrix[needs])
     return out
