@@ -561,17 +561,22 @@ def bootstrap_stability(inputs: pd.DataFrame, partitions: dict, chosen_k: int, *
             for part in Parallel(n_jobs=jobs)(delayed(_refit)(samples, chunk, method, ks, seeds, distinct)
                                               for chunk in chunks):
                 fitted.update(part)
-    for b in range(runs):
-        unique, first = np.unique(drawn[b], return_index=True)     # distinct cities, first position
-        for k in ks:
-            if k > distinct[b] or (b, k) not in fitted:
-                continue
-            labels = fitted[(b, k)][first]
-            reference = partitions[k][unique]
-            ari[k].append(float(adjusted_rand_score(reference, labels)))
-            if k == chosen_k:
-                stays[unique] += core_membership(reference, labels)
-                included[unique] += 1
+    import sklearn
+
+    # 700 scores of 39 labels each: scikit-learn's argument checks cost more than the score itself,
+    # and the labels are ours (integer arrays of equal length)
+    with sklearn.config_context(skip_parameter_validation=True, assume_finite=True):
+        for b in range(runs):
+            unique, first = np.unique(drawn[b], return_index=True)     # distinct cities, first position
+            for k in ks:
+                if k > distinct[b] or (b, k) not in fitted:
+                    continue
+                labels = fitted[(b, k)][first]
+                reference = partitions[k][unique]
+                ari[k].append(float(adjusted_rand_score(reference, labels)))
+                if k == chosen_k:
+                    stays[unique] += core_membership(reference, labels)
+                    included[unique] += 1
     per_k = pd.DataFrame({
         "k": ks,
         "ari_mean": [float(np.mean(ari[k])) if ari[k] else np.nan for k in ks],
