@@ -15,13 +15,15 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
 	touch $(STAMP)
 
-# Jupyter kernel "cocity-analysis" = this .venv's python (notebooks/explore.ipynb asks for it).
+# Jupyter kernel "cocity" (shown as "cocity-analysis") = this .venv's python. Every notebook in
+# notebooks/ declares it, and `cocity report`, papermill and the tests run the notebooks with it, so every
+# verb below installs it through `setup`.
 $(KERNEL): $(STAMP)
 	$(BIN)/python -m ipykernel install --sys-prefix --name cocity --display-name "cocity-analysis"
 
 # ISTAT's changes file, MEF (several tax years), census 2011, ICCU, ISTAT's current municipal list and ISTAT SDMX
 # sources are optional: without network or mirror, prepare goes on and the reports say what is missing.
-data: $(STAMP)
+data: setup
 	-$(BIN)/cocity fetch istat_changes
 	-for year in $(MEF_YEARS); do $(BIN)/cocity fetch mef --year $$year; done
 	-$(BIN)/cocity fetch mef --year newest
@@ -38,10 +40,10 @@ prepare: data
 reports: prepare
 	$(BIN)/cocity report --all
 
-test: $(STAMP)
+test: setup
 	$(BIN)/python -m pytest -q
 
-lab: $(KERNEL)
+lab: setup
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:

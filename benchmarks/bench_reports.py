@@ -69,7 +69,7 @@ def main() -> int:
 def _bench(args, work: Path) -> int:
 
     sys.path.insert(0, str(ROOT))
-    from cocity_analysis import report_maps
+    from cocity_analysis import config, report_maps
 
     env = dict(os.environ)
     if args.processed:
@@ -91,7 +91,7 @@ def _bench(args, work: Path) -> int:
     naive_out = work / "naive"
     naive_out.mkdir()
     loop = "; ".join(
-        f"{BIN}/papermill -k python3 --cwd {shlex.quote(str(notebook.parent))} --no-progress-bar "
+        f"{BIN}/papermill -k {config.KERNEL_NAME} --cwd {shlex.quote(str(notebook.parent))} --no-progress-bar "
         f"-r city_code {code} -r lang it -r processed_dir {shlex.quote(str(processed))} "
         f"{shlex.quote(str(notebook))} {naive_out}/{code}.ipynb && "
         f"{BIN}/jupyter nbconvert --to html --no-input --log-level=ERROR {naive_out}/{code}.ipynb"

@@ -1057,10 +1057,30 @@ def _run(city_codes, processed: Path, out_dir: Path, notebook: Path, lang: str, 
 
 
 def _kernel_name(notebook: Path) -> str:
+    """The kernel ``notebook`` declares (``python3`` when it declares none), checked to be installed."""
     try:
-        return json.loads(notebook.read_text(encoding="utf-8"))["metadata"]["kernelspec"]["name"]
+        name = json.loads(notebook.read_text(encoding="utf-8"))["metadata"]["kernelspec"]["name"]
     except (OSError, KeyError, json.JSONDecodeError):
-        return "python3"
+        name = "python3"
+    check_kernel(name, notebook)
+    return name
+
+
+def check_kernel(name: str, notebook: Path | None = None) -> None:
+    """Raise CocityError, saying how to install it, when the Jupyter kernel ``name`` is not installed."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    from . import config
+    from .errors import CocityError
+
+    try:
+        KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        where = f" (dichiarato da {notebook})" if notebook else ""
+        raise CocityError(
+            f"kernel Jupyter «{name}» non installato{where}: eseguire `make setup` oppure "
+            f"`python -m ipykernel install --sys-prefix --name {config.KERNEL_NAME} "
+            f"--display-name {config.KERNEL_DISPLAY_NAME}` con il python di questo ambiente") from None
 
 
 def render_one(city_code: str, *, processed_dir: str | Path, out_dir: str | Path, notebook: str | Path | None = None,

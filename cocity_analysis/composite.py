@@ -417,7 +417,8 @@ def pca_weights(normalised: pd.DataFrame, focus_areas: pd.Series) -> pd.Series:
     """PCA-derived weights within each focus area (Nicoletti et al., as in the JRC/OECD Handbook).
 
     For each area with two or more indicators, on the rows where all of them
-    have a value: principal components of the correlation matrix; components
+    have a value: principal components of the correlation matrix (scikit-learn's
+    ``PCA`` of the standardised indicators); components
     with eigenvalue > 1 are kept (at least one) and varimax-rotated; each
     indicator's squared loadings are scaled to unit sum per component; its
     weight is its largest scaled squared loading times that component's share
@@ -443,6 +444,9 @@ def pca_weights(normalised: pd.DataFrame, focus_areas: pd.Series) -> pd.Series:
     >>> round(float(w.sum()), 6), bool(abs(w["a"] - w["b"]) < 0.05)
     (1.0, True)
     """
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
     ids = list(normalised.columns)
     areas = focus_areas.reindex(ids)
     weights = pd.Series(1.0, index=ids, dtype="float64")
@@ -454,12 +458,12 @@ def pca_weights(normalised: pd.DataFrame, focus_areas: pd.Series) -> pd.Series:
         std = block.std(ddof=0)
         if len(block) < len(members) + 2 or (std == 0).any():
             continue
-        corr = np.corrcoef(block.to_numpy(dtype="float64"), rowvar=False)
-        eigenvalues, eigenvectors = np.linalg.eigh(corr)
-        order = np.argsort(eigenvalues)[::-1]
-        eigenvalues, eigenvectors = eigenvalues[order], eigenvectors[:, order]
+        standardised = StandardScaler().fit_transform(block.to_numpy(dtype="float64"))
+        model = PCA(svd_solver="full", random_state=0).fit(standardised)
+        # PCA divides by n - 1; the correlation matrix's eigenvalues (the Kaiser rule's) by n
+        eigenvalues = model.explained_variance_ * (len(block) - 1) / len(block)
         kept = max(1, int((eigenvalues > 1.0).sum()))
-        loadings = eigenvectors[:, :kept] * np.sqrt(np.clip(eigenvalues[:kept], 0, None))
+        loadings = model.components_[:kept].T * np.sqrt(np.clip(eigenvalues[:kept], 0, None))
         loadings = varimax(loadings)
         squared = loadings ** 2
         explained = squared.sum(axis=0)

@@ -33,6 +33,10 @@ ISTAT_SUPPRESSED_FILE_NAME = "Elenco comuni soppressi.csv"
 ISTAT_CENSUS2011_RAW_DIR = RAW_DIR / "istat_census2011"
 
 CITY_REPORT_NOTEBOOK = NOTEBOOKS_DIR / "city_report.ipynb"
+#: Jupyter kernel every notebook declares; `make setup` (run by `make reports`, `make test`, `make lab`)
+#: installs it as this environment's python.
+KERNEL_NAME = "cocity"
+KERNEL_DISPLAY_NAME = "cocity-analysis"
 
 DEFAULT_SEED = 20212027
 POPULATION_YEAR = 2023

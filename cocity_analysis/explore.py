@@ -441,7 +441,7 @@ def pca_biplot_data(analysis: pipeline.Analysis, n_components: int = 2) -> Biplo
     n_components = min(n_components, inputs.shape[1], inputs.shape[0])
     if n_components < 2:
         raise CocityError("servono almeno due indicatori completi per il biplot")
-    model = PCA(n_components=n_components).fit(inputs.to_numpy(dtype="float64"))
+    model = PCA(n_components=n_components, svd_solver="full", random_state=0).fit(inputs.to_numpy(dtype="float64"))
     names = [f"PC{i + 1}" for i in range(n_components)]
     scores = pd.DataFrame(model.transform(inputs.to_numpy(dtype="float64")), index=inputs.index, columns=names)
     scores["cluster"] = analysis.clusters.set_index("istat_code")["cluster"].reindex(scores.index)
@@ -480,6 +480,13 @@ def priority_table(analysis: pipeline.Analysis, code: str) -> pd.DataFrame:
     return table
 
 
+#: ipywidgets keeps an HTML widget's content at its natural width (``flex-shrink: 0``): let the views'
+#: content shrink to the column, so a figure scales down and a wide table scrolls in its own box.
+PANEL_CSS = ".cocity-view .widget-html-content{flex:1 1 auto;min-width:0;max-width:100%}"
+TABLE_CSS = (".cocity-table table{width:100%;table-layout:auto;font-size:0.9em}"
+             ".cocity-table th,.cocity-table td{white-space:normal;overflow-wrap:break-word;padding:2px 4px}")
+
+
 def priority_html(table: pd.DataFrame) -> str:
     """HTML of :func:`priority_table` (escaped; missing shown as *dati non disponibili*)."""
     shown = table.copy()
@@ -487,7 +494,11 @@ def priority_html(table: pd.DataFrame) -> str:
         if pd.api.types.is_float_dtype(shown[column]):
             shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.2f}".replace(".", ","))
     shown["Rango"] = [("dati non disponibili" if pd.isna(r) else str(int(r))) for r in table["Rango"]]
-    return shown.to_html(index=False, escape=True, na_rep="dati non disponibili", border=0)
+    body = shown.to_html(index=False, escape=True, na_rep="dati non disponibili", border=0)
+    # long headers wrap (JupyterLab keeps table cells on one line); what still does not fit scrolls
+    # inside the box instead of widening the output area
+    return (f'<div class="cocity-table" style="max-width:100%;overflow-x:auto"><style>{TABLE_CSS}</style>'
+            f'{body}</div>')
 
 
 # --- plots ----------------------------------------------------------------------------------------
@@ -504,20 +515,31 @@ def figure_svg(figure: Figure) -> str:
     """Render ``figure`` to SVG text (what the notebook shows).
 
     Text stays text (``svg.fonttype = none``): the browser draws the glyphs,
-    which is several times faster than rasterising them in the kernel.
+    which is several times faster than rasterising them in the kernel. The
+    bounding box is the drawing's (``bbox_inches="tight"``): a title, legend or
+    axis label reaching past the figure's edge is kept, not cut.
     """
     import matplotlib
 
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "cocity-explore"}):
-        figure.savefig(buffer, format="svg")
+        figure.savefig(buffer, format="svg", bbox_inches="tight", pad_inches=0.08)
     return buffer.getvalue()
 
 
+#: How a figure sits in its output area: never wider than the area (it shrinks with the window),
+#: never enlarged past its drawn size.
+FIGURE_STYLE = "display:block;max-width:100%;height:auto"
+
+
 def svg_img(svg: str, alt: str = "") -> str:
-    """``<img>`` tag embedding ``svg`` as a data URI (its styles cannot leak into the page)."""
+    """``<img>`` tag embedding ``svg`` as a data URI (its styles cannot leak into the page).
+
+    Sized by :data:`FIGURE_STYLE`: at most as wide as the output area that holds it.
+    """
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return f'<img alt="{html.escape(alt)}" src="data:image/svg+xml;base64,{data}"/>'
+    return (f'<img class="cocity-figure" style="{FIGURE_STYLE}" alt="{html.escape(alt)}" '
+            f'src="data:image/svg+xml;base64,{data}"/>')
 
 
 def svg_of_img(tag: str) -> str:
@@ -529,7 +551,7 @@ def plot_profile(frame: pd.DataFrame, *, title: str = "", value_label: str = "va
                  colour=None) -> Figure:
     """Dot plot of :func:`city_profile_frame`: the city, its profile's mean, the mean of the 39."""
     height = 0.32 * len(frame) + 1.3
-    figure = Figure(figsize=(7.5, height))
+    figure = Figure(figsize=(6.6, height))
     figure.subplots_adjust(left=0.47, right=0.97, bottom=0.55 / height + 0.02, top=1 - 0.75 / height)
     ax = figure.subplots()
     y = np.arange(len(frame))[::-1]
@@ -549,7 +571,7 @@ def plot_profile(frame: pd.DataFrame, *, title: str = "", value_label: str = "va
 def plot_biplot(data: BiplotData, *, names: Mapping[str, str] | None = None, highlight: str | None = None,
                 labels: Mapping[str, str] | None = None, cluster_labels: Mapping[int, str] | None = None) -> Figure:
     """The 39 on the first two principal components, coloured by profile, with indicator arrows."""
-    figure = Figure(figsize=(7, 5.8))
+    figure = Figure(figsize=(6.4, 5.4))
     figure.subplots_adjust(left=0.1, right=0.97, bottom=0.1, top=0.8)
     ax = figure.subplots()
     scores = data.scores
@@ -769,7 +791,7 @@ class ExploreApp:
         options = state.city_options()
         if city is not None and city not in state.cities.index:
             raise CocityError(f"codice città {city!r} non presente in {state.processed_dir}")
-        style = {"description_width": "150px"}
+        style = {"description_width": "120px"}
         self.controls = {
             "city": w.Dropdown(options=options, value=city or options[0][1], description="Città", style=style),
             "normalisation": w.Dropdown(
@@ -790,12 +812,16 @@ class ExploreApp:
                 value=float(method.area_weights[area]), min=0.0, max=3.0, step=0.1,
                 description="Peso " + SHORT_AREA_LABELS[area] + suffix, style=style,
                 disabled=area not in areas_with_data, continuous_update=False,
-                layout=w.Layout(width="420px"))
+                layout=w.Layout(width="100%"))
         excluded = set(method.excluded_indicators)
         for indicator, label, area in state.indicator_options():
             self.controls[f"indicator:{indicator}"] = w.Checkbox(
                 value=indicator not in excluded, description=label, indent=False)
-        self.views = {name: w.HTML() for name in ("profile", "biplot", "map", "table")}
+        # one view under the other, each as wide as the column (a figure scales down with it, never up)
+        self.views = {name: w.HTML(layout=w.Layout(width="100%", min_width="0"))
+                      for name in ("profile", "biplot", "map", "table")}
+        for view in self.views.values():
+            view.add_class("cocity-view")
         self.status = w.HTML()
         self.scenario_name = w.Text(placeholder="es. pesi-abitare", description="Nome scenario", style=style)
         self.save_button = w.Button(description="Salva scenario", icon="save", button_style="primary")
@@ -822,11 +848,14 @@ class ExploreApp:
         panel = w.VBox([c["city"], c["normalisation"], c["aggregation"], c["k"],
                         w.HTML("<b>Pesi delle aree nella graduatoria</b>"),
                         *[c[f"weight:{a}"] for a in FOCUS_AREAS],
-                        w.HTML("<b>Indicatori</b>"), *indicator_groups, note])
-        views = w.VBox([self.status,
-                        w.HBox([self.views["profile"], self.views["table"]]),
-                        w.HBox([self.views["biplot"], self.views["map"]])])
-        return w.HBox([panel, views])
+                        w.HTML("<b>Indicatori</b>"), *indicator_groups, note],
+                       layout=w.Layout(flex="0 0 auto", width="330px", max_width="100%"))
+        # controls on the left, views beside them; on an area narrower than both the views wrap below
+        css = w.HTML(f"<style>{PANEL_CSS}</style>", layout=w.Layout(height="0px", min_height="0px", margin="0px"))
+        views = w.VBox([css, self.status, self.views["profile"], self.views["table"], self.views["biplot"],
+                        self.views["map"]], layout=w.Layout(flex="1 1 440px", min_width="0", max_width="100%"))
+        return w.Box([panel, views], layout=w.Layout(display="flex", flex_flow="row wrap", width="100%",
+                                                     align_items="flex-start"))
 
     def values(self) -> dict:
         """The controls' current values, by name."""

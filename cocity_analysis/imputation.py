@@ -94,56 +94,36 @@ def impute(values: pd.DataFrame, method: str = "none", regions: pd.Series | None
     return filled, flags
 
 
-def _knn(data: pd.DataFrame, missing: pd.DataFrame, n_neighbours: int, chunk: int = 1024) -> pd.DataFrame:
-    """kNN imputation in numpy: donors are the rows with every indicator.
+def _knn(data: pd.DataFrame, missing: pd.DataFrame, n_neighbours: int) -> pd.DataFrame:
+    """kNN imputation with scikit-learn's ``KNNImputer``; donors are the rows with every indicator.
 
-    Indicators are standardised (mean 0, sd 1 over all rows); the distance
-    from a row to a donor is the nan-Euclidean distance over the indicators the
-    row has (scikit-learn's ``nan_euclidean_distances``); each missing cell gets
-    the mean of the ``n_neighbours`` nearest donors (equally distant donors: numpy.argpartition
-    decides, deterministically).
-    Rows are processed in blocks of ``chunk`` (arrays, no loop over municipalities).
+    Indicators are standardised (mean 0, sd 1 over all rows) so that no unit
+    dominates the distance; ``KNNImputer`` is fitted on the complete rows (the
+    donors) and fills each missing cell with the mean of the ``n_neighbours``
+    nearest donors (nan-Euclidean distance over the indicators the row has).
     """
+    from sklearn.impute import KNNImputer
+
     usable = [c for c in data.columns if data[c].notna().any()]
     matrix = data[usable].to_numpy(dtype="float64")
     observed = np.isfinite(matrix)
-    counts = observed.sum(axis=0)
-    mean = np.where(observed, matrix, 0.0).sum(axis=0) / counts
-    std = np.sqrt(np.where(observed, (matrix - mean) ** 2, 0.0).sum(axis=0) / counts)
+    mean = np.nanmean(matrix, axis=0)
+    std = np.nanstd(matrix, axis=0)
     std = np.where(std > 0, std, 1.0)
-    scaled = np.where(observed, (matrix - mean) / std, 0.0)
+    scaled = (matrix - mean) / std
     donors = observed.all(axis=1)
     needs = np.flatnonzero(missing[usable].to_numpy().any(axis=1) & observed.any(axis=1))
     out = data.copy()
     if not len(needs) or not donors.any():
         return out
-    from threadpoolctl import threadpool_limits
+    import sklearn
 
-    pool = scaled[donors]
-    pool_squared = (pool ** 2).T
-    k = min(int(n_neighbours), len(pool))
-    filled = np.empty((len(needs), len(usable)))
-    with threadpool_limits(limits=1, user_api="blas"):  # thin products: threads only contend
-        _knn_blocks(scaled, observed, needs, pool, pool_squared, k, chunk, filled)
-    block = pd.DataFrame(filled * std + mean, index=data.index[needs], columns=usable)
-    wanted = missing.loc[block.index, usable].to_numpy()
-    current = data.loc[block.index, usable].to_numpy()
-    out.loc[block.index, usable] = np.where(wanted, block.to_numpy(), current)
+    imputer = KNNImputer(n_neighbors=min(int(n_neighbours), int(donors.sum())), keep_empty_features=True)
+    with sklearn.config_context(working_memory=64):  # distance blocks of 64 MB, not 1 GB (peak memory)
+        filled = imputer.fit(scaled[donors]).transform(scaled[needs]) * std + mean
+    wanted = missing[usable].to_numpy()[needs]
+    out.loc[data.index[needs], usable] = np.where(wanted, filled, matrix[needs])
     return out
-
-
-def _knn_blocks(scaled, observed, needs, pool, pool_squared, k, chunk, filled) -> None:
-    """Mean of the ``k`` nearest donors (standardised units) for each row of ``needs``, by blocks."""
-    for start in range(0, len(needs), chunk):
-        rows = needs[start:start + chunk]
-        present = observed[rows].astype("float64")
-        values = scaled[rows]
-        # squared distance over the row's indicators, minus the row's own constant term
-        # (sum of its squared values), which does not change which donors are nearest
-        d2 = present @ pool_squared - 2 * values @ pool.T
-        nearest = np.argpartition(d2, k - 1, axis=1)[:, :k] if k < len(pool) else \
-            np.broadcast_to(np.arange(len(pool)), (len(rows), len(pool)))
-        filled[start:start + len(rows)] = pool[nearest].mean(axis=1)
 
 
 def insufficient(values: pd.DataFrame, focus_areas: pd.Series,

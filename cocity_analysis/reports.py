@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 LANGS = ("it", "en")
 TEMPLATE_NAME = "cocity"
-KERNEL_NAME = "python3"
+KERNEL_NAME = config.KERNEL_NAME
 # cells dropped from the HTML: notes for developers, and the (output-less) parameter cells
 REMOVED_CELL_TAGS = ("remove_cell", "parameters", "injected-parameters")
 CELL_TIMEOUT_SECONDS = 600

@@ -1,8 +1,9 @@
 """Notebook hygiene: every notebook in notebooks/ is committed without outputs and runs headless.
 
-Each notebook is executed with papermill (kernel ``python3``, which resolves to
-the running interpreter), with the parameters it declares injected so that it
-reads the processed folder of the session fixture ``real_processed_dir``.
+Each notebook is executed with papermill in the kernel it declares (``cocity``,
+installed by ``make setup``, which ``make test``, ``make reports`` and ``make lab``
+run first), with the parameters it declares injected so that it reads the
+processed folder of the session fixture ``real_processed_dir``.
 """
 
 from __future__ import annotations
@@ -49,12 +50,35 @@ def declared_parameters(notebook) -> set[str]:
     return names
 
 
-def test_explore_kernel_is_the_one_make_installs():
-    notebook = nbformat.read(config.NOTEBOOKS_DIR / "explore.ipynb", as_version=4)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_kernel_is_the_one_make_installs(path):
+    notebook = nbformat.read(path, as_version=4)
     name = notebook.metadata["kernelspec"]["name"]
+    assert name == config.KERNEL_NAME
     makefile = (config.PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
     assert re.search(rf"ipykernel install --sys-prefix --name {re.escape(name)}\b", makefile)
+    # the kernel is part of `setup`, and every verb that runs a notebook goes through it
+    assert re.search(r"^setup: .*\$\(KERNEL\)", makefile, re.M)
+    for verb in ("data", "test", "lab"):
+        assert re.search(rf"^{verb}: setup\b", makefile, re.M), verb
+    assert re.search(r"^reports: prepare\b", makefile, re.M) and re.search(r"^prepare: data\b", makefile, re.M)
+
+
+def test_explore_declares_its_parameters():
+    notebook = nbformat.read(config.NOTEBOOKS_DIR / "explore.ipynb", as_version=4)
     assert {"processed_dir", "city_code"} <= declared_parameters(notebook)
+
+
+def test_missing_kernel_is_one_clear_error(tmp_path):
+    from cocity_analysis import batch
+    from cocity_analysis.errors import CocityError
+
+    notebook = tmp_path / "fixture_unknown_kernel.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "cocity-no-such-kernel", "language": "python", "display_name": "x"}
+    nbformat.write(nb, str(notebook))
+    with pytest.raises(CocityError, match="cocity-no-such-kernel.*make setup"):
+        batch._kernel_name(notebook)
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +97,8 @@ def executed(real_processed_dir, tmp_path_factory):
             parameters = {k: v for k, v in available.items() if k in declared_parameters(notebook)}
             work = tmp_path_factory.mktemp(path.stem)
             out = work / path.name
-            papermill.execute_notebook(str(path), str(out), parameters=parameters, kernel_name="python3",
+            kernel = notebook.metadata["kernelspec"]["name"]  # as `cocity report` and `make lab` run it
+            papermill.execute_notebook(str(path), str(out), parameters=parameters, kernel_name=kernel,
                                        cwd=str(work), progress_bar=False, execution_timeout=EXECUTION_TIMEOUT)
             runs[path.name] = (nbformat.read(out, as_version=4), parameters)
         return runs[path.name]

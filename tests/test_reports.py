@@ -72,7 +72,7 @@ def _notebook_with_cell(tmp: Path, source: str, after_parameters: bool = True, n
 @pytest.mark.parametrize("path", [config.CITY_REPORT_NOTEBOOK, reports.OVERVIEW_NOTEBOOK])
 def test_notebooks_are_committed_clean_with_string_parameters(path):
     nb = nbformat.read(str(path), as_version=4)
-    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert nb.metadata["kernelspec"]["name"] == config.KERNEL_NAME  # the kernel `make setup` installs
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     assert "parameters" in code_cells[0].metadata.get("tags", [])
     namespace: dict = {}
