@@ -123,15 +123,16 @@ def articulated(preposition: str, base: str, word: str) -> str:
 
 
 def city_preposition(preposition: str, name: str) -> str:
-    """A preposition before a place name: "ad Andria", "ad Olbia", "a Matera", "di Aversa".
+    """A preposition before a place name: "ad Andria", "ad Aversa", "a Olbia", "a Matera", "di Aversa".
 
-    Only "a" changes (euphonic *d* before a vowel); "di", "da", "in", "per" stay as they are.
+    Only "a" changes: the euphonic *d* goes before the same vowel (Accademia della Crusca's usage:
+    "ad Andria", but "a Olbia", "a Iglesias"); "di", "da", "in", "per" stay as they are.
 
-    >>> city_preposition("a", "Andria"), city_preposition("a", "Matera"), city_preposition("a", "Enna")
-    ('ad Andria', 'a Matera', 'ad Enna')
+    >>> city_preposition("a", "Andria"), city_preposition("a", "Matera"), city_preposition("a", "Olbia")
+    ('ad Andria', 'a Matera', 'a Olbia')
     """
     name = str(name).strip()
-    if preposition == "a" and name and name[0] in VOWELS:
+    if preposition == "a" and name and name[0] in "AaÀà":
         return f"ad {name}"
     return f"{preposition} {name}"
 
@@ -233,13 +234,13 @@ _FORM_TO_PREP = {form: (prep, base) for prep, forms in _ARTICULATED.items() for 
 _BEFORE_NUMBER_RE = re.compile(
     r"\b(nel|nello|nell'|del|dello|dell'|al|allo|all'|dal|dallo|dall'|sul|sullo|sull'|il|lo|l')\s?"
     r"(?=[<>]?\d)")
-_A_VOWEL_RE = re.compile(r"(?<![\w'’])a (?=[AEIOUÀÈÉÌÒÙ])")
+_A_VOWEL_RE = re.compile(r"(?<![\w'’])a (?=[AÀ])")
 
 
 def tidy(text: str) -> str:
     """Safety net over generated Italian: articulated prepositions ("a le" -> "alle"), the article
     before a number as it is read ("nel 8%" -> "nell'8%", "nel 0%" -> "nello 0%") and "ad" before
-    a capitalised vowel (a place name: "a Andria" -> "ad Andria").
+    a capitalised "A" (a place name: "a Andria" -> "ad Andria"; "a Olbia" stays).
 
     >>> tidy("rispetto a le 39 città, nel 8% e nel 0% dei casi; il 11% a Andria, di il comune")
     "rispetto alle 39 città, nell'8% e nello 0% dei casi; l'11% ad Andria, del comune"

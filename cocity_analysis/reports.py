@@ -3022,7 +3022,7 @@ def context_html(view: CityView) -> str:
         return _section(heading, f'<p class="cocity-nodata">{_e(_tv(view, "context_none"))}</p>', "context")
     rows = []
     for _i, r in view.context.iterrows():
-        source = r["source"] + (f" – {r['dataset']}" if r["dataset"] else "")
+        source = plain_text(r["source"] + (f" – {r['dataset']}" if r["dataset"] else ""), view.lang)
         rows.append([_e(r["label"]), _e(format_number(r["value"], lang)), _e(format_number(r["mean_39"], lang)),
                      _e(r["unit"]), _e(source), _e(r["reference_year"])])
     headers = [_tv(view, "col_indicator"), _tv(view, "col_value"), _tv(view, "col_mean"), _tv(view, "col_unit"),

@@ -21,7 +21,8 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "city_report.ipyn
 
 #: (pattern, what is wrong) — any match fails the test
 WRONG = [
-    (r"(?<![\w'’])a [AEIOUÀÈÉÌÒÙ]", "'a' before a vowel: 'ad'"),
+    (r"(?<![\w'’])a [AÀ]", "'a' before an A: 'ad' (ad Andria)"),
+    (r"(?<![\w'’])ad [EIOUÈÉÌÒÙ]", "'ad' before another vowel: 'a' (a Olbia)"),
     (r"\b(?:nel|del|al|dal|sul|il) 0(?:[,.]\d+)?%", "'nel 0%': 'nello 0%'"),
     (r"\b(?:nel|del|al|dal|sul|il) 8", "'nel 8..': 'nell'8..'"),
     (r"\b(?:nel|del|al|dal|sul|il) 11\b", "'nel 11': 'nell'11'"),
