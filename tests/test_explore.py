@@ -21,7 +21,7 @@ from cocity_analysis.errors import CocityError
 from cocity_analysis.fileio import sha256_file
 from cocity_analysis.method import load_method
 
-from conftest import mirror_mef_zip
+from .helpers import mirror_mef_zip
 
 MATERA = "077014"
 AVELLINO = "064008"
