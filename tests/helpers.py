@@ -32,3 +32,18 @@ def require_mirror_mef(year: int = 2021) -> Path:
         pytest.skip(f"COCITY_DATA_MIRROR unset or without mef/{config.mef_file_name(year)}: "
                     "real-MEF test skipped")
     return path
+
+
+def scored_areas(columns) -> "pd.Series":
+    """Indicator -> focus area, for the indicators in ``columns`` that count in the area scores.
+
+    Those of the catalogue's ``need`` role when the catalogue has roles (issue 13: age structure
+    and density are ``context`` and never measure an area), else every catalogue indicator.
+    """
+    from cocity_analysis.indicators import load_catalogue
+
+    catalogue = load_catalogue()
+    keep = [c for c in columns if c in catalogue.index]
+    if "role" in catalogue.columns:
+        keep = [c for c in keep if catalogue.loc[c, "role"] == "need"]
+    return catalogue.loc[keep, "focus_area"]

@@ -22,7 +22,7 @@ import pytest
 from cocity_analysis import FOCUS_AREAS
 from cocity_analysis.indicators import load_catalogue
 
-from .helpers import require_mirror_mef
+from .helpers import require_mirror_mef, scored_areas
 
 MORE = "higher means more need"
 LESS = "higher means less need"
@@ -104,15 +104,6 @@ def expected_normalised(indicators: pd.DataFrame, screening: pd.DataFrame, colum
     return pd.DataFrame(out, index=indicators.index)
 
 
-def counted(columns) -> pd.Series:
-    """Indicator -> focus area, for the indicators that count in the scores (need, not context)."""
-    catalogue = load_catalogue()
-    keep = [c for c in columns if c in catalogue.index]
-    if "role" in catalogue.columns:
-        keep = [c for c in keep if catalogue.loc[c, "role"] == "need"]
-    return catalogue.loc[keep, "focus_area"]
-
-
 def test_every_normalised_indicator_has_a_stated_direction(real):
     unstated = sorted(set(real["normalised"].columns) - set(DIRECTIONS))
     assert unstated == [], (f"indicators without a direction stated in {__file__}: {unstated}; add each "
@@ -136,7 +127,7 @@ def test_normalised_values_follow_the_stated_direction(real):
 
 def test_area_scores_and_first_priorities_recomputed(real):
     normalised, indicators, screening = real["normalised"], real["indicators"], real["screening"]
-    areas = counted(normalised.columns)
+    areas = scored_areas(normalised.columns)
     expected_norm = expected_normalised(indicators, screening, [c for c in normalised.columns
                                                                  if not _has_transform(c, screening)])
     expected_norm = expected_norm.reindex(columns=normalised.columns).fillna(normalised)  # transformed: as written
@@ -167,4 +158,4 @@ def test_context_indicators_do_not_measure_an_area(real):
     if "role" not in catalogue.columns:
         pytest.skip("the catalogue has no 'role' yet (need/context, issue 13)")
     assert CONTEXT <= set(catalogue.index[catalogue["role"] == "context"])
-    assert not CONTEXT & set(counted(real["normalised"].columns).index)
+    assert not CONTEXT & set(scored_areas(real["normalised"].columns).index)
