@@ -14,24 +14,12 @@ import pytest
 
 from cocity_analysis import config
 
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def mirror_mef_zip(year: int = 2021) -> Path | None:
-    mirror = config.data_mirror()
-    if mirror is None:
-        return None
-    path = mirror / "mef" / config.mef_file_name(year)
-    return path if path.exists() else None
+from .helpers import mirror_mef_zip, require_mirror_mef
 
 
 @pytest.fixture(scope="session")
 def mef_zip() -> Path:
-    path = mirror_mef_zip()
-    if path is None:
-        pytest.skip("COCITY_DATA_MIRROR unset or without mef/"
-                    f"{config.mef_file_name(2021)}: real-MEF test skipped")
-    return path
+    return require_mirror_mef()
 
 
 def fetched_raw_dir(raw_dir: Path) -> Path:

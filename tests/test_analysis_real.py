@@ -13,6 +13,8 @@ from cocity_analysis import FOCUS_AREAS, indicators, treatment
 from cocity_analysis.method import load_method
 from cocity_analysis.pipeline import analyse
 
+from .helpers import scored_areas
+
 
 def test_new_processed_tables_and_columns(real_processed_dir):
     for name in ("screening.parquet", "redundancy.parquet", "area_status.parquet", "imputed.parquet",
@@ -32,10 +34,21 @@ def test_new_processed_tables_and_columns(real_processed_dir):
         assert column in diagnostics.columns
     status = pd.read_parquet(real_processed_dir / "area_status.parquet")
     assert len(status) == 39 * 4
-    assert (status[status.focus_area == "culture_tourism"]["status"].isin(
-        ["dati non disponibili", "ok", "dati insufficienti"])).all()
-    imputed = pd.read_parquet(real_processed_dir / "imputed.parquet")
     values = pd.read_parquet(real_processed_dir / "indicators.parquet")
+    # Each city's status per area, recomputed from its missing values: no need indicator of the area, or
+    # none with a value for the city -> "dati non disponibili"; more than a third of them missing ->
+    # "dati insufficienti"; else "ok".
+    areas = scored_areas(values.columns)
+    expected = []
+    for code in values.index:
+        for area in FOCUS_AREAS:
+            members = list(areas[areas == area].index)
+            share = values.loc[code, members].isna().mean() if members else 1.0
+            expected.append((code, area, "dati non disponibili" if share == 1.0
+                             else "dati insufficienti" if share > 1 / 3 else "ok"))
+    got = sorted(status[["istat_code", "focus_area", "status"]].itertuples(index=False, name=None))
+    assert got == sorted(expected)
+    imputed = pd.read_parquet(real_processed_dir / "imputed.parquet")
     need = indicators.need_ids(indicators.load_catalogue(), values.columns)
     assert list(imputed.columns) == need and imputed.dtypes.eq(bool).all()  # context indicators are not analysed
     assert not imputed.to_numpy().any()  # default method: no imputation

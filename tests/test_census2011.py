@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import mirror_mef_zip
+from .helpers import mirror_mef_zip
 from cocity_analysis import config, indicators, pipeline, registry
 from cocity_analysis.errors import InputFileError
 from cocity_analysis.sources import changes as municipal_changes

@@ -23,7 +23,7 @@ import pytest
 from cocity_analysis import cli, config, coverage, datasets, explore, fileio, reports
 from cocity_analysis.errors import CocityError
 
-from conftest import mirror_mef_zip
+from .helpers import mirror_mef_zip
 
 REPO = Path(__file__).resolve().parents[1]
 MATERA = "077014"

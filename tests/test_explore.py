@@ -9,7 +9,10 @@ the processed files of the real run), never typed in.
 from __future__ import annotations
 
 import dataclasses
+import html
+import itertools
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -21,7 +24,7 @@ from cocity_analysis.errors import CocityError
 from cocity_analysis.fileio import sha256_file
 from cocity_analysis.method import load_method
 
-from conftest import mirror_mef_zip
+from .helpers import mirror_mef_zip
 
 MATERA = "077014"
 AVELLINO = "064008"
@@ -174,13 +177,33 @@ def test_zscore_control(state):
     np.testing.assert_allclose(normalised.std(ddof=0), 1, atol=1e-12)
 
 
-def test_supported_choices_are_implemented(state):
+def test_supported_choices_are_implemented(state, base):
+    """Each offered choice is really applied: its defining property holds and the result differs."""
     choices = explore.supported_choices()
     assert "minmax" in choices["normalisation"] and "arithmetic" in choices["aggregation"]
+    properties = {
+        "minmax": lambda n: np.allclose(n.min(), 0) and np.allclose(n.max(), 1),
+        "zscore": lambda n: np.allclose(n.mean(), 0, atol=1e-12) and np.allclose(n.std(ddof=0), 1),
+        "percentile": lambda n: np.allclose(n.min(), 0)  # tied top values share a rank below 1
+        and n.apply(lambda c: np.allclose(c.dropna(), (c.rank(method="min").dropna() - 1) / (c.count() - 1))).all(),
+        "distance_to_best": lambda n: np.allclose(n.min(), 0) and (n.max() > 0).all(),
+    }
+    assert set(choices["normalisation"]) <= set(properties)
+    seen = {}
     for normalisation in choices["normalisation"]:
-        explore.recompute(state, state.method.replace(normalisation=normalisation))
+        analysis = explore.recompute(state, state.method.replace(normalisation=normalisation))
+        normalised = analysis.normalised.dropna(axis=1, how="all")
+        assert properties[normalisation](normalised), normalisation
+        seen[normalisation] = analysis.scores
+    for a, b in itertools.combinations(seen, 2):
+        assert not seen[a].equals(seen[b]), (a, b)
     for aggregation in choices["aggregation"]:
-        explore.recompute(state, state.method.replace(aggregation=aggregation))
+        analysis = explore.recompute(state, state.method.replace(aggregation=aggregation))
+        if aggregation == "arithmetic":
+            pd.testing.assert_frame_equal(analysis.scores, base.scores)
+        else:  # geometric mean of the [1, 100]-rescaled values: never above the arithmetic one, below somewhere
+            diff = (analysis.scores - base.scores).stack().dropna()
+            assert (diff <= 1e-9).all() and (diff < -1e-6).any(), aggregation
 
 
 def test_no_indicator_is_a_clear_error(state):
@@ -272,9 +295,16 @@ def test_priority_table(state, base, real_processed_dir):
         robust = [c for c in explore.ROBUSTNESS_COLUMNS if c in base.priorities.columns]
         assert [explore.ROBUSTNESS_COLUMNS[c] for c in robust] == list(table.columns[6:])  # after the two distance columns
         html_text = explore.priority_html(table)
-        for area in table.index[table["Rango"].isna()]:
-            assert "dati non disponibili" in html_text
-        assert explore.AREA_LABELS[table.index[0]] in html_text
+        body = html_text[html_text.index("<tbody>"):]
+        rows = re.findall(r"<tr>(.*?)</tr>", body, flags=re.S)
+        cells = [[html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", row, flags=re.S)] for row in rows]
+        first_cells = {row[1]: row[0] for row in cells}  # area label -> rank cell
+        unranked = list(table.index[table["Rango"].isna()])
+        assert unranked, "no area without data: the check below would be empty"
+        for area in table.index:
+            rank = table.at[area, "Rango"]
+            expected = "dati non disponibili" if pd.isna(rank) else str(int(rank))
+            assert first_cells[explore.AREA_LABELS[area]] == expected, area
 
 
 # --- plots ------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import mirror_mef_zip
+from .helpers import mirror_mef_zip
 from cocity_analysis.errors import InputFileError
 from cocity_analysis.sources import istat_comuni
 

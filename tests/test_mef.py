@@ -35,6 +35,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "mef"
 UTF8 = FIXTURES / "fixture_2021_utf8.csv"
 LATIN1 = FIXTURES / "fixture_2021_latin1.csv"
 OLDER = FIXTURES / "fixture_older_header.csv"
+EMPTY_TRAILER = FIXTURES / "fixture_2021_empty_trailer_code.csv"  # trailer with empty codes, not 0
 REAL_NAME = "Redditi_e_principali_variabili_IRPEF_su_base_comunale_CSV_2021.zip"
 CHANGES_FIXTURE = Path(__file__).parent / "fixtures" / "istat_changes" / "fixture_variazioni.csv"
 
@@ -296,7 +297,7 @@ def test_real_with_current_codes_reports_unmatched(real_zip, real_rows, real_loa
 
 
 def test_fixture_files_keep_the_publisher_format():
-    for path in (UTF8, LATIN1):
+    for path in (UTF8, LATIN1, EMPTY_TRAILER):
         data = path.read_bytes()
         lines = data.split(b"\r\n")
         assert lines[-1] == b"" and b"\n" not in data.replace(b"\r\n", b"")  # CRLF only
@@ -347,6 +348,29 @@ def test_trailer_row_excluded_and_reported():
     assert report.taxpayers_in == 3600
     assert report.taxpayers_out == 3300
     report.check_conservation()
+
+
+def test_trailer_with_empty_code_is_handled_like_the_code_0_trailer():
+    """Some years leave the trailer's code fields empty instead of writing 0: same exclusion, same report."""
+    assert b"\r\n2021;;;;;Mancante/errata;;300;" in EMPTY_TRAILER.read_bytes()
+    frame, report = mef.load(EMPTY_TRAILER, return_report=True)
+    frame_0, report_0 = mef.load(UTF8, return_report=True)
+    pd.testing.assert_frame_equal(frame, frame_0)
+    assert "" not in frame.index
+    assert report.excluded[["line", "code", "name", "taxpayers"]].values.tolist() == [
+        [6, "", "Mancante/errata", 300]]
+    assert report.excluded.loc[0, "reason"] == report_0.excluded.loc[0, "reason"]
+    assert (report.rows_read, report.rows_kept, report.rows_out) == (5, 4, 3)
+    assert (report.taxpayers_in, report.taxpayers_out) == (3600, 3300)
+    report.check_conservation()
+
+
+def test_empty_code_without_missing_wording_is_an_error(tmp_path):
+    target = write_variant(tmp_path, "fixture_empty_code.csv", "2021;;;;;Mancante/errata;;",
+                           "2021;;;;;Sicilia;;", source=EMPTY_TRAILER)
+    with pytest.raises(InputFileError, match="ISTAT code '' is empty") as excinfo:
+        mef.load(target)
+    assert_located(excinfo, target, 6, "Codice Istat Comune")
 
 
 def test_empty_cells_stay_missing_never_zero():

@@ -18,7 +18,7 @@ from cocity_analysis import FOCUS_AREAS, config, datasets, indicators
 from cocity_analysis.errors import CocityError
 from cocity_analysis.pipeline import prepare
 
-from conftest import mirror_mef_zip
+from .helpers import mirror_mef_zip
 
 EXPECTED_FILES = {"cities.parquet", "indicators.parquet", "normalised.parquet", "scores.parquet",
                   "clusters.parquet", "priorities.parquet", "profile_diagnostics.parquet", "treatments.parquet",

@@ -337,8 +337,10 @@ def test_practices_follow_the_first_priority(real_processed_dir):
     document = reports.load_good_practices()
     expected = [p["id"] for p in document["practices"] if first in p["focus_areas"]]
     assert [p["id"] for p in with_first] == expected
-    html = reports.practices_html(view)
-    assert "ToNite" in html or "home4all" in html or "Portineria" in html or "Community Hub" in html
+    page = reports.practices_html(view)
+    shown = {p["id"] for p in view.practices}
+    for practice in document["practices"]:  # the matched practices, and only those, are named
+        assert (html.escape(practice["name"]) in page) == (practice["id"] in shown), practice["id"]
 
 
 def test_map_assets_are_built_once_and_rebuilt_when_stale(real_processed_dir, tmp_path):
@@ -491,7 +493,8 @@ def test_failing_city_keeps_previous_report_and_notebook(batch_run):
               if o.get("output_type") == "error"]
     assert errors and errors[0]["ename"] == "ValueError"
     log = (out / "logs" / f"{BARLETTA}.log").read_text(encoding="utf-8")
-    assert "guasto di prova" in log and "Traceback" in log or "raise ValueError" in log
+    # the error, its traceback and the failing source line are all in the log
+    assert "guasto di prova" in log and "Traceback" in log and 'raise ValueError("guasto di prova")' in log
     unknown = {r.city_code: r for r in summary.results}[UNKNOWN]
     assert "codice ISTAT sconosciuto" in unknown.error and "077014 Matera" in unknown.error
     leftovers = [p for p in out.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".")]

@@ -15,7 +15,7 @@ import pytest
 from cocity_analysis import FOCUS_AREAS, cli, scope
 from cocity_analysis.pipeline import SCOPE_ALL_FILES
 
-from conftest import mirror_mef_zip
+from .helpers import mirror_mef_zip
 
 
 def test_percentile_rank_known_answer():

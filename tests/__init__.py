@@ -1,0 +1,1 @@
+"""Test package (so that shared helpers are imported as ``from .helpers import ...``)."""
