@@ -16,7 +16,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from cocity_analysis import batch, config
+from cocity_analysis import batch, config, datasets
 from cocity_analysis.fileio import write_bytes_atomic
 
 MATERA = "077014"
@@ -98,6 +98,7 @@ def test_changed_only_decisions(stand_in, processed, tmp_path):
     scores = pd.read_parquet(processed / "scores.parquet")
     scores.iloc[0, 0] += 1.0
     scores.to_parquet(processed / "scores.parquet")
+    datasets.stamp_parquet(processed / "scores.parquet", datasets.open_dataset(processed, verify_files=False).run_id)
     assert _run(processed, out) == both_made
 
     # another notebook: every report again

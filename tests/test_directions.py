@@ -150,8 +150,11 @@ def test_area_scores_and_first_priorities_recomputed(real):
 
     priorities = real["priorities"]
     first = priorities[priorities["rank"] == 1].set_index("istat_code")["focus_area"]
+    # the rule (issue 10): areas compared on a common scale, each by the city's standardised distance
+    # from the mean of the 39 in that area, (score - mean) / population sd; ties keep the areas' order
+    distance = (expected - expected.mean()) / expected.std(ddof=0)
     order = {area: i for i, area in enumerate(FOCUS_AREAS)}
-    mine = expected.apply(lambda row: max(row.dropna().index, key=lambda a: (row[a], -order[a]))
+    mine = distance.apply(lambda row: max(row.dropna().index, key=lambda a: (row[a], -order[a]))
                           if row.notna().any() else None, axis=1)
     assert first.reindex(mine.index).tolist() == mine.tolist()
 

@@ -19,7 +19,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from cocity_analysis import reports
+from cocity_analysis import datasets, reports
 
 
 def evil(field: str) -> str:
@@ -54,6 +54,7 @@ def poisoned(real_processed_dir, tmp_path_factory):
         frame = pd.read_parquet(folder / name)
         frame[column] = evil(f"{name}:{column}")
         frame.to_parquet(folder / name)
+        datasets.stamp_parquet(folder / name, datasets.open_dataset(folder, verify_files=False).run_id)
     catalogue = json.loads((folder / "catalogue.json").read_text(encoding="utf-8"))
     for entry in catalogue["indicators"]:
         for field in CATALOGUE_FIELDS:

@@ -34,7 +34,8 @@ WRITERS = {
     "write_bytes_atomic": ("fileio.write_bytes_atomic(target, b'nuovo ' * 100000)", "pathlib.Path.write_bytes"),
     "write_json_atomic": ("fileio.write_json_atomic(target, {'nuovo': list(range(100000))})",
                           "pathlib.Path.write_text"),
-    "write_parquet_atomic": ("fileio.write_parquet_atomic(target, FRAME)", "pandas.DataFrame.to_parquet"),
+    # parquet goes through pyarrow (the run id is written into the schema metadata): its writer is interrupted
+    "write_parquet_atomic": ("fileio.write_parquet_atomic(target, FRAME)", "pyarrow.parquet.write_table"),
 }
 
 # Installed in the interrupted process: the byte-writing function writes half of what the real one
@@ -42,6 +43,7 @@ WRITERS = {
 INTERRUPT = textwrap.dedent('''
     import importlib, io, os, sys, time, pathlib
     import pandas
+    import pyarrow.parquet
 
     def _half_then(path, payload, mode):
         with open(path, "wb") as handle:
@@ -60,7 +62,7 @@ INTERRUPT = textwrap.dedent('''
         real = getattr(owner, attr)
 
         def interrupted(self, *args, **kwargs):
-            if attr == "to_parquet":
+            if attr in ("to_parquet", "write_table"):
                 path, buffer = args[0], io.BytesIO()
                 real(self, buffer, *args[1:], **kwargs)
                 payload = buffer.getvalue()

@@ -1,13 +1,12 @@
-"""The Monte Carlo ranks z-score and distance-to-best runs on rescaled area scores, as ``scores.parquet`` does.
+"""The Monte Carlo ranks each run's areas as the priorities do: by the standardised distance of the area
+scores from the reference mean, whatever the normalisation.
 
-Arithmetic z-score and distance-to-best aggregates are unbounded; the scores
-(and therefore the priorities) min-max rescale them per area over the reference
-set. A Monte Carlo run with those normalisations must rank the same rescaled
-scores, otherwise ``share_top`` describes another ranking than the report's
-(on the real 39 it moves by about 0.12). Here every run is made identical (one
-normalisation, one aggregation, no imputation, weights pinned by a huge Dirichlet
-concentration), so the expected first area of each made-up municipality is
-computed in plain pandas and ``share_top`` must be 1 there and 0 elsewhere.
+Arithmetic z-score and distance-to-best aggregates are unbounded; ``scores.parquet`` min-max rescales
+them per area over the reference set. Under the priority rule of issue 10 (standardised distance from
+the mean) that affine rescaling cannot change an order, and the test states it. Every run is made
+identical (one normalisation, one aggregation, no imputation, no indicator left out, weights pinned by
+huge Dirichlet concentrations), so the expected first area of each made-up municipality is computed in
+plain pandas and ``share_top`` must be 1 there and 0 elsewhere.
 """
 
 from __future__ import annotations
@@ -50,6 +49,8 @@ def first_areas(values: pd.DataFrame, normalisation: str, rescale: bool) -> tupl
                                for area in FOCUS_AREAS if (areas == area).any()})
     if rescale:
         aggregated = (aggregated - aggregated.min()) / (aggregated.max() - aggregated.min()) * 100
+    # the priority rule (issue 10): each area by the standardised distance from the reference mean
+    aggregated = (aggregated - aggregated.mean()) / aggregated.std(ddof=0)
     ordered = np.sort(aggregated.to_numpy(), axis=1)
     return aggregated.idxmax(axis=1), pd.Series(ordered[:, -1] - ordered[:, -2], index=values.index)
 
@@ -59,16 +60,18 @@ def first_areas(values: pd.DataFrame, normalisation: str, rescale: bool) -> tupl
 def test_share_top_ranks_the_rescaled_scores(normalisation, seed):
     values = made_up(seed)
     expected, margin = first_areas(values, normalisation, rescale=True)
+    # The standardised distance does not depend on an affine rescaling of an area's scores: the rescaled
+    # and the raw aggregates give the same order, so share_top ranks what scores.parquet shows either way.
     unscaled, _ = first_areas(values, normalisation, rescale=False)
-    assert (expected != unscaled).sum() >= 2  # the data tell a rescaled ranking from a raw one
-    # No near-tie (0..100 scale) that the pinned weights could flip; exact ties (a municipality at the
-    # top, 100, or bottom, 0, of two areas) stay exact and go to the first area in FOCUS_AREAS order.
-    assert ((margin == 0) | (margin > 1e-2)).all()
+    assert expected.tolist() == unscaled.tolist()
+    # No near-tie that the pinned weights could flip; exact ties stay exact and go to the first area in
+    # FOCUS_AREAS order.
+    assert ((margin == 0) | (margin > 1e-4)).all()
 
     catalogue = pd.DataFrame({"direction": pd.Series(DIRECTIONS), "focus_area": pd.Series(AREAS)})
     method = Method(normalisation=normalisation, aggregation="arithmetic", imputation="none", treatment=False,
                     mc_normalisations=(normalisation,), mc_aggregations=("arithmetic",), mc_imputations=("none",),
-                    dirichlet_concentration=1e12)
+                    dirichlet_concentration=1e12, mc_leave_one_out=False, area_weight_concentration=1e12)
     result = uncertainty.monte_carlo(values, catalogue, method, random_state=seed, runs=50)
     share = result.summary.pivot(index="istat_code", columns="focus_area", values="share_top")
     got = share[["inclusion_work", "housing", "poverty"]].idxmax(axis=1)
