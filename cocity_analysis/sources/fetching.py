@@ -37,6 +37,33 @@ PROVENANCE_FILE = "provenance.json"
 NETWORK_ERRORS = (requests.RequestException, ConnectionError, TimeoutError, OSError)
 
 
+def http_download(url: str, session: requests.Session | None = None, timeout: float = 120):
+    """A ``download(tmp) -> url`` callable for :func:`fetch_file`: ``url`` streamed into ``tmp``.
+
+    Sends a User-Agent naming the project; uses ``session`` when given (tests pass a fake one),
+    else a session of its own, closed afterwards.
+    """
+    def download(tmp: Path) -> str:
+        client = session if session is not None else requests.Session()
+        try:
+            response = client.get(url, stream=True, timeout=timeout, headers={"User-Agent": config.USER_AGENT})
+            try:
+                response.raise_for_status()
+                with open(tmp, "wb") as handle:
+                    for chunk in response.iter_content(chunk_size=1 << 16):
+                        handle.write(chunk)
+            finally:
+                close = getattr(response, "close", None)
+                if close:
+                    close()
+        finally:
+            if session is None:
+                client.close()
+        return url
+
+    return download
+
+
 def utc_now() -> str:
     """Current UTC time, ISO 8601, to the second."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -321,25 +321,9 @@ def fetch(dest_dir: str | Path = config.ICCU_RAW_DIR, *, mirror: str | Path | No
     >>> fetch(mirror="/data/mirror")["file"]  # doctest: +SKIP
     'territorio.csv'
     """
-    from .fetching import fetch_file, mirror_dir
+    from .fetching import fetch_file, http_download, mirror_dir
 
-    def download(tmp: Path) -> str:
-        own = session is None
-        client = requests.Session() if own else session
-        try:
-            response = client.get(URL, stream=True, timeout=timeout, headers={"User-Agent": config.USER_AGENT})
-            try:
-                response.raise_for_status()
-                with open(tmp, "wb") as handle:
-                    for chunk in response.iter_content(chunk_size=1 << 16):
-                        handle.write(chunk)
-            finally:
-                if hasattr(response, "close"):
-                    response.close()
-        finally:
-            if own:
-                client.close()
-        return URL
+    download = http_download(URL, session, timeout)
 
     from_mirror = mirror_dir(mirror) is not None
     return fetch_file(source="iccu", label="ICCU Anagrafe delle biblioteche (territorio)",

@@ -567,18 +567,9 @@ def _check_municipalities(path: Path) -> str | None:
 
 
 def _download(url: str, session=None):
-    def download(tmp: Path) -> str:
-        import requests
+    from .fetching import http_download
 
-        http = session or requests
-        with http.get(url, timeout=300, stream=True,
-                      headers={"User-Agent": "cocity-analysis (PN Metro plus needs analysis)"}) as response:
-            response.raise_for_status()
-            with open(tmp, "wb") as handle:
-                for chunk in response.iter_content(1 << 20):
-                    handle.write(chunk)
-        return url
-    return download
+    return http_download(url, session, timeout=300)
 
 
 def fetch(dest_dir: str | Path | None = None, *, mirror: str | Path | None = None, session=None) -> list[dict]:

@@ -796,29 +796,12 @@ def fetch(
     >>> entry["file"]  # doctest: +SKIP
     'Redditi_e_principali_variabili_IRPEF_su_base_comunale_CSV_2021.zip'
     """
-    from .fetching import fetch_file
+    from .fetching import fetch_file, http_download
 
     name = config.mef_file_name(year)
     url = config.MEF_URL_PATTERN.format(year=year)
 
-    def download(tmp: Path) -> str:
-        own_session = session is None
-        client = requests.Session() if own_session else session
-        try:
-            response = client.get(url, stream=True, timeout=timeout, headers={"User-Agent": config.USER_AGENT})
-            try:
-                response.raise_for_status()
-                with open(tmp, "wb") as handle:
-                    for chunk in response.iter_content(chunk_size=1 << 16):
-                        handle.write(chunk)
-            finally:
-                close = getattr(response, "close", None)
-                if close:
-                    close()
-        finally:
-            if own_session:
-                client.close()
-        return url
+    download = http_download(url, session, timeout)
 
     return fetch_file(source="mef", label=f"MEF {year}", names=[name, config.mef_csv_name(year)],
                       dest_dir=dest_dir, download=download, check=lambda path: _check(path, year),
