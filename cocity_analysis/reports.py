@@ -359,7 +359,7 @@ TEXTS: dict[str, dict] = {
         "ov_title": "Città Medie Sud – Quadro d'insieme dei profili e delle priorità",
         "ov_intro": (
             "Le {n} Città Medie Sud raggruppate per profilo di bisogno, con la diagnostica della scelta "
-            "del numero di profili, la stabilità dei gruppi e la prima priorità di ogni città."
+            "del numero di profili, la stabilità dei gruppi e, per ogni città, l'ordine delle aree rispetto alla media."
         ),
         "ov_profiles_h": "I profili di bisogno",
         "ov_profile_cities": "Città ({count}): {names}",
@@ -679,7 +679,7 @@ TEXTS: dict[str, dict] = {
         "ov_title": "Città Medie Sud – Overview of profiles and priorities",
         "ov_intro": (
             "The {n} Città Medie Sud grouped by need profile, with the diagnostics behind the number of "
-            "profiles, the stability of the groups and the first priority of every city."
+            "profiles, the stability of the groups and, for every city, the order of the areas against the mean."
         ),
         "ov_profiles_h": "The need profiles",
         "ov_profile_cities": "Cities ({count}): {names}",
