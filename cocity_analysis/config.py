@@ -1,7 +1,9 @@
 """All paths and fixed settings in one place (cookiecutter-data-science style).
 
 Every CLI command takes its default paths from here; override them with the
-command's options or, for the whole project root, with ``COCITY_PROJECT_ROOT``.
+command's options or, for the whole project root, with ``COCITY_PROJECT_ROOT``;
+``COCITY_RAW_DIR`` moves only the folder of the fetched official files (the test
+suite points it at a temporary folder it fills from the mirror, as ``make data`` does).
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ TEMPLATES_DIR = PACKAGE_DIR / "templates"
 
 PROJECT_ROOT = Path(os.environ.get("COCITY_PROJECT_ROOT", PACKAGE_DIR.parent)).resolve()
 DATA_DIR = PROJECT_ROOT / "data"
-RAW_DIR = DATA_DIR / "raw"
+#: the repository's own inputs: the list of the 39 cities and the empty questionnaire template
+INPUTS_DIR = DATA_DIR / "raw"
+#: where `cocity fetch` puts the official files and `cocity prepare` reads them (git-ignored)
+RAW_DIR = Path(os.environ.get("COCITY_RAW_DIR") or INPUTS_DIR).resolve()
 PROCESSED_DIR = DATA_DIR / "processed"
 REPORTS_DIR = PROJECT_ROOT / "reports"
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 
-CMS_CITIES_FILE = RAW_DIR / "cms_cities.csv"
+CMS_CITIES_FILE = INPUTS_DIR / "cms_cities.csv"
 MEF_RAW_DIR = RAW_DIR / "mef"
 ICCU_RAW_DIR = RAW_DIR / "iccu"
 ISTAT_COMUNI_RAW_DIR = RAW_DIR / "istat_comuni"

