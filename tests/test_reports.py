@@ -753,7 +753,7 @@ def _prepare_with_questionnaire(prepared, real_processed_dir, tmp_path, monkeypa
     session's real one."""
     from cocity_analysis.cli import main
 
-    header = config.RAW_DIR.joinpath("questionnaire_template.csv").read_text(encoding="utf-8").splitlines()[0]
+    header = config.INPUTS_DIR.joinpath("questionnaire_template.csv").read_text(encoding="utf-8").splitlines()[0]
     answers = tmp_path / "fixture_answers.csv"
     answers.write_text("\n".join([header] + [",".join(r) for r in rows]) + "\n", encoding="utf-8")
     processed = _copy_processed(real_processed_dir, tmp_path / "processed")
