@@ -22,7 +22,8 @@ $(KERNEL): $(STAMP)
 	$(BIN)/python -m ipykernel install --sys-prefix --name cocity --display-name "cocity-analysis"
 
 # ISTAT's changes file, MEF (several tax years), census 2011, ICCU, ISTAT's current municipal list and ISTAT SDMX
-# sources are optional: without network or mirror, prepare goes on and the reports say what is missing.
+# sources: a fetch that fails (no network, not in the mirror) leaves that source's indicators missing, and the
+# reports say why; `cocity prepare` stops with a clear message only when no need indicator has data at all.
 data: setup
 	-$(BIN)/cocity fetch istat_changes
 	-for year in $(MEF_YEARS); do $(BIN)/cocity fetch mef --year $$year; done

@@ -766,6 +766,7 @@ TEXTS["it"].update({
     "nearest_first_other": "area in testa diversa: {area}",
     "nearest_first_none": "area in testa non disponibile",
     "col_first": "Area più sopra la media",
+    "index_all_below": "ma tutte le aree sono sotto la media",
     "col_share": "Simulazioni in cui è in testa",
     "index_title": "Città Medie Sud – Analisi dei fabbisogni per città",
     "title": "Analisi dei fabbisogni di {city} ({province})",
@@ -1002,6 +1003,7 @@ TEXTS["en"].update({
     "nearest_first_other": "different first area: {area}",
     "nearest_first_none": "first area not available",
     "col_first": "Area furthest above the mean",
+    "index_all_below": "but every area is below the mean",
     "col_share": "Simulations in which it is first",
     "index_title": "Città Medie Sud – Needs analysis by city",
     "title": "Needs analysis of {city} ({province})",
@@ -3651,6 +3653,10 @@ def index_html(processed_dir: str | Path, out_dir: str | Path, ok_codes: Iterabl
     for code, city in sorted(data.cities.iterrows(), key=lambda item: str(item[1]["name"]).casefold()):
         profile = data.clusters.at[code, label_col] if code in data.clusters.index else _t(lang, "na")
         area = area_label(str(first[code]), lang) if code in first.index else _t(lang, "no_data")
+        if (code in first.index and data.robustness is not None and "areas_above_mean" in data.robustness.columns
+                and (data.robustness.loc[data.robustness["istat_code"].astype(str) == code, "areas_above_mean"]
+                     == 0).any()):
+            area += f" ({_t(lang, 'index_all_below')})"  # the order is only relative: say it here too
         if code in ok_codes or (out_dir / "cities" / f"{code}.html").is_file():
             link = f'<a href="cities/{_e(code)}.html">{_e(_t(lang, "open_report"))}</a>'
         else:
