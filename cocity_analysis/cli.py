@@ -25,8 +25,6 @@ ISTAT_FETCH_CHOICES = {
 
 #: Sources made of official files fetched as they are (mirror: ``<mirror>/<source>/<file>``).
 FILE_FETCH_CHOICES = ("istat_changes", "istat_census2011")
-#: ``requires`` name of a source -> the ``cocity fetch`` source that brings it, where they differ.
-FETCH_COMMAND = {"census2011": "istat_census2011"}
 
 
 def _cmd_fetch_istat(args: argparse.Namespace) -> int:
@@ -143,7 +141,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     for source, reason in unavailable.items():
         text = reason["it"] if isinstance(reason, dict) else reason
         print(f"attenzione: fonte {source} non disponibile: {text}. Per includerla: "
-              f"`cocity fetch {FETCH_COMMAND.get(source, source)}` (offline: impostare COCITY_DATA_MIRROR).",
+              f"`cocity fetch {config.fetch_command(source)}` (offline: impostare COCITY_DATA_MIRROR).",
               file=sys.stderr)
     reference = result.provenance["method"].get("reference_set", {})
     scope_text = (f"riferimento: tutti i {reference.get('municipalities')} comuni con dati"

@@ -62,6 +62,17 @@ MEF_URL_PATTERN = (
 )
 
 
+def fetch_command(source: str) -> str:
+    """The ``cocity fetch`` arguments that bring a source of the catalogue's ``requires``.
+
+    >>> fetch_command("census2011"), fetch_command("mef_2018"), fetch_command("iccu")
+    ('istat_census2011', 'mef --year 2018', 'iccu')
+    """
+    if source.startswith("mef_") and source[4:].isdigit():
+        return f"mef --year {source[4:]}"
+    return {"census2011": "istat_census2011"}.get(source, source)
+
+
 def mef_file_name(year: int) -> str:
     """Official file name of the MEF municipal IRPEF zip for a tax year."""
     return f"Redditi_e_principali_variabili_IRPEF_su_base_comunale_CSV_{year}.zip"

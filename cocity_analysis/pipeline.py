@@ -790,7 +790,7 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
                           if s in unavailable})
         raise CocityError("nessun indicatore di bisogno ha valori per le città: le aree non si possono misurare "
                           "con i soli indicatori di contesto (età, densità). Fonti mancanti: "
-                          + "; ".join(f"{s} ({_bilingual_it(unavailable[s])}; `cocity fetch {s}`)" for s in blocked))
+                          + "; ".join(f"{s} ({_bilingual_it(unavailable[s])}; `cocity fetch {config.fetch_command(s)}`)" for s in blocked))
     from . import benchmarking
 
     reference_values = benchmarking.benchmarks(

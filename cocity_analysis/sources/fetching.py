@@ -64,6 +64,21 @@ def http_download(url: str, session: requests.Session | None = None, timeout: fl
     return download
 
 
+def reader_check(read):
+    """A ``check(path) -> None or reason`` for :func:`fetch_file` from a loader: the file is fine when
+    ``read(path)`` raises no :class:`InputFileError`; else its reason, with row and column."""
+    def check(path: Path) -> str | None:
+        try:
+            read(path)
+        except InputFileError as exc:
+            where = ", ".join(part for part in (f"row {exc.row}" if exc.row else "",
+                                                f"column {exc.column!r}" if exc.column else "") if part)
+            return exc.reason + (f" ({where})" if where else "")
+        return None
+
+    return check
+
+
 def utc_now() -> str:
     """Current UTC time, ISO 8601, to the second."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")

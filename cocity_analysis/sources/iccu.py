@@ -292,13 +292,9 @@ def zero_notes(counts: pd.DataFrame, codes: Iterable[str], snapshot: str,
 
 def _check(path: Path) -> str | None:
     """None when ``path`` reads as ICCU's territorio file (zip or CSV), else what is wrong."""
-    try:
-        read_libraries(path)
-    except InputFileError as exc:
-        where = ", ".join(part for part in (f"row {exc.row}" if exc.row else "",
-                                            f"column {exc.column!r}" if exc.column else "") if part)
-        return exc.reason + (f" ({where})" if where else "")
-    return None
+    from .fetching import reader_check
+
+    return reader_check(read_libraries)(path)
 
 
 def fetch(dest_dir: str | Path = config.ICCU_RAW_DIR, *, mirror: str | Path | None = None,

@@ -354,13 +354,9 @@ FILE_NAME = "Elenco-comuni-italiani.csv"
 
 
 def _check_list(path: Path) -> str | None:
-    try:
-        load(path)
-    except InputFileError as exc:
-        where = ", ".join(part for part in (f"row {exc.row}" if exc.row else "",
-                                            f"column {exc.column!r}" if exc.column else "") if part)
-        return exc.reason + (f" ({where})" if where else "")
-    return None
+    from .fetching import reader_check
+
+    return reader_check(load)(path)
 
 
 def fetch(dest_dir: str | Path | None = None, *, mirror: str | Path | None = None, session=None,
