@@ -5,7 +5,7 @@ Usage::
     .venv/bin/python benchmarks/bench_explore.py [--processed data/processed] [--changes 20]
 
 For each control it makes ``--changes`` changes in a row, as a user would, and
-times :func:`cocity_analysis.explore.build_view` (recompute with the caches of a
+times :func:`cocity_analysis.exploration.explore.build_view` (recompute with the caches of a
 session, then draw every figure whose inputs changed and render it to SVG, plus
 the priority table) — everything the kernel does before sending the views to the
 browser. "cold" repeats the same changes with every cache emptied and every
@@ -23,7 +23,8 @@ import sys
 import time
 from pathlib import Path
 
-from cocity_analysis import FOCUS_AREAS, config, explore
+from cocity_analysis import FOCUS_AREAS, config
+from cocity_analysis.exploration import explore
 
 
 def control_changes(state: explore.ExploreState, n: int) -> dict[str, list[tuple]]:

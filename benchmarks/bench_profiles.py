@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
     from threadpoolctl import threadpool_limits
 
-    from cocity_analysis import config, profiles
+    from cocity_analysis import config
+    from cocity_analysis.method import profiles
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)

@@ -69,7 +69,8 @@ def main() -> int:
 def _bench(args, work: Path) -> int:
 
     sys.path.insert(0, str(ROOT))
-    from cocity_analysis import config, report_maps
+    from cocity_analysis import config
+    from cocity_analysis.reporting import maps as report_maps
 
     env = dict(os.environ)
     if args.processed:

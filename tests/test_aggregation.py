@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cocity_analysis import composite
-from cocity_analysis.method import Method
+from cocity_analysis.method import composite
+from cocity_analysis.method.choices import Method
 
 
 def test_geometric_mean_punishes_an_imbalanced_profile_more_than_the_arithmetic():

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cocity_analysis import FOCUS_AREAS, indicators, treatment
-from cocity_analysis.method import load_method
+from cocity_analysis import FOCUS_AREAS
+from cocity_analysis.method import indicators, treatment
+from cocity_analysis.method.choices import load_method
 from cocity_analysis.pipeline import analyse
 
 from .helpers import scored_areas

@@ -16,7 +16,8 @@ import nbformat
 import pandas as pd
 import pytest
 
-from cocity_analysis import batch, config, datasets
+from cocity_analysis.reporting import batch
+from cocity_analysis import config, datasets
 from cocity_analysis.fileio import write_bytes_atomic
 
 MATERA = "077014"

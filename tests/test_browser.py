@@ -228,7 +228,7 @@ def browser(tmp_path_factory):
 @pytest.fixture(scope="module")
 def rendered(real_processed_dir, tmp_path_factory):
     """One city report (Italian), the overview and the index, made by the batch engine."""
-    from cocity_analysis import batch
+    from cocity_analysis.reporting import batch
 
     out = tmp_path_factory.mktemp("browser-reports")
     summary = batch.run_reports([MATERA], processed_dir=real_processed_dir, out_dir=out, jobs=2, overview=True)

@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cocity_analysis import FOCUS_AREAS, indicators
+from cocity_analysis import FOCUS_AREAS
+from cocity_analysis.method import indicators
 from cocity_analysis.errors import InputFileError
-from cocity_analysis.method import load_method
+from cocity_analysis.method.choices import load_method
 from cocity_analysis.pipeline import analyse
 
 FIXTURES = Path(__file__).parent / "fixtures" / "catalogue"

@@ -19,7 +19,9 @@ import pandas as pd
 import pytest
 
 from .helpers import mirror_mef_zip
-from cocity_analysis import config, indicators, pipeline, registry
+from cocity_analysis import config, pipeline
+from cocity_analysis.method import indicators
+from cocity_analysis.sources import registry
 from cocity_analysis.errors import InputFileError
 from cocity_analysis.sources import changes as municipal_changes
 from cocity_analysis.sources import istat_census2011 as census

@@ -9,14 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cocity_analysis import cleaning
-from cocity_analysis.cleaning import (
-    normalise_name,
-    pad_codes,
-    parse_italian_number,
-    parse_italian_numbers,
-    replace_missing_markers,
-)
+from cocity_analysis.sources import cleaning
+from cocity_analysis.sources.cleaning import normalise_name, pad_codes, parse_italian_number, parse_italian_numbers, replace_missing_markers
 from cocity_analysis.errors import InputFileError
 
 

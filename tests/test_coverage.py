@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cocity_analysis import FOCUS_AREAS, coverage, datasets
+from cocity_analysis import FOCUS_AREAS, datasets
+from cocity_analysis.method import coverage
 from cocity_analysis.cli import main
 from cocity_analysis.errors import CocityError
 

@@ -20,7 +20,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cocity_analysis import cli, config, coverage, datasets, explore, fileio, reports
+from cocity_analysis import cli, config, datasets, fileio
+from cocity_analysis.method import coverage
+from cocity_analysis.exploration import explore
+from cocity_analysis.reporting import views
 from cocity_analysis.errors import CocityError
 
 from .helpers import mirror_mef_zip
@@ -119,8 +122,8 @@ def test_a_dataset_folder_is_never_written_into(tmp_path):
 
 
 def test_scenarios_stay_outside_the_switched_datasets(tmp_path):
-    from cocity_analysis import scenarios
-    from cocity_analysis.method import load_method
+    from cocity_analysis.exploration import scenarios
+    from cocity_analysis.method.choices import load_method
 
     run_id = _fixture_dataset(tmp_path, 1.0)
     path = scenarios.save_scenario("prova", load_method(), tmp_path / "runs" / run_id)
@@ -172,8 +175,8 @@ def mixed(real_processed_dir, tmp_path):
 
 
 def test_readers_refuse_a_table_of_another_run(mixed, tmp_path, capsys):
-    for read in (datasets.open_dataset, reports.read_processed, coverage.coverage_table,
-                 explore.ExploreState.from_processed, lambda p: reports.load_city_view(p, MATERA)):
+    for read in (datasets.open_dataset, views.read_processed, coverage.coverage_table,
+                 explore.ExploreState.from_processed, lambda p: views.load_city_view(p, MATERA)):
         with pytest.raises(datasets.DatasetMismatchError, match=r"scores\.parquet.*dell'elaborazione"):
             read(mixed)
     for argv in (["report", MATERA, "--out", str(tmp_path / "r")], ["coverage"]):
@@ -188,11 +191,11 @@ def test_readers_refuse_unstamped_or_changed_files(mixed):
     datasets.open_dataset(mixed)
     pd.read_parquet(folder / "clusters.parquet").to_parquet(folder / "clusters.parquet")  # by hand: no run id
     with pytest.raises(datasets.DatasetMismatchError, match=r"clusters\.parquet.*senza identificativo"):
-        reports.read_processed(mixed)
+        views.read_processed(mixed)
     datasets.stamp_parquet(folder / "clusters.parquet", datasets.open_dataset(mixed, verify_files=False).run_id)
     (folder / "map_base.png").write_bytes(b"\x89PNG another image")
     with pytest.raises(datasets.DatasetMismatchError, match=r"map_base\.png"):
-        reports.read_processed(mixed)
+        views.read_processed(mixed)
 
 
 def test_a_new_table_of_another_run_is_refused_too(mixed):
@@ -318,7 +321,7 @@ def test_a_killed_prepare_leaves_the_old_dataset_or_the_new_one(tmp_path):
         outcomes.append("new" if now != old else "old")
         # at most the killed run's own leftover: the previous one was removed by this run
         assert len(datasets.status(root)["incomplete"]) <= 1
-        data = reports.read_processed(root)  # a reader on the same path
+        data = views.read_processed(root)  # a reader on the same path
         assert data.run_id == now and MATERA in data.cities.index
         if i in (0, 9, 19):  # a real report, from the dataset that is current now
             made = _report(root, tmp_path / "reports")
@@ -336,7 +339,7 @@ def test_a_killed_prepare_leaves_the_old_dataset_or_the_new_one(tmp_path):
 
 @pytest.mark.slow
 def test_changed_only_compares_the_run_id(real_processed_dir, tmp_path):
-    from cocity_analysis import batch
+    from cocity_analysis.reporting import batch
 
     root = tmp_path / "processed"
     run_id = datasets.open_dataset(real_processed_dir).run_id

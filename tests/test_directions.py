@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from cocity_analysis import FOCUS_AREAS
-from cocity_analysis.indicators import load_catalogue
+from cocity_analysis.method.indicators import load_catalogue
 
 from .helpers import require_mirror_mef, scored_areas
 

@@ -19,7 +19,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from cocity_analysis import datasets, reports
+from cocity_analysis import datasets
+from cocity_analysis.reporting import charts, index_page, sections, views
 
 
 def evil(field: str) -> str:
@@ -66,17 +67,17 @@ def poisoned(real_processed_dir, tmp_path_factory):
 
 def overview_page(folder, lang: str) -> str:
     """What notebooks/overview_report.ipynb displays, cell by cell."""
-    view = reports.load_overview(folder, lang)
-    return "".join([reports.overview_title_html(view), reports.overview_profiles_html(view),
-                    reports.overview_map_html(view), reports.overview_k_html(view),
-                    reports.overview_stability_html(view), reports.overview_priorities_html(view),
-                    reports.overview_coverage_html(view), reports.overview_stated_html(view),
-                    reports.overview_method_html(view)])
+    view = views.load_overview(folder, lang)
+    return "".join([sections.overview_title_html(view), sections.overview_profiles_html(view),
+                    charts.overview_map_html(view), charts.overview_k_html(view),
+                    sections.overview_stability_html(view), sections.overview_priorities_html(view),
+                    sections.overview_coverage_html(view), sections.overview_stated_html(view),
+                    sections.overview_method_html(view)])
 
 
 @pytest.mark.parametrize("lang", ["it", "en"])
 def test_index_escapes_every_text(poisoned, tmp_path, lang):
-    page = reports.index_html(poisoned, tmp_path, ok_codes=[], lang=lang, overview=True)
+    page = index_page.index_html(poisoned, tmp_path, ok_codes=[], lang=lang, overview=True)
     assert "<script>alert(" not in page
     for file, column in (("cities.parquet", "name"), ("cities.parquet", "province"),
                          ("cities.parquet", "province_abbr"),
@@ -96,12 +97,12 @@ def test_overview_escapes_every_text(poisoned, lang):
 
 
 def test_good_practice_texts_are_escaped(real_processed_dir):
-    view = reports.load_city_view(real_processed_dir, "077014")
+    view = views.load_city_view(real_processed_dir, "077014")
     assert view.practices, "Matera's first priorities match no practice: pick another city"
     poisoned = [{key: (evil(f"practice:{key}") if isinstance(value, str) and key != "id" else
                        [evil(f"practice:{key}")] * len(value) if key.startswith("facts_") else value)
                  for key, value in practice.items()} for practice in view.practices]
-    page = reports.practices_html(dataclasses.replace(view, practices=poisoned))
+    page = sections.practices_html(dataclasses.replace(view, practices=poisoned))
     assert "<script>alert(" not in page
     texts = [key for key, value in view.practices[0].items() if isinstance(value, (str, list)) and key != "id"]
     shown = [key for key in texts if escaped(f"practice:{key}") in page]

@@ -4,7 +4,7 @@ Well-separated groups are found by any single k-means restart; these tests use
 the real 39 cities (normalised indicators of a real ``prepare``, skipped without
 the mirror) and generated groups that overlap, where one restart misses the best
 partition most of the time. Everything is checked through the entry the
-profiles use (:func:`cocity_analysis.profiles.cluster`) against computations
+profiles use (:func:`cocity_analysis.method.profiles.cluster`) against computations
 made here with scikit-learn, so that any correct implementation passes.
 """
 
@@ -17,7 +17,7 @@ from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.metrics import (adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score,
                              silhouette_score)
 
-from cocity_analysis import profiles
+from cocity_analysis.method import profiles
 
 from .helpers import require_mirror_mef
 

@@ -19,10 +19,12 @@ import pandas as pd
 import pytest
 from matplotlib.collections import PathCollection
 
-from cocity_analysis import FOCUS_AREAS, cli, datasets, explore, indicators, pipeline, scenarios
+from cocity_analysis import FOCUS_AREAS, cli, datasets, pipeline
+from cocity_analysis.exploration import explore, scenarios
+from cocity_analysis.method import indicators
 from cocity_analysis.errors import CocityError
 from cocity_analysis.fileio import sha256_file
-from cocity_analysis.method import load_method
+from cocity_analysis.method.choices import load_method
 
 from .helpers import mirror_mef_zip
 
@@ -131,7 +133,7 @@ def test_weight_zero_removes_an_area_from_first_place(state, base):
 
 
 def test_weighted_distance_follows_the_priority_rule(state, base):
-    from cocity_analysis import priorities
+    from cocity_analysis.method import priorities
 
     weights = {**state.method.area_weights, "housing": 2.5, "poverty": 0.5}
     analysis = explore.recompute(state, state.method.replace(area_weights=weights))

@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cocity_analysis import config, indicators
+from cocity_analysis import config
+from cocity_analysis.method import indicators
 from cocity_analysis.errors import InputFileError, SourceUnavailableError
 from cocity_analysis.sources import iccu, istat_comuni
 

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cocity_analysis import imputation, scoring
-from cocity_analysis.method import Method
+from cocity_analysis.method import imputation, scoring
+from cocity_analysis.method.choices import Method
 
 CATALOGUE = pd.DataFrame({"direction": ["more_need", "more_need", "less_need", "more_need"],
                           "focus_area": ["poverty", "poverty", "poverty", "housing"]},

@@ -102,7 +102,7 @@ def test_known_facts_in_the_file(comuni):
 
 
 def test_cms_cities_are_all_in_the_south_or_islands(comuni):
-    from cocity_analysis import registry
+    from cocity_analysis.sources import registry
 
     cities = registry.load_cms_cities()
     assert len(cities) == 39

@@ -1,8 +1,8 @@
-"""Italian wording helpers (cocity_analysis.italian)."""
+"""Italian wording helpers (cocity_analysis.reporting.italian)."""
 
 import pytest
 
-from cocity_analysis import italian
+from cocity_analysis.reporting import italian
 
 
 @pytest.mark.parametrize("word, expected", [

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from cocity_analysis import reports
+from cocity_analysis.reporting import charts, sections, views
+
+MODULES = {"sections": sections, "charts": charts}
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "city_report.ipynb"
 
@@ -44,7 +46,7 @@ JARGON = [
 def _notebook_calls() -> list[str]:
     cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
     source = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-    return re.findall(r"reports\.(\w+_html)\(view\)", source)
+    return re.findall(r"\b(sections|charts)\.(\w+_html)\(view\)", source)
 
 
 def _text(fragment: str) -> str:
@@ -56,11 +58,12 @@ def _text(fragment: str) -> str:
 @pytest.fixture(scope="module")
 def city_reports(real_processed_dir):
     calls = _notebook_calls()
-    assert "summary_html" in calls and "method_html" in calls, calls
+    names = [name for _, name in calls]
+    assert "summary_html" in names and "method_html" in names, calls
     out = {}
-    for code in reports.read_processed(real_processed_dir).cities.index:
-        view = reports.load_city_view(real_processed_dir, code, "it")
-        page = reports.title_html(view) + "".join(getattr(reports, name)(view) for name in calls)
+    for code in views.read_processed(real_processed_dir).cities.index:
+        view = views.load_city_view(real_processed_dir, code, "it")
+        page = sections.title_html(view) + "".join(getattr(MODULES[module], name)(view) for module, name in calls)
         out[view.name] = page
     assert len(out) == 39
     return out
@@ -101,7 +104,7 @@ def test_reports_are_framed_as_a_needs_analysis_with_annex_and_glossary(city_rep
 
 def test_cities_below_the_mean_everywhere_are_told_so(city_reports, real_processed_dir):
     ranking = __import__("pandas").read_parquet(real_processed_dir / "priorities.parquet")
-    names = reports.read_processed(real_processed_dir).cities["name"]
+    names = views.read_processed(real_processed_dir).cities["name"]
     below = [code for code, g in ranking.dropna(subset=["rank"]).groupby("istat_code") if (g["distance"] <= 0).all()]
     for code in below:
         text = _read_by_cities(city_reports[names[code]])

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cocity_analysis import FOCUS_AREAS, uncertainty
-from cocity_analysis.method import Method
+from cocity_analysis import FOCUS_AREAS
+from cocity_analysis.method import uncertainty
+from cocity_analysis.method.choices import Method
 
 AREAS = {"a1": "inclusion_work", "a2": "inclusion_work", "h1": "housing", "h2": "housing", "p1": "poverty"}
 DIRECTIONS = {"a1": "more_need", "a2": "less_need", "h1": "more_need", "h2": "more_need", "p1": "less_need"}

@@ -850,11 +850,11 @@ def test_fetch_newest_online_tries_years_downwards(tmp_path, fixture_zip_bytes, 
 
 def test_real_series_and_change_indicators_by_hand(tmp_path):
     """Matera and Gela: the income series and the 2018-2021 changes equal the files' own cells."""
-    from cocity_analysis import indicators
+    from cocity_analysis.method import indicators
 
     files = {year: _real_year_file(year) for year in (2018, 2020, 2021)}
     frames = {year: mef.load(path) for year, path in files.items()}
-    series = mef.income_series(frames, ["077014", "085007"], {y: p.name for y, p in files.items()})
+    series = indicators.income_series(frames, ["077014", "085007"], {y: p.name for y, p in files.items()})
     assert list(series.columns) == mef.SERIES_COLUMNS
     assert series[["istat_code", "year"]].values.tolist() == [
         [c, y] for c in ("077014", "085007") for y in (2018, 2020, 2021)]
@@ -873,7 +873,7 @@ def test_real_series_and_change_indicators_by_hand(tmp_path):
 
 
 def test_change_from_a_suppressed_band_is_flagged():
-    from cocity_analysis import indicators
+    from cocity_analysis.method import indicators
 
     catalogue = indicators.load_catalogue().loc[["income_change_2018_2021", "low_income_share_change_2018_2021"]]
     columns = {f"mef{y}_{c}": v for y, values in {2018: (100, 1_000_000, 1_000_000, 5, 25),

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cocity_analysis import composite, indicators, priorities, profiles
+from cocity_analysis.method import composite, indicators, priorities, profiles
 from cocity_analysis.errors import InputFileError
 from cocity_analysis.sources import population
 

@@ -4,8 +4,8 @@ import doctest
 
 import pytest
 
-from cocity_analysis import (benchmarking, composite, imputation, italian, priorities, profile_naming, profiles, scope,
-                             scoring, treatment, uncertainty)
+from cocity_analysis.method import benchmarking, composite, imputation, priorities, profile_naming, profiles, scope, scoring, treatment, uncertainty
+from cocity_analysis.reporting import italian
 
 
 @pytest.mark.parametrize("module", [composite, imputation, profiles, scope, scoring, treatment, uncertainty,

@@ -17,7 +17,8 @@ import nbformat
 import pandas as pd
 import pytest
 
-from cocity_analysis import config, explore
+from cocity_analysis import config
+from cocity_analysis.exploration import explore
 
 NOTEBOOKS = sorted(config.NOTEBOOKS_DIR.glob("*.ipynb"))
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -70,7 +71,7 @@ def test_explore_declares_its_parameters():
 
 
 def test_missing_kernel_is_one_clear_error(tmp_path):
-    from cocity_analysis import batch
+    from cocity_analysis.reporting import batch
     from cocity_analysis.errors import CocityError
 
     notebook = tmp_path / "fixture_unknown_kernel.ipynb"

@@ -85,3 +85,81 @@ def test_environment_takes_the_scientific_stack_from_conda_forge_at_the_lock():
 @pytest.mark.parametrize("name", ["joblib", "playwright"])
 def test_direct_imports_are_declared(name):
     assert name in {canonicalize_name(r.name) for r in _requirements()}
+
+
+# The stages in order: a module may import from its own stage and from the stages before it, never after.
+STAGES = (
+    ("base", ("cocity_analysis", "cocity_analysis.config", "cocity_analysis.errors", "cocity_analysis.fileio",
+              "cocity_analysis.datasets")),
+    ("sources", ("cocity_analysis.sources",)),
+    ("method", ("cocity_analysis.method",)),
+    ("reporting", ("cocity_analysis.reporting",)),
+    ("pipeline", ("cocity_analysis.pipeline",)),
+    ("exploration", ("cocity_analysis.exploration",)),
+    ("cli", ("cocity_analysis.cli", "cocity_analysis.__main__")),
+)
+
+
+def _stage(module: str) -> int:
+    best = None
+    for index, (_, prefixes) in enumerate(STAGES):
+        for prefix in prefixes:
+            if module == prefix or (prefix != "cocity_analysis" and module.startswith(prefix + ".")):
+                best = index
+    if best is None:
+        raise AssertionError(f"module {module} belongs to no stage of STAGES")
+    return best
+
+
+def _package_imports() -> dict[str, set[str]]:
+    """Every module of the package -> the package modules it imports (at the top or inside a function)."""
+    import ast
+
+    root = config.PACKAGE_DIR
+    modules = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = path
+    graph = {}
+    for name, path in modules.items():
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                raise AssertionError(f"{path}: relative import; the package uses absolute imports")
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                targets = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            found |= {t for t in targets if t in modules and t != name}
+        graph[name] = found
+    return graph
+
+
+def test_the_package_has_no_import_cycle():
+    graph = _package_imports()
+    assert "cocity_analysis.reporting.batch" in graph and "cocity_analysis.reporting.views" in graph
+    done, stack = set(), []
+
+    def visit(module):
+        if module in stack:
+            cycle = stack[stack.index(module):] + [module]
+            raise AssertionError("import cycle: " + " -> ".join(cycle))
+        if module in done:
+            return
+        stack.append(module)
+        for target in sorted(graph[module]):
+            if target != "cocity_analysis":  # the package's __init__ holds constants only
+                visit(target)
+        stack.pop()
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module)
+
+
+def test_each_stage_imports_only_from_the_stages_before_it():
+    later = [f"{module} imports {target}" for module, targets in _package_imports().items() for target in targets
+             if _stage(target) > _stage(module)]
+    assert later == []

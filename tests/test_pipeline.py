@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cocity_analysis import FOCUS_AREAS, config, datasets, indicators
+from cocity_analysis import FOCUS_AREAS, config, datasets
+from cocity_analysis.method import indicators
 from cocity_analysis.errors import CocityError
 from cocity_analysis.pipeline import prepare
 

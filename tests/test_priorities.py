@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cocity_analysis import FOCUS_AREAS, benchmarking, priorities, profile_naming
-from cocity_analysis.method import ROBUSTNESS_DEFAULTS, Method
+from cocity_analysis import FOCUS_AREAS
+from cocity_analysis.method import benchmarking, priorities, profile_naming
+from cocity_analysis.method.choices import ROBUSTNESS_DEFAULTS, Method
 
 
 def _scores():
@@ -83,7 +84,7 @@ def test_robustness_table_counts_areas_above_the_mean():
 def test_method_thresholds_are_read_and_checked():
     assert Method().robustness == ROBUSTNESS_DEFAULTS
     from cocity_analysis.errors import InputFileError
-    from cocity_analysis.method import from_dict
+    from cocity_analysis.method.choices import from_dict
 
     assert from_dict({"robustness": {"near_tie_distance": 0.4}}).robustness["near_tie_distance"] == 0.4
     with pytest.raises(InputFileError, match="unknown robustness thresholds"):
@@ -111,7 +112,7 @@ def test_member_below_its_profile_is_detected():
 def test_benchmarks_are_ratios_of_sums():
     base = pd.DataFrame({"pop_total": [100.0, 300.0, 1000.0], "pop_0_14": [10.0, 60.0, 100.0]},
                         index=pd.Index(["m1", "m2", "m3"], name="istat_code"))
-    from cocity_analysis.indicators import FORMULAS
+    from cocity_analysis.method.indicators import FORMULAS
 
     values = pd.DataFrame({"share_0_14": FORMULAS["share_0_14"](base)})
     catalogue = pd.DataFrame({"focus_area": ["poverty"]}, index=["share_0_14"])

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from cocity_analysis import profiles
+from cocity_analysis.method import profiles
 
 
 def _three_groups(seed=0, per_group=10, spread=0.3):

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from cocity_analysis import FOCUS_AREAS, questionnaire
+from cocity_analysis import FOCUS_AREAS
+from cocity_analysis.sources import questionnaire
 from cocity_analysis.cli import main
 from cocity_analysis.errors import InputFileError, NameResolutionError
 

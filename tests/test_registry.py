@@ -8,9 +8,10 @@ import io
 import pandas as pd
 import pytest
 
-from cocity_analysis import config, registry
+from cocity_analysis import config
+from cocity_analysis.sources import registry
 from cocity_analysis.errors import InputFileError, NameResolutionError
-from cocity_analysis.registry import UnresolvedNamesError, cli_resolve, load_cms_cities, resolve, resolve_one
+from cocity_analysis.sources.registry import UnresolvedNamesError, cli_resolve, load_cms_cities, resolve, resolve_one
 
 CMS_39 = ["Andria", "Avellino", "Aversa", "Barletta", "Battipaglia", "Benevento", "Brindisi", "Caltanissetta",
           "Campobasso", "Carbonia", "Casal di Principe", "Caserta", "Castrovillari", "Catanzaro",

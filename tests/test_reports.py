@@ -20,7 +20,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cocity_analysis import FOCUS_AREAS, FOCUS_AREA_LABELS, batch, config, datasets, fileio, report_maps, reports
+from cocity_analysis import FOCUS_AREAS, FOCUS_AREA_LABELS, config, datasets, fileio
+from cocity_analysis.reporting import batch, charts, formatting, html_export, index_page, italian, markup, messages, sections, views
+from cocity_analysis.reporting import maps as report_maps
 from cocity_analysis.errors import CocityError
 
 MATERA = "077014"
@@ -69,7 +71,7 @@ def _notebook_with_cell(tmp: Path, source: str, after_parameters: bool = True, n
 # --- the committed notebooks ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", [config.CITY_REPORT_NOTEBOOK, reports.OVERVIEW_NOTEBOOK])
+@pytest.mark.parametrize("path", [config.CITY_REPORT_NOTEBOOK, html_export.OVERVIEW_NOTEBOOK])
 def test_notebooks_are_committed_clean_with_string_parameters(path):
     nb = nbformat.read(str(path), as_version=4)
     assert nb.metadata["kernelspec"]["name"] == config.KERNEL_NAME  # the kernel `make setup` installs
@@ -98,7 +100,7 @@ def test_papermill_parameters_stay_strings():
 
 
 def test_load_city_view_matera(real_processed_dir):
-    view = reports.load_city_view(real_processed_dir, MATERA, "it")
+    view = views.load_city_view(real_processed_dir, MATERA, "it")
     assert view.name == "Matera"
     assert view.code == MATERA
     assert list(view.scores.index) == list(FOCUS_AREAS)
@@ -135,12 +137,12 @@ def test_treated_values_are_flagged(real_processed_dir):
     if treatments.empty:
         pytest.skip("no treated value in this preparation")
     code, indicator = str(treatments.iloc[0]["istat_code"]), str(treatments.iloc[0]["indicator"])
-    view = reports.load_city_view(real_processed_dir, code)
+    view = views.load_city_view(real_processed_dir, code)
     row = view.indicators.set_index("id").loc[indicator]
     assert row["treatment"] == treatments.iloc[0]["treatment"]
-    html = reports.indicators_html(view)
+    html = sections.indicators_html(view)
     assert "trattato [" in html
-    assert reports._e(treatments.iloc[0]["treatment"]) in html  # explained in the footnotes
+    assert markup._e(treatments.iloc[0]["treatment"]) in html  # explained in the footnotes
     untreated = [c for c in view.indicators["id"] if c not in set(treatments.loc[treatments["istat_code"] == code,
                                                                                 "indicator"])]
     assert view.indicators.set_index("id").loc[untreated, "treatment"].isna().all()
@@ -148,25 +150,25 @@ def test_treated_values_are_flagged(real_processed_dir):
 
 def test_unknown_code_lists_valid_codes(real_processed_dir):
     with pytest.raises(CocityError) as info:
-        reports.load_city_view(real_processed_dir, UNKNOWN)
+        views.load_city_view(real_processed_dir, UNKNOWN)
     message = str(info.value)
     assert UNKNOWN in message and "077014 Matera" in message and "064008 Avellino" in message
 
 
 def test_integer_code_is_refused(real_processed_dir):
     with pytest.raises(CocityError, match="stringa"):
-        reports.load_city_view(real_processed_dir, 64008)
+        views.load_city_view(real_processed_dir, 64008)
 
 
 def test_missing_processed_dir_says_run_prepare(tmp_path):
     with pytest.raises(CocityError, match="cocity prepare"):
-        reports.load_city_view(tmp_path / "nothing", MATERA)
+        views.load_city_view(tmp_path / "nothing", MATERA)
     with pytest.raises(CocityError, match="cocity prepare"):
         batch.run_reports([MATERA], processed_dir=tmp_path, out_dir=tmp_path / "out", jobs=1)
 
 
 def test_text_from_data_is_escaped(real_processed_dir):
-    view = reports.load_city_view(real_processed_dir, MATERA)
+    view = views.load_city_view(real_processed_dir, MATERA)
     evil = "<script>alert(1)</script> & Co"
     indicators = view.indicators.copy()
     indicators.loc[0, "treatment"] = "<img src=x onerror=alert(2)>"
@@ -175,9 +177,9 @@ def test_text_from_data_is_escaped(real_processed_dir):
     view = dataclasses.replace(view, city={**view.city, "name": evil}, profile_label="<b>p</b>",
                                portrait="<em>ritratto</em>", peers=["<img src=x>"], indicators=indicators,
                                nearest=nearest)
-    fragments = "".join([reports.title_html(view), reports.summary_html(view), reports.peers_html(view),
-                         reports.indicators_html(view), reports.missing_html(view), reports.profile_chart_html(view),
-                         reports.ranking_html(view), reports.practices_html(view), reports.map_html(view)])
+    fragments = "".join([sections.title_html(view), sections.summary_html(view), sections.peers_html(view),
+                         sections.indicators_html(view), sections.missing_html(view), charts.profile_chart_html(view),
+                         sections.ranking_html(view), sections.practices_html(view), charts.map_html(view)])
     for raw in ("<script>", "<b>p</b>", "<img src=x>", "<em>ritratto</em>", "<i>peer</i>", "<u>c</u>", "<s>d</s>",
                 "<img src=x onerror", "<b>fonte</b>"):
         assert raw not in fragments
@@ -185,7 +187,7 @@ def test_text_from_data_is_escaped(real_processed_dir):
 
 
 def test_area_without_data_is_said_not_drawn_as_zero(real_processed_dir):
-    view = reports.load_city_view(real_processed_dir, MATERA)
+    view = views.load_city_view(real_processed_dir, MATERA)
     scores = view.scores.copy()
     scores.loc["housing", ["city", "cluster_mean", "mean_39", "south"]] = math.nan
     ranking = view.ranking.copy()
@@ -193,10 +195,10 @@ def test_area_without_data_is_said_not_drawn_as_zero(real_processed_dir):
     ranking.loc[ranking["focus_area"] == "housing", "score"] = math.nan
     view = dataclasses.replace(view, scores=scores, ranking=ranking)
     label = FOCUS_AREA_LABELS["it"]["housing"]
-    assert f"{label} – dati non disponibili" in reports.ranking_html(view)
-    chart = reports.profile_chart_html(view)
+    assert f"{label} – dati non disponibili" in sections.ranking_html(view)
+    chart = charts.profile_chart_html(view)
     groups = chart.split('<div class="cocity-bar-group">')[1:]
-    housing = next(g for g in groups if g.startswith(f"<h3>{reports._e(label)}</h3>"))
+    housing = next(g for g in groups if g.startswith(f"<h3>{markup._e(label)}</h3>"))
     assert "cocity-bar-track" not in housing and "dati non disponibili" in housing
     assert len(groups) == len(FOCUS_AREAS)
     # the areas with data keep their bars, each as wide as its score
@@ -206,51 +208,51 @@ def test_area_without_data_is_said_not_drawn_as_zero(real_processed_dir):
 
 
 def test_english_view(real_processed_dir):
-    view = reports.load_city_view(real_processed_dir, MATERA, "en")
-    html = reports.summary_html(view) + reports.method_html(view) + reports.practices_html(view)
+    view = views.load_city_view(real_processed_dir, MATERA, "en")
+    html = sections.summary_html(view) + sections.method_html(view) + sections.practices_html(view)
     assert "Summary" in html and "normalisation" in html and "study visit to Turin" in html
     assert set(view.scores["label"]) == set(FOCUS_AREA_LABELS["en"].values())
-    assert "dati" not in reports.profile_chart_html(view)
+    assert "dati" not in charts.profile_chart_html(view)
 
 
 def test_robustness_in_words(real_processed_dir):
-    view = reports.load_city_view(real_processed_dir, MATERA)
+    view = views.load_city_view(real_processed_dir, MATERA)
     first = view.first_priority
     priorities = pd.read_parquet(Path(real_processed_dir) / "priorities.parquet")
     if "share_top" not in priorities.columns:
-        assert "non è misurata" in reports.robustness_sentence(view)
+        assert "non è misurata" in sections.robustness_sentence(view)
         return
     share = priorities[(priorities["istat_code"] == MATERA) & (priorities["focus_area"] == first)]["share_top"].iloc[0]
-    sentence = reports.robustness_sentence(view)
-    label = reports.short_area_label(first)
-    phrase = reports.italian.share_of(share, "simulazioni", noun_singular="simulazione")
+    sentence = sections.robustness_sentence(view)
+    label = messages.short_area_label(first)
+    phrase = italian.share_of(share, "simulazioni", noun_singular="simulazione")
     # calibrated on the share and the margin (issue 10): a near tie is called a near tie
     robust = pd.read_parquet(Path(real_processed_dir) / "robustness.parquet").set_index("istat_code").loc[MATERA]
     if robust["level"] == "near_tie":
         assert sentence.startswith(f"«{label}» e «") and "quasi alla pari" in sentence
     else:
         assert f"«{label}» resta in testa {phrase} (su 1.000)" in sentence
-        assert reports.TEXTS["it"]["robust_level"][robust["level"]] in sentence
+        assert messages.TEXTS["it"]["robust_level"][robust["level"]] in sentence
     assert phrase in sentence and "prima priorità" not in sentence
-    assert reports.summary_html(view).count(reports._e(phrase)) >= 1
+    assert sections.summary_html(view).count(markup._e(phrase)) >= 1
     # the same view without the uncertainty analysis says so instead of inventing a share
     bare = dataclasses.replace(view, has_uncertainty=False)
-    assert "non è misurata" in reports.robustness_sentence(bare)
-    assert "non è disponibile in questa elaborazione" in reports.ranking_html(bare)
+    assert "non è misurata" in sections.robustness_sentence(bare)
+    assert "non è disponibile in questa elaborazione" in sections.ranking_html(bare)
 
 
 def test_italian_article_before_percentages():
-    assert [reports._nel(n) for n in ("87", "8", "1", "11", "18", "5", "100", "0")] == [
+    assert [formatting._nel(n) for n in ("87", "8", "1", "11", "18", "5", "100", "0")] == [
         "nell'87", "nell'8", "nell'1", "nell'11", "nel 18", "nel 5", "nel 100", "nello 0"]
-    assert reports.format_share(0.87) == "87%" and reports.format_share(0.0004) == "<1%"
-    assert reports.format_share(0.999) == ">99%" and reports.format_share(1.0) == "100%"
+    assert formatting.format_share(0.87) == "87%" and formatting.format_share(0.0004) == "<1%"
+    assert formatting.format_share(0.999) == ">99%" and formatting.format_share(1.0) == "100%"
 
 
 def test_rank_intervals_are_drawn_from_the_uncertainty_columns(real_processed_dir):
-    view = reports.load_city_view(real_processed_dir, MATERA)
+    view = views.load_city_view(real_processed_dir, MATERA)
     if not view.has_uncertainty:
         pytest.skip("this preparation has no uncertainty analysis")
-    html = reports.ranking_html(view)
+    html = sections.ranking_html(view)
     ranked = view.ranking.dropna(subset=["rank"])
     n = max(2, len(ranked))  # the axis spans at least positions 1..2
     bars = re.findall(r'cocity-int-bar" style="left:([0-9.]+)%;width:([0-9.]+)%', html)
@@ -275,26 +277,26 @@ def test_missing_optional_tables_degrade_to_words(real_processed_dir, tmp_path):
     run_id = datasets.open_dataset(processed, verify_files=False).run_id  # the edited tables stay of this run
     for name in ("priorities.parquet", "clusters.parquet"):
         datasets.stamp_parquet(processed / name, run_id)
-    view = reports.load_city_view(processed, MATERA)
+    view = views.load_city_view(processed, MATERA)
     assert not view.has_uncertainty and not view.has_south and view.portrait is None and view.stability is None
-    assert "non è misurata" in reports.summary_html(view)
-    assert "non è disponibile in questa elaborazione" in reports.ranking_html(view)
-    assert "non disponibile in questa elaborazione" in reports.profile_chart_html(view)
-    assert "Media dei" not in reports.profile_chart_html(view)  # no South and Islands series invented
-    assert "Percentile" not in reports.indicators_html(view)
-    overview = reports.load_overview(processed)
-    assert "non è disponibile" in reports.overview_stability_html(overview)
-    assert "non disponibile" in reports.overview_k_html(overview)
+    assert "non è misurata" in sections.summary_html(view)
+    assert "non è disponibile in questa elaborazione" in sections.ranking_html(view)
+    assert "non disponibile in questa elaborazione" in charts.profile_chart_html(view)
+    assert "Media dei" not in charts.profile_chart_html(view)  # no South and Islands series invented
+    assert "Percentile" not in sections.indicators_html(view)
+    overview = views.load_overview(processed)
+    assert "non è disponibile" in sections.overview_stability_html(overview)
+    assert "non disponibile" in charts.overview_k_html(overview)
 
 
 def test_nearest_cities_are_the_closest_on_normalised_indicators(real_processed_dir):
-    view = reports.load_city_view(real_processed_dir, MATERA)
-    assert len(view.nearest) == reports.N_NEAREST
+    view = views.load_city_view(real_processed_dir, MATERA)
+    assert len(view.nearest) == views.N_NEAREST
     norm = pd.read_parquet(Path(real_processed_dir) / "normalised.parquet").dropna(axis=1, how="all")
     complete = norm.dropna(axis=1)
     if complete.shape[1] == norm.shape[1]:  # no gaps: plain Euclidean distance
         distance = np.sqrt(((complete - complete.loc[MATERA]) ** 2).sum(axis=1)).drop(MATERA)
-        expected = list(distance.sort_values(kind="stable").index[:reports.N_NEAREST])
+        expected = list(distance.sort_values(kind="stable").index[:views.N_NEAREST])
         assert [p["code"] for p in view.nearest] == expected
         for peer in view.nearest:
             assert peer["distance"] == pytest.approx(distance[peer["code"]])
@@ -303,13 +305,13 @@ def test_nearest_cities_are_the_closest_on_normalised_indicators(real_processed_
     assert distances == sorted(distances)
     for peer in view.nearest:
         assert peer["differ"], "every peer differs somewhere"
-    html = reports.peers_html(view)
+    html = sections.peers_html(view)
     for peer in view.nearest:
-        assert reports._e(peer["name"]) in html
+        assert markup._e(peer["name"]) in html
 
 
 def test_good_practices_are_the_programme_facts_only():
-    document = reports.load_good_practices()
+    document = views.load_good_practices()
     practices = {p["id"]: p for p in document["practices"]}
     assert [p["name"] for p in document["practices"]] == [
         "ToNite", "Portineria di Quartiere", "home4all", "Casa del quartiere Bagni pubblici di via Agliè",
@@ -329,15 +331,15 @@ def test_good_practices_are_the_programme_facts_only():
 
 
 def test_practices_follow_the_first_priority(real_processed_dir):
-    view = reports.load_city_view(real_processed_dir, MATERA)
+    view = views.load_city_view(real_processed_dir, MATERA)
     first = view.first_priority
     assert view.practices
     with_first = [p for p in view.practices if first in p["focus_areas"]]
     assert with_first and view.practices[: len(with_first)] == with_first
-    document = reports.load_good_practices()
+    document = views.load_good_practices()
     expected = [p["id"] for p in document["practices"] if first in p["focus_areas"]]
     assert [p["id"] for p in with_first] == expected
-    page = reports.practices_html(view)
+    page = sections.practices_html(view)
     shown = {p["id"] for p in view.practices}
     for practice in document["practices"]:  # the matched practices, and only those, are named
         assert (html.escape(practice["name"]) in page) == (practice["id"] in shown), practice["id"]
@@ -371,8 +373,8 @@ def test_map_assets_are_built_once_and_rebuilt_when_stale(real_processed_dir, tm
 
 
 def test_map_highlights_the_city(real_processed_dir):
-    view = reports.load_city_view(real_processed_dir, MATERA)
-    html = reports.map_html(view)
+    view = views.load_city_view(real_processed_dir, MATERA)
+    html = charts.map_html(view)
     assert html.count("<svg") == 1 and "data:image/png;base64," in html
     highlight = re.search(r'<g class="cocity-map-highlight">.*?</g>', html).group(0)
     assert ">Matera</text>" in highlight
@@ -383,17 +385,17 @@ def test_map_highlights_the_city(real_processed_dir):
 
 
 def test_external_reference_detector():
-    assert reports.external_references('<script src="https://cdn.example/x.js"></script>')
-    assert reports.external_references('<style>@import "x.css";</style>')
-    assert reports.external_references('<div style="background:url(//example.org/a.png)">')
-    assert reports.external_references("<script>fetch('/x')</script>")
-    assert not reports.external_references('<img src="data:image/png;base64,aHR0cHM6Ly9jZG4=">')
+    assert html_export.external_references('<script src="https://cdn.example/x.js"></script>')
+    assert html_export.external_references('<style>@import "x.css";</style>')
+    assert html_export.external_references('<div style="background:url(//example.org/a.png)">')
+    assert html_export.external_references("<script>fetch('/x')</script>")
+    assert not html_export.external_references('<img src="data:image/png;base64,aHR0cHM6Ly9jZG4=">')
 
 
 def test_index_is_sortable_inline_and_links_reports(real_processed_dir, tmp_path):
     (tmp_path / "cities").mkdir()
     (tmp_path / "cities" / f"{MATERA}.html").write_text("x", encoding="utf-8")
-    page = reports.index_html(real_processed_dir, tmp_path, [AVELLINO])
+    page = index_page.index_html(real_processed_dir, tmp_path, [AVELLINO])
     cities = pd.read_parquet(Path(real_processed_dir) / "cities.parquet")
     assert page.count("<tr>") == len(cities) + 1
     assert set(re.findall(r'href="(cities/[^"]+)"', page)) == {f"cities/{MATERA}.html", f"cities/{AVELLINO}.html"}
@@ -404,14 +406,14 @@ def test_index_is_sortable_inline_and_links_reports(real_processed_dir, tmp_path
     if "share_top" in priorities.columns:
         first = priorities[(priorities["istat_code"] == MATERA) & (priorities["rank"] == 1)]["share_top"].iloc[0]
         row = re.search(r"<tr><td[^>]*>Matera</td>.*?</tr>", page).group(0)
-        assert f'data-sort="{first:.6f}"' in row and reports.format_share(first) in row
+        assert f'data-sort="{first:.6f}"' in row and formatting.format_share(first) in row
 
 
 def test_south_and_islands_only_with_scope_all(real_processed_dir, tmp_path):
     from cocity_analysis.pipeline import prepare
 
-    view = reports.load_city_view(real_processed_dir, MATERA)
-    assert not view.has_south and "non disponibile in questa elaborazione" in reports.profile_chart_html(view)
+    view = views.load_city_view(real_processed_dir, MATERA)
+    assert not view.has_south and "non disponibile in questa elaborazione" in charts.profile_chart_html(view)
     mirror = config.data_mirror()
     mef = mirror / "mef" / config.mef_file_name(2021) if mirror is not None else None
     out = tmp_path / "scope_all"
@@ -419,14 +421,14 @@ def test_south_and_islands_only_with_scope_all(real_processed_dir, tmp_path):
             mef_dir=tmp_path / "no_mef", scope="all")
     all_scores = pd.read_parquet(out / "current" / "all_scores.parquet")
     south = all_scores[all_scores["macro_area"].isin(["Sud", "Isole"])]
-    view = reports.load_city_view(out, MATERA)
+    view = views.load_city_view(out, MATERA)
     assert view.has_south and view.n_south == len(south)
     for area in FOCUS_AREAS:
         expected = south[area].mean()
         assert (math.isnan(expected) and math.isnan(view.scores.at[area, "south"])) or \
             view.scores.at[area, "south"] == pytest.approx(expected)
-    chart = reports.profile_chart_html(view)
-    assert f"Media dei {reports.format_number(len(south), 'it', 0)} comuni del Sud e Isole" in chart
+    chart = charts.profile_chart_html(view)
+    assert f"Media dei {formatting.format_number(len(south), 'it', 0)} comuni del Sud e Isole" in chart
     assert "comuni italiani con dati" in chart  # scores are relative to every municipality now
 
 
@@ -464,7 +466,7 @@ def test_batch_reports_are_self_contained_and_small(batch_run):
                  out / "index.html"):
         page = path.read_text(encoding="utf-8")
         assert_self_contained(page)
-        assert path.stat().st_size <= reports.HTML_MAX_BYTES
+        assert path.stat().st_size <= html_export.HTML_MAX_BYTES
         assert '<html lang="it">' in page
         assert "load_city_view" not in page and "import " not in _without_data_uris(page)
     page = (out / "cities" / f"{MATERA}.html").read_text(encoding="utf-8")
@@ -515,7 +517,7 @@ def test_manifest_records_every_report(batch_run, real_processed_dir):
     assert matera["html_sha256"] == hashlib.sha256(html).hexdigest() and matera["html_bytes"] == len(html)
     cities_hash = hashlib.sha256((Path(real_processed_dir) / "cities.parquet").read_bytes()).hexdigest()
     assert matera["inputs"]["cities.parquet"] == cities_hash
-    assert "code:reports.py" in matera["inputs"] and "code:data/good_practices.yaml" in matera["inputs"]
+    assert "code:reporting/sections.py" in matera["inputs"] and "code:data/good_practices.yaml" in matera["inputs"]
     assert matera["notebook_sha256"] == hashlib.sha256(Path(matera["notebook"]).read_bytes()).hexdigest()
     assert matera["last_success"]["html_sha256"] == matera["html_sha256"]
     barletta = entries[BARLETTA]
@@ -551,7 +553,7 @@ def test_report_made_in_a_batch_equals_report_made_alone(real_processed_dir, tmp
                         parameters={"city_code": MATERA, "lang": "it", "processed_dir": str(real_processed_dir)},
                         cwd=str(config.NOTEBOOKS_DIR))
     plain = batch.export_html(nbformat.read(str(executed), as_version=4),
-                              title=reports.city_report_title(real_processed_dir, MATERA)).encode("utf-8")
+                              title=views.city_report_title(real_processed_dir, MATERA)).encode("utf-8")
     assert in_batch == plain
 
 
@@ -718,8 +720,8 @@ def test_cli_exit_code_and_summary(real_processed_dir, tmp_path, capsys):
 def test_overview_stated_vs_data_matrix(real_processed_dir, tmp_path):
     """Without answers the section is absent; with answers that repeat the data ranking (derived from the
     real priorities, not made up) every city sits on the diagonal."""
-    overview = reports.load_overview(real_processed_dir)
-    assert reports.overview_stated_html(overview) == ""
+    overview = views.load_overview(real_processed_dir)
+    assert sections.overview_stated_html(overview) == ""
     processed = _copy_processed(real_processed_dir, tmp_path / "processed")
     priorities = pd.read_parquet(processed / "priorities.parquet").dropna(subset=["rank"])
     cities = pd.read_parquet(processed / "cities.parquet")
@@ -732,11 +734,11 @@ def test_overview_stated_vs_data_matrix(real_processed_dir, tmp_path):
     stated.to_parquet(processed / "stated_priorities.parquet")
     datasets.stamp_parquet(processed / "stated_priorities.parquet",  # a file of this dataset
                            datasets.open_dataset(processed, verify_files=False).run_id)
-    html = reports.overview_stated_html(reports.load_overview(processed))
-    firsts = reports._first_priorities(priorities)
+    html = sections.overview_stated_html(views.load_overview(processed))
+    firsts = views._first_priorities(priorities)
     counts = firsts.value_counts()
     for area, n in counts.items():
-        row = re.search(rf"<tr><td[^>]*>{re.escape(reports._e(reports.short_area_label(area)))}</td>(.*?)</tr>", html)
+        row = re.search(rf"<tr><td[^>]*>{re.escape(markup._e(messages.short_area_label(area)))}</td>(.*?)</tr>", html)
         cells = re.findall(r">(\d+)</td>", row.group(1))
         expected = [str(counts.get(a, 0)) if a == area else "0" for a in FOCUS_AREAS]
         assert cells == expected
@@ -782,8 +784,8 @@ def test_stated_priorities_beside_data_ranks_with_gap_flags(prepared, real_proce
     rows.append(("Matera", order[0], "1", "fixture need", "fixture role 2", ""))  # two answers: mean shown
     processed = _prepare_with_questionnaire(prepared, real_processed_dir, tmp_path, monkeypatch, rows)
 
-    view = reports.load_city_view(processed, MATERA)
-    html = reports.stated_html(view)
+    view = views.load_city_view(processed, MATERA)
+    html = sections.stated_html(view)
     assert "Priorità dichiarate dalla città e ordine dai dati" in html
     assert "non è pervenuto" not in html
     table = {}
@@ -792,7 +794,7 @@ def test_stated_priorities_beside_data_ranks_with_gap_flags(prepared, real_proce
         table[cells[0]] = cells
     n = len(order)
     for i, area in enumerate(order):
-        cells = table[reports._e(FOCUS_AREA_LABELS["it"][area])]
+        cells = table[markup._e(FOCUS_AREA_LABELS["it"][area])]
         data_rank = int(matera.set_index("focus_area").at[area, "rank"])
         stated_rank = n - i  # reversed
         assert cells[3] == str(data_rank)
@@ -804,27 +806,27 @@ def test_stated_priorities_beside_data_ranks_with_gap_flags(prepared, real_proce
             assert "<strong" in cells[4]
         else:
             assert cells[4] == "nessuna differenza rilevante"
-    first = table[reports._e(FOCUS_AREA_LABELS["it"][order[0]])]
+    first = table[markup._e(FOCUS_AREA_LABELS["it"][order[0]])]
     mean = (5 - (n - 1) + 1) / 2  # the two fixture answers for the data-first area, averaged
-    assert first[1] == f"{reports.format_number(mean, 'it', 0 if mean.is_integer() else 1)} (media di 2 risposte)"
+    assert first[1] == f"{formatting.format_number(mean, 'it', 0 if mean.is_integer() else 1)} (media di 2 risposte)"
     assert "i dati indicano quest" in first[4]
-    last = table[reports._e(FOCUS_AREA_LABELS["it"][order[-1]])]
+    last = table[markup._e(FOCUS_AREA_LABELS["it"][order[-1]])]
     assert last[1] == "5" and "la città mette quest" in last[4]
 
     # a city without answers in the same file: the plain sentence, nothing invented
-    other = reports.stated_html(reports.load_city_view(processed, AVELLINO))
+    other = sections.stated_html(views.load_city_view(processed, AVELLINO))
     # not yet collected, and how to send it (never "non è pervenuto": it was never sent)
     assert "Le priorità di Avellino non sono ancora disponibili" in other
     assert "non è ancora stato raccolto" in other and "non è pervenuto" not in other
     assert "<table" not in other
     # English labels
-    english = reports.stated_html(reports.load_city_view(processed, MATERA, "en"))
+    english = sections.stated_html(views.load_city_view(processed, MATERA, "en"))
     assert "places apart" in english and "Position from data" in english
 
 
 def test_stated_priorities_not_available_without_questionnaire(real_processed_dir):
     assert not (Path(real_processed_dir) / "stated_priorities.parquet").exists()
-    html = reports.stated_html(reports.load_city_view(real_processed_dir, MATERA))
+    html = sections.stated_html(views.load_city_view(real_processed_dir, MATERA))
     assert "Le priorità di Matera non sono ancora disponibili" in html
     assert "non è ancora stato raccolto" in html and "modello di questionario" in html
     assert "<table" not in html and "Posizione dai dati" not in html
@@ -833,28 +835,28 @@ def test_stated_priorities_not_available_without_questionnaire(real_processed_di
 # --- issue 13: needs apart from context, limited evidence, register gaps, income series, municipal list --
 
 def test_context_is_shown_apart_and_never_as_a_need(real_processed_dir):
-    view = reports.load_city_view(real_processed_dir, MATERA)
+    view = views.load_city_view(real_processed_dir, MATERA)
     catalogue = json.loads((Path(real_processed_dir) / "catalogue.json").read_text(encoding="utf-8"))
     context = [e for e in catalogue["indicators"] if e["role"] == "context"]
-    section = reports.context_html(view)
+    section = sections.context_html(view)
     assert "Contesto della città" in section and "non entrano nei punteggi" in section
     values = pd.read_parquet(Path(real_processed_dir) / "indicators.parquet")
     cities = pd.read_parquet(Path(real_processed_dir) / "cities.parquet").index
     for entry in context:
-        assert reports._e(entry["label_it"]) in section
+        assert markup._e(entry["label_it"]) in section
         row = view.context.set_index("id").loc[entry["id"]]
         if entry["id"] in values.columns:
             assert row["value"] == pytest.approx(values.at[MATERA, entry["id"]], nan_ok=True)
             assert row["mean_39"] == pytest.approx(values.loc[cities, entry["id"]].mean(), nan_ok=True)
-    needs = reports.indicators_html(view) + reports.ranking_html(view) + reports.missing_html(view)
+    needs = sections.indicators_html(view) + sections.ranking_html(view) + sections.missing_html(view)
     for entry in context:
-        assert reports._e(entry["label_it"]) not in needs, entry["id"]
+        assert markup._e(entry["label_it"]) not in needs, entry["id"]
     assert view.n_indicators == sum(e["role"] == "need" and (e.get("vintage") or {}).get("status") != "superseded"
                                     for e in catalogue["indicators"])
 
 
 def test_area_with_few_indicators_is_marked_limited_evidence(real_processed_dir):
-    view = reports.load_city_view(real_processed_dir, MATERA)
+    view = views.load_city_view(real_processed_dir, MATERA)
     need = view.need_indicators
     for area in FOCUS_AREAS:
         rows = need[(need["focus_area"] == area) & need["value"].notna() & ~need["imputed"]]
@@ -865,21 +867,21 @@ def test_area_with_few_indicators_is_marked_limited_evidence(real_processed_dir)
     assert marked.limited_evidence("poverty") == "evidenza limitata: 2 indicatori"
     assert marked.limited_evidence("inclusion_work") is None    # 3 indicators: enough
     assert marked.limited_evidence("culture_tourism") is None   # none: "dati non disponibili" instead
-    ranking, chart, summary = (reports.ranking_html(marked), reports.profile_chart_html(marked),
-                               reports.summary_html(marked))
+    ranking, chart, summary = (sections.ranking_html(marked), charts.profile_chart_html(marked),
+                               sections.summary_html(marked))
     for html_text in (ranking, chart):
         assert "evidenza limitata: 2 indicatori" in html_text and "evidenza limitata: 3" not in html_text
     assert "evidenza limitata: 1 indicatore" in chart
     assert "meno di 3 indicatori" in summary
     if not math.isnan(view.scores.at["poverty", "city"]):
-        assert "evidenza limitata: 2 indicatori" in reports.indicators_html(marked)
+        assert "evidenza limitata: 2 indicatori" in sections.indicators_html(marked)
     enough = dataclasses.replace(view, evidence={a: 3 for a in FOCUS_AREAS})
-    assert "evidenza limitata" not in reports.ranking_html(enough) + reports.profile_chart_html(enough)
+    assert "evidenza limitata" not in sections.ranking_html(enough) + charts.profile_chart_html(enough)
 
 
 def test_area_without_any_figure_stays_dati_non_disponibili():
-    from cocity_analysis import indicators
-    from cocity_analysis.method import load_method
+    from cocity_analysis.method import indicators
+    from cocity_analysis.method.choices import load_method
     from cocity_analysis.pipeline import analyse
 
     catalogue = indicators.load_catalogue()
@@ -902,21 +904,21 @@ def test_area_without_any_figure_stays_dati_non_disponibili():
 def test_zero_flagged_as_register_gap_is_shown_with_its_note(real_processed_dir, tmp_path):
     processed = _copy_processed(real_processed_dir, tmp_path / "processed")
     treatments = pd.read_parquet(processed / "treatments.parquet")
-    indicator = reports.load_city_view(processed, MATERA).need_indicators["id"].iloc[0]
+    indicator = views.load_city_view(processed, MATERA).need_indicators["id"].iloc[0]
     note = "fixture: nessuna voce nel registro per questa città, lo zero può essere una lacuna del registro"
     gap = pd.DataFrame({"istat_code": [MATERA], "indicator": [indicator], "treatment": [note],
-                        "kind": [reports.REGISTER_GAP]})
+                        "kind": [views.REGISTER_GAP]})
     pd.concat([treatments.assign(kind=None), gap], ignore_index=True).to_parquet(processed / "treatments.parquet")
     datasets.stamp_parquet(processed / "treatments.parquet", datasets.open_dataset(processed, verify_files=False).run_id)
-    view = reports.load_city_view(processed, MATERA)
+    view = views.load_city_view(processed, MATERA)
     row = view.indicators.set_index("id").loc[indicator]
     assert row["register_gap"] == note and _is_empty(row["treatment"])
-    section = reports.indicators_html(view)
+    section = sections.indicators_html(view)
     assert "(possibile lacuna del registro)" in section
-    assert reports._e(f"zero da leggere con cautela: {note}") in section   # in full, next to the value
-    other = reports.load_city_view(processed, AVELLINO)
+    assert markup._e(f"zero da leggere con cautela: {note}") in section   # in full, next to the value
+    other = views.load_city_view(processed, AVELLINO)
     assert other.indicators["register_gap"].isna().all()
-    assert "possibile lacuna del registro" not in reports.indicators_html(other)
+    assert "possibile lacuna del registro" not in sections.indicators_html(other)
 
 
 def _is_empty(value) -> bool:
@@ -926,8 +928,8 @@ def _is_empty(value) -> bool:
 def test_income_series_chart_says_its_years(real_processed_dir, tmp_path):
     processed = _copy_processed(real_processed_dir, tmp_path / "processed")
     (processed / "income_series.parquet").unlink(missing_ok=True)
-    view = reports.load_city_view(processed, MATERA)
-    assert view.income is None and reports.income_chart_html(view) == ""   # no series: no chart, no error
+    view = views.load_city_view(processed, MATERA)
+    assert view.income is None and charts.income_chart_html(view) == ""   # no series: no chart, no error
     # made-up series for two cities (fixture values, not MEF's)
     series = pd.DataFrame({"istat_code": [MATERA] * 3 + [AVELLINO] * 3, "year": [2018, 2020, 2021] * 2,
                            "income_per_taxpayer": [1000.0, 2000.0, 3000.0, 7777.0, 7778.0, 7779.0],
@@ -935,51 +937,51 @@ def test_income_series_chart_says_its_years(real_processed_dir, tmp_path):
     series.to_parquet(processed / "income_series.parquet")
     datasets.stamp_parquet(processed / "income_series.parquet",
                            datasets.open_dataset(processed, verify_files=False).run_id)
-    view = reports.load_city_view(processed, MATERA)
+    view = views.load_city_view(processed, MATERA)
     assert view.income["year"].tolist() == [2018, 2020, 2021]
-    section = reports.income_chart_html(view)
+    section = charts.income_chart_html(view)
     assert section.count("<svg") == 2 and "Redditi nel tempo" in section
     assert "Reddito medio per contribuente (euro), 2018-2021" in section
     assert "Contribuenti fino a 10.000 euro (%), 2018-2021" in section
     caption = re.search(r"<figcaption>(.*?)</figcaption>", section).group(1)
     assert "2018: 1.000; 2020: 2.000; 2021: 3.000" in caption and "2018: 50,0" in caption   # text alternative
     assert "MEF" in caption and "7.777" not in section                                     # Avellino's not shown
-    assert not reports.external_references(section)
+    assert not html_export.external_references(section)
     assert_self_contained(section)
 
 
 def test_reports_say_which_municipal_list(real_processed_dir, tmp_path):
-    view = reports.load_city_view(real_processed_dir, MATERA)
-    assert "Elenco dei comuni usato: ISTAT" in reports.method_html(view)
-    overview = reports.load_overview(real_processed_dir)
-    assert "Elenco dei comuni usato: ISTAT" in reports.overview_method_html(overview)
-    assert "Elenco dei comuni usato: ISTAT" in reports.index_html(real_processed_dir, tmp_path)
+    view = views.load_city_view(real_processed_dir, MATERA)
+    assert "Elenco dei comuni usato: ISTAT" in sections.method_html(view)
+    overview = views.load_overview(real_processed_dir)
+    assert "Elenco dei comuni usato: ISTAT" in sections.overview_method_html(overview)
+    assert "Elenco dei comuni usato: ISTAT" in index_page.index_html(real_processed_dir, tmp_path)
     provenance = {"municipal_list": {"publisher": "ISTAT", "dataset": "Elenco dei comuni italiani",
                                      "name": "fixture_Elenco-comuni-italiani.csv", "list_date": "2026-01-01"}}
-    assert reports.municipal_list_text(provenance) == (
+    assert views.municipal_list_text(provenance) == (
         "Elenco dei comuni usato: ISTAT, Elenco dei comuni italiani (fixture_Elenco-comuni-italiani.csv), "
         "aggiornato al 2026-01-01.")
-    assert "data dell'elenco non indicata" in reports.municipal_list_text(
+    assert "data dell'elenco non indicata" in views.municipal_list_text(
         {"inputs": [{"role": "istat_municipalities", "name": "comuni.csv"}]})
 
 
 def test_overview_coverage_lists_need_indicators_by_area_with_years(real_processed_dir):
-    overview = reports.load_overview(real_processed_dir)
-    section = reports.overview_coverage_html(overview)
+    overview = views.load_overview(real_processed_dir)
+    section = sections.overview_coverage_html(overview)
     catalogue = json.loads((Path(real_processed_dir) / "catalogue.json").read_text(encoding="utf-8"))
     head, context = section.split("Indicatori di contesto (non entrano nei punteggi)")
     for entry in catalogue["indicators"]:
-        label = reports._e(entry["label_it"])
+        label = markup._e(entry["label_it"])
         if entry["role"] == "context":
             assert label in context and label not in head, entry["id"]
         elif (entry.get("vintage") or {}).get("status") != "superseded":  # superseded vintages are not used
             assert label in head, entry["id"]
-    from cocity_analysis import coverage
+    from cocity_analysis.method import coverage
 
     summary = coverage.coverage_by_area(real_processed_dir)
     for area, row in summary.iterrows():
         years = f" ({row['years']})" if row["years"] else ""
-        expected = (f"{reports.short_area_label(area)}: {row['indicators_with_values']} indicatori di bisogno con "
+        expected = (f"{messages.short_area_label(area)}: {row['indicators_with_values']} indicatori di bisogno con "
                     f"dati su {row['indicators']}{years}; città con almeno 3 indicatori: "
                     f"{row['cities_with_min_indicators']} su 39.")
-        assert reports._e(expected) in head
+        assert markup._e(expected) in head

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cocity_analysis import FOCUS_AREAS, cli, scope
+from cocity_analysis import FOCUS_AREAS, cli
+from cocity_analysis.method import scope
 from cocity_analysis.pipeline import SCOPE_ALL_FILES
 
 from .helpers import mirror_mef_zip

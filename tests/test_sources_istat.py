@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 import requests
 
-from cocity_analysis import config, indicators
+from cocity_analysis import config
+from cocity_analysis.method import indicators
 from cocity_analysis.cli import main
 from cocity_analysis.errors import InputFileError, SourceUnavailableError
 from cocity_analysis.sources import istat_sdmx, istat_tourism, optional

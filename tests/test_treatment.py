@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import scipy.stats
 
-from cocity_analysis import treatment
+from cocity_analysis.method import treatment
 
 
 def test_skewness_and_kurtosis_match_the_sample_adjusted_estimators():

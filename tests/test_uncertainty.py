@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cocity_analysis import FOCUS_AREAS, priorities, scoring, uncertainty
-from cocity_analysis.method import Method
+from cocity_analysis import FOCUS_AREAS
+from cocity_analysis.method import priorities, scoring, uncertainty
+from cocity_analysis.method.choices import Method
 
 CATALOGUE = pd.DataFrame({
     "direction": ["more_need", "less_need", "more_need", "more_need", "more_need"],

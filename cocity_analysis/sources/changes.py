@@ -34,8 +34,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import config
-from ..errors import InputFileError
+from cocity_analysis import config
+from cocity_analysis.errors import InputFileError
 
 #: Official download (a zip holding :data:`config.ISTAT_CHANGES_FILE_NAME`).
 VARIATIONS_URL = ("https://www.istat.it/storage/codici-unita-amministrative/"
@@ -485,8 +485,8 @@ def fetch(dest_dir: str | Path | None = None, *, mirror: str | Path | None = Non
     list of dict
         The provenance entries written.
     """
-    from ..errors import SourceUnavailableError
-    from . import fetching
+    from cocity_analysis.errors import SourceUnavailableError
+    from cocity_analysis.sources import fetching
 
     dest_dir = Path(dest_dir) if dest_dir is not None else config.ISTAT_CHANGES_RAW_DIR
     entries = [fetching.fetch_file(

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import requests
 
-from .. import config
-from ..errors import InputFileError, SourceUnavailableError
-from ..fileio import atomic_path, sha256_file, write_json_atomic
+from cocity_analysis import config
+from cocity_analysis.errors import InputFileError, SourceUnavailableError
+from cocity_analysis.fileio import atomic_path, sha256_file, write_json_atomic
 
 PROVENANCE_FILE = "provenance.json"
 

@@ -38,9 +38,9 @@ from typing import Iterable
 import pandas as pd
 import requests
 
-from .. import config
-from ..errors import InputFileError
-from . import changes as municipal_changes
+from cocity_analysis import config
+from cocity_analysis.errors import InputFileError
+from cocity_analysis.sources import changes as municipal_changes
 
 URL = "http://opendata.anagrafe.iccu.sbn.it/territorio.zip"
 SOURCE_PAGE = "https://anagrafe.iccu.sbn.it/it/open-data/"
@@ -292,7 +292,7 @@ def zero_notes(counts: pd.DataFrame, codes: Iterable[str], snapshot: str,
 
 def _check(path: Path) -> str | None:
     """None when ``path`` reads as ICCU's territorio file (zip or CSV), else what is wrong."""
-    from .fetching import reader_check
+    from cocity_analysis.sources.fetching import reader_check
 
     return reader_check(read_libraries)(path)
 
@@ -317,7 +317,7 @@ def fetch(dest_dir: str | Path = config.ICCU_RAW_DIR, *, mirror: str | Path | No
     >>> fetch(mirror="/data/mirror")["file"]  # doctest: +SKIP
     'territorio.csv'
     """
-    from .fetching import fetch_file, http_download, mirror_dir
+    from cocity_analysis.sources.fetching import fetch_file, http_download, mirror_dir
 
     download = http_download(URL, session, timeout)
 

@@ -45,10 +45,10 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from .. import config
-from ..errors import CocityError, InputFileError
-from ..fileio import sha256_file
-from . import changes as municipal_changes
+from cocity_analysis import config
+from cocity_analysis.errors import CocityError, InputFileError
+from cocity_analysis.fileio import sha256_file
+from cocity_analysis.sources import changes as municipal_changes
 
 CENSUS_URL = "https://www.istat.it/storage/cartografia/variabili-censuarie/dati-cpa_2011.zip"
 MUNICIPALITIES_URL = ("https://www.istat.it/storage/cartografia/confini_amministrativi/non_generalizzati/2011/"
@@ -567,7 +567,7 @@ def _check_municipalities(path: Path) -> str | None:
 
 
 def _download(url: str, session=None):
-    from .fetching import http_download
+    from cocity_analysis.sources.fetching import http_download
 
     return http_download(url, session, timeout=300)
 
@@ -589,7 +589,7 @@ def fetch(dest_dir: str | Path | None = None, *, mirror: str | Path | None = Non
     list of dict
         The provenance entries written.
     """
-    from . import fetching
+    from cocity_analysis.sources import fetching
 
     dest_dir = Path(dest_dir) if dest_dir is not None else config.ISTAT_CENSUS2011_RAW_DIR
     mirror_folder = fetching.mirror_dir(mirror)

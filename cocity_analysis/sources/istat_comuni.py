@@ -33,9 +33,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import cleaning
-from ..errors import InputFileError, SourceUnavailableError
-from ..fileio import sha256_file
+from cocity_analysis.sources import cleaning
+from cocity_analysis.errors import InputFileError, SourceUnavailableError
+from cocity_analysis.fileio import sha256_file
 
 __all__ = ["COLUMNS", "PACKAGE", "default_path", "load", "normalise_header", "source_info"]
 
@@ -354,7 +354,7 @@ FILE_NAME = "Elenco-comuni-italiani.csv"
 
 
 def _check_list(path: Path) -> str | None:
-    from .fetching import reader_check
+    from cocity_analysis.sources.fetching import reader_check
 
     return reader_check(load)(path)
 
@@ -388,8 +388,8 @@ def fetch(dest_dir: str | Path | None = None, *, mirror: str | Path | None = Non
     """
     import requests
 
-    from .. import config
-    from .fetching import fetch_file, record_provenance
+    from cocity_analysis import config
+    from cocity_analysis.sources.fetching import fetch_file, record_provenance
 
     dest_dir = Path(dest_dir) if dest_dir is not None else config.ISTAT_COMUNI_RAW_DIR
     headers: dict = {}
@@ -442,8 +442,8 @@ def load_in_use(raw_dir: str | Path | None = None) -> tuple[pd.DataFrame, dict]:
     >>> info["fetched"]  # doctest: +SKIP
     False
     """
-    from .. import config
-    from .fetching import read_provenance
+    from cocity_analysis import config
+    from cocity_analysis.sources.fetching import read_provenance
 
     folder = Path(raw_dir) if raw_dir is not None else config.ISTAT_COMUNI_RAW_DIR
     fetched = folder / FILE_NAME

@@ -65,10 +65,10 @@ from typing import Any, Iterable, Mapping, Sequence
 import pandas as pd
 import requests
 
-from .. import config
-from ..errors import CocityError, InputFileError, SourceUnavailableError
-from . import changes as municipal_changes
-from . import fetching
+from cocity_analysis import config
+from cocity_analysis.errors import CocityError, InputFileError, SourceUnavailableError
+from cocity_analysis.sources import changes as municipal_changes
+from cocity_analysis.sources import fetching
 
 #: ``sdmx1`` source id of ISTAT's service (present in sdmx1's ``sources.json``).
 SDMX_SOURCE = "ISTAT"
@@ -313,12 +313,31 @@ TENURE = Dataset(
 
 DATASETS: dict[str, Dataset] = {d.name: d for d in (LABOUR, EDUCATION, POPULATION, FOREIGNERS, DWELLINGS, TENURE)}
 
+# ISTAT accommodation capacity (cocity fetch istat_tourism): see cocity_analysis.sources.istat_tourism
+TOURISM_GROUP = "istat_tourism"
+
+ACCOMMODATION = Dataset(
+    name="accommodation", group=TOURISM_GROUP, requires="istat_tourism",
+    flow="122_54_DF_DCSC_TUR_1",
+    key="A..NUM_EST+BEDS.N.ALL.551_553.NAP.ALL.ALL.ALL.TOT",
+    year="2024",
+    filters={"FREQ": ("A",), "ADJUSTMENT": ("N",), "TYPE_ACCOMMODATION": ("ALL",),
+             "ECON_ACTIVITY_NACE_2007": ("551_553",), "COUNTRY_RES_GUESTS": ("NAP",), "LOCALITY_TYPE": ("ALL",),
+             "URBANIZ_DEGREE": ("ALL",), "COASTAL_AREA": ("ALL",), "SIZE_BY_NUMBER_ROOMS": ("TOT",)},
+    measure_dim="DATA_TYPE",
+    measures={"BEDS": "accommodation_beds", "NUM_EST": "accommodation_establishments"},
+    label_it="capacità degli esercizi ricettivi (esercizi e posti letto) per comune",
+    label_en="capacity of accommodation establishments (establishments and bed places) by municipality",
+    verified=("dataflow, dimension order, key, codes, year 2024 ([T]); dimension ids ECON_ACTIVITY_NACE_2007 and "
+              "SIZE_BY_NUMBER_ROOMS as in the service's SDMX-CSV ([T2]); see the docstring of cocity_analysis.sources.istat_tourism"),
+)
+
+TOURISM_DATASETS: dict[str, Dataset] = {ACCOMMODATION.name: ACCOMMODATION}
+
 
 def datasets_in(group: str) -> list[Dataset]:
     """Every registered dataset of ``group`` (census/population, tourism)."""
-    from . import istat_tourism  # registers the tourism dataset
-
-    return [d for d in (*DATASETS.values(), *istat_tourism.DATASETS.values()) if d.group == group]
+    return [d for d in (*DATASETS.values(), *TOURISM_DATASETS.values()) if d.group == group]
 
 
 # --------------------------------------------------------------------------- report
@@ -665,9 +684,7 @@ def load(path: str | Path, dataset: Dataset | str, *, current_codes: Iterable[st
 
 def get_dataset(name: str) -> Dataset:
     """The registered dataset called ``name`` (census/population or tourism)."""
-    from . import istat_tourism
-
-    registry = {**DATASETS, **istat_tourism.DATASETS}
+    registry = {**DATASETS, **TOURISM_DATASETS}
     if name not in registry:
         raise CocityError(f"unknown ISTAT dataset {name!r}; candidates: {', '.join(sorted(registry))}")
     return registry[name]

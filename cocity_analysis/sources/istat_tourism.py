@@ -9,7 +9,8 @@ di esercizio - com.").
 
 Fetching and reading go through :mod:`cocity_analysis.sources.istat_sdmx`
 (same service, same file formats, same reconciliation of merged
-municipalities); this module only describes the dataset and is the home of
+municipalities); the dataset is described there beside the census ones
+(:data:`istat_sdmx.ACCOMMODATION`), and this module is the home of
 ``cocity fetch istat_tourism`` (files in ``data/raw/istat_tourism/``, or
 ``<mirror>/istat_tourism/122_54_DF_DCSC_TUR_1.csv``).
 
@@ -31,28 +32,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from .istat_sdmx import Dataset, FetchResult
-from . import istat_sdmx
+from cocity_analysis.sources.istat_sdmx import FetchResult
+from cocity_analysis.sources import istat_sdmx
 
-GROUP = "istat_tourism"
-
-CAPACITY = Dataset(
-    name="accommodation", group=GROUP, requires="istat_tourism",
-    flow="122_54_DF_DCSC_TUR_1",
-    key="A..NUM_EST+BEDS.N.ALL.551_553.NAP.ALL.ALL.ALL.TOT",
-    year="2024",
-    filters={"FREQ": ("A",), "ADJUSTMENT": ("N",), "TYPE_ACCOMMODATION": ("ALL",),
-             "ECON_ACTIVITY_NACE_2007": ("551_553",), "COUNTRY_RES_GUESTS": ("NAP",), "LOCALITY_TYPE": ("ALL",),
-             "URBANIZ_DEGREE": ("ALL",), "COASTAL_AREA": ("ALL",), "SIZE_BY_NUMBER_ROOMS": ("TOT",)},
-    measure_dim="DATA_TYPE",
-    measures={"BEDS": "accommodation_beds", "NUM_EST": "accommodation_establishments"},
-    label_it="capacità degli esercizi ricettivi (esercizi e posti letto) per comune",
-    label_en="capacity of accommodation establishments (establishments and bed places) by municipality",
-    verified=("dataflow, dimension order, key, codes, year 2024 ([T]); dimension ids ECON_ACTIVITY_NACE_2007 and "
-              "SIZE_BY_NUMBER_ROOMS as in the service's SDMX-CSV ([T2]); see the module docstring"),
-)
-
-DATASETS: dict[str, Dataset] = {CAPACITY.name: CAPACITY}
+GROUP = istat_sdmx.TOURISM_GROUP
+CAPACITY = istat_sdmx.ACCOMMODATION
+DATASETS = istat_sdmx.TOURISM_DATASETS
 
 
 def fetch(*, dest_dir: str | Path | None = None, mirror: str | Path | None = None, session=None,

@@ -45,9 +45,9 @@ import numpy as np
 import pandas as pd
 import requests
 
-from .. import config
-from ..errors import CocityError, InputFileError
-from . import changes as municipal_changes
+from cocity_analysis import config
+from cocity_analysis.errors import CocityError, InputFileError
+from cocity_analysis.sources import changes as municipal_changes
 
 
 BANDS = {
@@ -796,7 +796,7 @@ def fetch(
     >>> entry["file"]  # doctest: +SKIP
     'Redditi_e_principali_variabili_IRPEF_su_base_comunale_CSV_2021.zip'
     """
-    from .fetching import fetch_file, http_download
+    from cocity_analysis.sources.fetching import fetch_file, http_download
 
     name = config.mef_file_name(year)
     url = config.MEF_URL_PATTERN.format(year=year)
@@ -843,8 +843,8 @@ def fetch_newest(
     """
     import datetime
 
-    from ..errors import SourceUnavailableError
-    from .fetching import mirror_dir
+    from cocity_analysis.errors import SourceUnavailableError
+    from cocity_analysis.sources.fetching import mirror_dir
 
     folder = mirror_dir(mirror)
     if folder is not None:
@@ -898,59 +898,3 @@ def with_year_prefix(frame: pd.DataFrame, year: int) -> pd.DataFrame:
     ['mef2018_taxpayers', 'mef2018_taxable_income_eur']
     """
     return frame[YEAR_COLUMNS].rename(columns=lambda column: f"mef{int(year)}_{column}")
-
-
-def income_series(frames: dict[int, pd.DataFrame], codes: Iterable[str],
-                  files: dict[int, str] | None = None) -> pd.DataFrame:
-    """Mean income per taxpayer and share of taxpayers up to EUR 10,000, per municipality and tax year.
-
-    The same formulas (and the same bounded fallback where the publisher
-    suppressed the ``<= 0`` band) as the indicators ``income_per_taxpayer`` and
-    ``share_taxpayers_le_10k`` of :mod:`cocity_analysis.indicators`; a value
-    computed from a bound is flagged in the ``*_is_bound`` columns.
-
-    Parameters
-    ----------
-    frames : dict
-        ``{tax year: frame of :func:`load`}`` (today's codes).
-    codes : iterable of str
-        Municipalities to keep (the analysed cities).
-    files : dict, optional
-        ``{tax year: file name}`` recorded in the ``file`` column.
-
-    Returns
-    -------
-    DataFrame
-        Columns :data:`SERIES_COLUMNS`, one row per municipality and year
-        (sorted by code, then year); missing values stay missing.
-
-    Examples
-    --------
-    >>> frame = pd.DataFrame({"taxpayers": [100], "total_income_eur": [2_000_000],
-    ...                       "income_positive_bands_eur": [2_000_000], "taxpayers_income_le_0": [1],
-    ...                       "taxpayers_income_0_10k": [29]}, index=pd.Index(["077014"], name="istat_code"))
-    >>> income_series({2021: frame}, ["077014"])[["year", "income_per_taxpayer", "share_taxpayers_le_10k"]]
-       year  income_per_taxpayer  share_taxpayers_le_10k
-    0  2021              20000.0                    30.0
-    """
-    from .. import indicators
-
-    codes = list(codes)
-    files = files or {}
-    parts = []
-    for year in sorted(frames):
-        base = frames[year].reindex(codes)
-        part = pd.DataFrame({"istat_code": codes, "year": int(year)})
-        for indicator_id in ("income_per_taxpayer", "share_taxpayers_le_10k"):
-            value = indicators.FORMULAS[indicator_id](base).astype("float64")
-            bound = indicators.FALLBACKS[indicator_id][0](base).astype("float64")
-            use_bound = value.isna() & bound.notna()
-            part[indicator_id] = value.where(~use_bound, bound).to_numpy()
-            part[f"{indicator_id}_is_bound"] = use_bound.to_numpy()
-        part["taxpayers"] = pd.array(base["taxpayers"].to_numpy(), dtype="Int64")
-        part["source"], part["dataset"], part["file"] = SOURCE, DATASET, files.get(year)
-        parts.append(part)
-    if not parts:
-        return pd.DataFrame({column: [] for column in SERIES_COLUMNS})
-    series = pd.concat(parts, ignore_index=True)[SERIES_COLUMNS]
-    return series.sort_values(["istat_code", "year"], kind="stable").reset_index(drop=True)

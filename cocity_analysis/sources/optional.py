@@ -26,10 +26,10 @@ from typing import Iterable
 
 import pandas as pd
 
-from .. import config
-from ..errors import CocityError
-from ..fileio import sha256_file
-from . import fetching, istat_sdmx, istat_tourism
+from cocity_analysis import config
+from cocity_analysis.errors import CocityError
+from cocity_analysis.fileio import sha256_file
+from cocity_analysis.sources import fetching, istat_sdmx, istat_tourism
 
 GROUPS = ("istat_sdmx", "istat_tourism")
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import config
-from ..errors import SourceUnavailableError
-from . import changes as municipal_changes
+from cocity_analysis import config
+from cocity_analysis.errors import SourceUnavailableError
+from cocity_analysis.sources import changes as municipal_changes
 
 AGE_GROUPS = {
     "pop_0_14": (0, 14),

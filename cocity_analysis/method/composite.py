@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import FOCUS_AREAS
+from cocity_analysis import FOCUS_AREAS
 
 
 def orient(indicators: pd.DataFrame, directions: pd.Series) -> pd.DataFrame:

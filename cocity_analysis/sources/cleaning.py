@@ -36,7 +36,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import InputFileError
+from cocity_analysis.errors import InputFileError
 
 __all__ = [
     "MISSING_MARKERS",

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import composite, imputation, indicators, treatment
-from .method import Method
+from cocity_analysis.method import composite, imputation, indicators, treatment
+from cocity_analysis.method.choices import Method
 
 
 @dataclass
@@ -125,7 +125,7 @@ def score(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *,
     --------
     Made-up values for three made-up municipalities:
 
-    >>> from cocity_analysis.method import Method
+    >>> from cocity_analysis.method.choices import Method
     >>> cat = pd.DataFrame({"direction": ["more_need", "less_need"], "focus_area": ["poverty", "poverty"]},
     ...                    index=["a", "b"])
     >>> vals = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [30.0, 20.0, 10.0]}, index=["x", "y", "z"])

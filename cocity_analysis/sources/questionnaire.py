@@ -43,9 +43,9 @@ from typing import Iterable
 
 import pandas as pd
 
-from . import FOCUS_AREA_LABELS, FOCUS_AREAS, config
-from .errors import InputFileError, NameResolutionError
-from .fileio import write_parquet_atomic
+from cocity_analysis import FOCUS_AREA_LABELS, FOCUS_AREAS, config
+from cocity_analysis.errors import InputFileError, NameResolutionError
+from cocity_analysis.fileio import write_parquet_atomic
 
 COLUMNS = ("city", "focus_area", "priority", "need", "respondent_role", "date")
 OUTPUT_COLUMNS = ["istat_code", "city", "focus_area", "priority", "need", "respondent_role", "date", "row"]
@@ -242,7 +242,7 @@ def load(path: str | Path, *, municipalities: pd.DataFrame | None = None) -> pd.
         Bad header, focus area (lists the candidates), priority outside 1-5 or
         bad date: names the row and the column.
     """
-    from . import registry
+    from cocity_analysis.sources import registry
 
     path = Path(path)
     if not path.is_file():

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .fileio import write_bytes_atomic, write_json_atomic
+from cocity_analysis.fileio import write_bytes_atomic, write_json_atomic
 
 BOUNDARIES_FILE = "map_boundaries.parquet"
 BASE_IMAGE_FILE = "map_base.png"
@@ -322,7 +322,7 @@ def write_map_assets(processed_dir: str | Path) -> list[Path]:
 
 
 def _write_built(processed_dir: Path, assets: MapAssets, boundaries) -> list[Path]:
-    from .fileio import atomic_path
+    from cocity_analysis.fileio import atomic_path
 
     written = []
     with atomic_path(processed_dir / BOUNDARIES_FILE) as tmp:
@@ -364,7 +364,7 @@ class BackgroundMapBuild:
         processed_dir = Path(processed_dir)
         if self._reuse is not None and self._reuse != processed_dir.resolve() \
                 and _layout_signature(self._reuse) == _signature(_read_cities(processed_dir)):
-            from .fileio import atomic_path
+            from cocity_analysis.fileio import atomic_path
 
             for name in MAP_FILES:  # the layout last, as in _write_built
                 with atomic_path(processed_dir / name) as tmp:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import FOCUS_AREA_LABELS, FOCUS_AREAS, config
-from .errors import CocityError, InputFileError
+from cocity_analysis import FOCUS_AREA_LABELS, FOCUS_AREAS, config
+from cocity_analysis.errors import CocityError, InputFileError
 
 COLUMNS = ["focus_area", "focus_area_label", "indicator", "label_it", "source", "reference_year",
            "cities_with_value", "cities_total", "status", "missing_reason"]
@@ -40,7 +40,7 @@ def _is_need(item: dict) -> bool:
 
 
 def _read_processed(processed_dir: Path) -> tuple[dict, pd.DataFrame, pd.Index]:
-    from .datasets import open_dataset
+    from cocity_analysis.datasets import open_dataset
 
     processed_dir = open_dataset(processed_dir).path  # one dataset, every file of its run
     catalogue_path = processed_dir / "catalogue.json"

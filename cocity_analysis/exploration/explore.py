@@ -35,9 +35,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import FOCUS_AREA_LABELS, FOCUS_AREAS, composite, config, indicators, pipeline, priorities, profiles
-from .errors import CocityError
-from .method import CHOICES, Method, dump_method, from_dict, load_method
+from cocity_analysis import FOCUS_AREA_LABELS, FOCUS_AREAS, config, pipeline
+from cocity_analysis.method import composite, indicators, priorities, profiles
+from cocity_analysis.errors import CocityError
+from cocity_analysis.method.choices import CHOICES, Method, dump_method, from_dict, load_method
 
 #: Monte Carlo draws per interactive recompute (the saved scenario keeps the full number).
 INTERACTIVE_MC_RUNS = 50
@@ -96,13 +97,13 @@ def load_map_geometry(processed_dir: str | Path, codes: Iterable[str]) -> MapGeo
     """Boundaries for the map of ``codes``, from the map assets ``cocity prepare`` writes.
 
     ``prepare`` selects the municipalities of the cities' regions, projects them
-    (EPSG:3035) and simplifies them once (:mod:`cocity_analysis.report_maps`);
+    (EPSG:3035) and simplifies them once (:mod:`cocity_analysis.reporting.maps`);
     this only reads them and dissolves the regions' outlines. A processed folder
     from before the map assets existed gets them written now.
     """
     import geopandas as gpd
 
-    from . import report_maps
+    from cocity_analysis.reporting import maps as report_maps
 
     processed_dir = Path(processed_dir)
     report_maps.ensure_map_assets(processed_dir)
@@ -176,7 +177,7 @@ class ExploreState:
         CocityError
             When the folder or one of its tables is missing (says to run ``cocity prepare``).
         """
-        from .datasets import open_dataset
+        from cocity_analysis.datasets import open_dataset
 
         processed_dir = Path(processed_dir)
         # one dataset for the whole session, kept from pruning while the notebook has it open
@@ -232,7 +233,7 @@ def _load_universe(processed_dir: Path):
     path = processed_dir / "all_indicators.parquet"
     if not path.exists() or not hasattr(pipeline, "Universe"):
         return None
-    from .sources import istat_comuni
+    from cocity_analysis.sources import istat_comuni
 
     values = pd.read_parquet(path)
     municipalities, _ = istat_comuni.load_in_use()  # the list the run used (fetched, else shipped)
@@ -888,7 +889,7 @@ class ExploreApp:
 
     def save(self, name: str | None = None) -> Path | None:
         """Save the controls' method as a scenario (button "Salva scenario"); message shown below it."""
-        from .scenarios import save_scenario
+        from cocity_analysis.exploration.scenarios import save_scenario
 
         name = self.scenario_name.value if name is None else name
         try:

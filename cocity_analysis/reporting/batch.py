@@ -54,6 +54,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from cocity_analysis.errors import CocityError
+
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
@@ -63,7 +65,7 @@ KERNEL_STARTUP_TIMEOUT_S = 60
 KERNEL_WARMUP_TIMEOUT_S = 120
 CELL_TIMEOUT_S = 600
 # modules imported once per kernel, before the first report (the point of reusing a kernel)
-WARM_MODULES = ("numpy", "pandas", "yaml", "IPython.display", "cocity_analysis.reports", "cocity_analysis.report_maps")
+WARM_MODULES = ("numpy", "pandas", "yaml", "IPython.display", "cocity_analysis.reporting.views", "cocity_analysis.reporting.sections", "cocity_analysis.reporting.charts", "cocity_analysis.reporting.maps")
 
 
 def _skip_slow_iri_checker() -> None:
@@ -260,9 +262,9 @@ def kernel_reset(shell=None) -> None:
 
 
 # run by the kernel itself while it boots (IPKernelApp.exec_lines): no name left in the namespace
-WARMUP_LINES = ["__import__('cocity_analysis.batch').batch.kernel_warmup()"]
+WARMUP_LINES = ["__import__('cocity_analysis.reporting.batch').batch.kernel_warmup()"]
 RESET_CODE = (
-    "import cocity_analysis.batch as _cocity_batch\n"
+    "import cocity_analysis.reporting.batch as _cocity_batch\n"
     "_cocity_batch.kernel_reset(get_ipython())\n"
 )
 
@@ -519,8 +521,8 @@ class Engine:
                                     error=f"nessun kernel disponibile: {retired[-1] if retired else ''}"))
 
     async def _make(self, session: KernelSession, job: Job) -> CityResult:
-        from .fileio import write_bytes_atomic
-        from .reports import external_references
+        from cocity_analysis.fileio import write_bytes_atomic
+        from cocity_analysis.reporting.html_export import external_references
 
         start = time.perf_counter()
         lines = [f"{_now()} inizio {job.kind} {job.key} ({job.name}) lang={job.lang} kernel={session.number}",
@@ -613,7 +615,7 @@ class Engine:
 
 
 def _html_max_bytes() -> int:
-    from .reports import HTML_MAX_BYTES
+    from cocity_analysis.reporting.html_export import HTML_MAX_BYTES
 
     return HTML_MAX_BYTES
 
@@ -623,7 +625,7 @@ def _now() -> str:
 
 
 def _write_log(path: Path, lines: list[str]) -> None:
-    from .fileio import write_text_atomic
+    from cocity_analysis.fileio import write_text_atomic
 
     try:
         write_text_atomic(path, "\n".join(lines) + "\n")
@@ -663,7 +665,7 @@ def _keep_failed(nb, path: Path, lines: list[str]) -> Path | None:
         return None
     import nbformat
 
-    from .fileio import write_text_atomic
+    from cocity_analysis.fileio import write_text_atomic
 
     try:
         write_text_atomic(path, nbformat.writes(nb))
@@ -700,8 +702,8 @@ def _html_exporter(lang: str):
     from nbconvert.preprocessors import TagRemovePreprocessor
     from traitlets.config import Config
 
-    from . import config
-    from .reports import REMOVED_CELL_TAGS, TEMPLATE_NAME
+    from cocity_analysis import config
+    from cocity_analysis.reporting.html_export import REMOVED_CELL_TAGS, TEMPLATE_NAME
 
     class ReportHTMLExporter(HTMLExporter):
         def from_notebook_node(self, nb, resources=None, **kw):
@@ -744,22 +746,23 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def _hash_files(paths) -> dict[str, str]:
-    from .fileio import sha256_file
+    from cocity_analysis.fileio import sha256_file
 
     return {name: sha256_file(path) for name, path in paths if Path(path).is_file()}
 
 
 def report_inputs(processed_dir: Path, kind: str) -> dict[str, str]:
     """sha256 of everything a report reads: processed files, report code, template, catalogue."""
-    from . import config, reports
+    from cocity_analysis import config
+    from cocity_analysis.reporting import views
 
     if kind == "overview":
         files = sorted(p for p in processed_dir.iterdir() if p.is_file() and not p.name.startswith("."))
         named = [(p.name, p) for p in files]
     else:
-        named = [(name, processed_dir / name) for name in reports.CITY_REPORT_INPUTS]
+        named = [(name, processed_dir / name) for name in views.CITY_REPORT_INPUTS]
     code = [(f"code:{Path(p).relative_to(config.PACKAGE_DIR).as_posix()}", p)
-            for p in (*reports.REPORT_CODE_FILES, config.PACKAGE_DIR / "batch.py")]
+            for p in views.REPORT_CODE_FILES]
     return _hash_files(named + code)
 
 
@@ -779,7 +782,7 @@ def _fingerprint(job: Job) -> dict:
 
 def _unchanged(job: Job, previous: dict) -> str | None:
     """The sha256 of the existing HTML when ``job`` needs no new run, else None."""
-    from .fileio import sha256_file
+    from cocity_analysis.fileio import sha256_file
 
     last = (previous.get("reports", {}).get(job.key) or {}).get("last_success")
     if not last or any(last.get(k) != v for k, v in _fingerprint(job).items()):
@@ -793,24 +796,24 @@ def _unchanged(job: Job, previous: dict) -> str | None:
 
 def _make_jobs(codes: Sequence[str], data, processed: Path, out_dir: Path, notebook: Path, lang: str,
                overview_notebook: Path | None) -> list[Job]:
-    from . import reports
-    from .fileio import sha256_file
+    from cocity_analysis.reporting import messages, views
+    from cocity_analysis.fileio import sha256_file
 
     jobs = []
     if overview_notebook is not None:
         jobs.append(Job(key=OVERVIEW_KEY, kind="overview", out_dir=str(out_dir), notebook=str(overview_notebook),
                         parameters={"lang": lang, "processed_dir": str(processed)},
-                        target=str(out_dir / "overview.html"), title=reports.overview_title(lang), lang=lang,
+                        target=str(out_dir / "overview.html"), title=views.overview_title(lang), lang=lang,
                         inputs=report_inputs(processed, "overview"), run_id=data.run_id,
-                        notebook_sha256=sha256_file(overview_notebook), name=reports.overview_title(lang)))
+                        notebook_sha256=sha256_file(overview_notebook), name=views.overview_title(lang)))
     city_inputs = report_inputs(processed, "city")
     notebook_hash = sha256_file(notebook)
     for code in codes:
         name = str(data.cities.at[code, "name"])
-        title = reports._t(lang, "title", city=name, province=data.cities.at[code, "province_abbr"])
+        title = messages._t(lang, "title", city=name, province=data.cities.at[code, "province_abbr"])
         jobs.append(Job(key=code, kind="city", out_dir=str(out_dir), notebook=str(notebook),
                         parameters={"city_code": code, "lang": lang, "processed_dir": str(processed)},
-                        target=str(reports.city_report_path(out_dir, code)), title=title, lang=lang,
+                        target=str(city_report_path(out_dir, code)), title=title, lang=lang,
                         inputs=city_inputs, notebook_sha256=notebook_hash, name=name, run_id=data.run_id))
     return jobs
 
@@ -897,8 +900,7 @@ def run_reports(
         ``manifest.json`` are written in every case.
     """
     _skip_slow_iri_checker()
-    from . import config  # light: the heavy imports come after the kernels are launched
-    from .errors import CocityError
+    from cocity_analysis import config  # light: the heavy imports come after the kernels are launched
 
     start = time.perf_counter()
     notebook = Path(notebook or config.CITY_REPORT_NOTEBOOK).resolve()
@@ -907,7 +909,7 @@ def run_reports(
         overview = city_codes is None
     engine = None
     n_reports = None if city_codes is None else len(city_codes) + bool(overview)
-    from . import datasets
+    from cocity_analysis import datasets
 
     held = None
     try:  # resolved once (`current` of a processed folder): every report reads this dataset
@@ -921,10 +923,10 @@ def run_reports(
         n = n_wanted if n_reports is None else min(n_wanted, n_reports)
         engine = Engine(n, kernel_name or _kernel_name(notebook), str(notebook.parent), int(timeout)).launch()
     try:
-        from . import reports
+        from cocity_analysis.reporting import messages, views
 
-        reports._check_lang(lang)
-        processed = reports.check_processed_dir(dataset_dir).resolve()
+        messages._check_lang(lang)
+        processed = views.check_processed_dir(dataset_dir).resolve()
         held = datasets.open_dataset(processed, verify_files=False, hold=True)  # not pruned while we read it
         out_dir = Path(out_dir).resolve()
         if not notebook.is_file():
@@ -941,7 +943,7 @@ def run_reports(
 def _probably_changed(processed: Path, out_dir: Path, notebook: Path, lang: str) -> bool:
     """Cheap guess (no pandas) whether a ``--changed-only`` run will make any city report, to decide
     whether to launch the kernels before the exact check. Wrong guesses only cost time."""
-    from .fileio import sha256_file
+    from cocity_analysis.fileio import sha256_file
 
     try:
         previous = read_manifest(out_dir).get("reports", {})
@@ -959,22 +961,21 @@ def _probably_changed(processed: Path, out_dir: Path, notebook: Path, lang: str)
 def _run(city_codes, processed: Path, out_dir: Path, notebook: Path, lang: str, n_wanted: int, changed_only: bool,
          overview: bool, overview_notebook, kernel_name: str | None, timeout: int, progress: bool,
          engine: "Engine | None", start: float) -> ReportRunSummary:
-    from . import reports
-    from .errors import CocityError
-    from .fileio import write_json_atomic, write_text_atomic
+    from cocity_analysis.reporting import html_export, index_page, views
+    from cocity_analysis.fileio import write_json_atomic, write_text_atomic
 
-    data = reports.read_processed(processed)
+    data = views.read_processed(processed)
     if city_codes is None:
         codes = list(data.cities.index)
     else:
         codes = []
         for code in city_codes:
-            code = reports._check_code(code)
-            if not reports._CODE_RE.match(code):
+            code = views._check_code(code)
+            if not views._CODE_RE.match(code):
                 raise CocityError(f"il codice ISTAT della città deve avere 6 cifre come '064008', ricevuto {code!r}")
             codes.append(code)
         codes = list(dict.fromkeys(codes))
-    ov_nb = Path(overview_notebook or reports.OVERVIEW_NOTEBOOK).resolve() if overview else None
+    ov_nb = Path(overview_notebook or html_export.OVERVIEW_NOTEBOOK).resolve() if overview else None
     if ov_nb is not None and not ov_nb.is_file():
         raise CocityError(f"notebook del quadro d'insieme {ov_nb} non trovato")
 
@@ -984,7 +985,7 @@ def _run(city_codes, processed: Path, out_dir: Path, notebook: Path, lang: str, 
     previous = read_manifest(out_dir)
     results: dict[str, CityResult] = {}
     for code in unknown:  # the notebook would say the same; no kernel needed for it
-        results[code] = CityResult(code, "failed", 0.0, error=str(reports._unknown_code_error(code, data.cities)))
+        results[code] = CityResult(code, "failed", 0.0, error=str(views._unknown_code_error(code, data.cities)))
     to_run = []
     for job in all_jobs:
         digest = _unchanged(job, previous) if changed_only else None
@@ -1026,7 +1027,7 @@ def _run(city_codes, processed: Path, out_dir: Path, notebook: Path, lang: str, 
     summary = ReportRunSummary(results=[results[k] for k in order if k in results], jobs=n_kernels)
     ok_codes = [r.city_code for r in summary.results if r.ok and r.kind == "city"]
     summary.index_path = write_text_atomic(
-        out_dir / "index.html", reports.index_html(processed, out_dir, ok_codes, lang=lang))
+        out_dir / "index.html", index_page.index_html(processed, out_dir, ok_codes, lang=lang))
 
     done_jobs = {job.key: job for job in all_jobs}
     manifest = {"schema": MANIFEST_SCHEMA, "reports": dict(previous.get("reports", {}))}
@@ -1070,8 +1071,7 @@ def check_kernel(name: str, notebook: Path | None = None) -> None:
     """Raise CocityError, saying how to install it, when the Jupyter kernel ``name`` is not installed."""
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
-    from . import config
-    from .errors import CocityError
+    from cocity_analysis import config
 
     try:
         KernelSpecManager().get_kernel_spec(name)
@@ -1091,26 +1091,26 @@ def render_one(city_code: str, *, processed_dir: str | Path, out_dir: str | Path
     the reference a batch-made report is compared with. Does not touch index or manifest.
     """
     _skip_slow_iri_checker()
-    from . import config, reports
-    from .errors import CocityError
-    from .fileio import sha256_file
+    from cocity_analysis import config
+    from cocity_analysis.reporting import messages, views
+    from cocity_analysis.fileio import sha256_file
 
-    reports._check_lang(lang)
-    code = reports._check_code(city_code)
-    if not reports._CODE_RE.match(code):
+    messages._check_lang(lang)
+    code = views._check_code(city_code)
+    if not views._CODE_RE.match(code):
         raise CocityError(f"il codice ISTAT della città deve avere 6 cifre come '064008', ricevuto {city_code!r}")
-    processed = reports.check_processed_dir(processed_dir).resolve()
+    processed = views.check_processed_dir(processed_dir).resolve()
     notebook = Path(notebook or config.CITY_REPORT_NOTEBOOK).resolve()
     if not notebook.is_file():
         raise CocityError(f"notebook del report {notebook} non trovato")
     out_dir = Path(out_dir).resolve()
-    data = reports.read_processed(processed)
+    data = views.read_processed(processed)
     name = str(data.cities.at[code, "name"]) if code in data.cities.index else code
-    title = (reports._t(lang, "title", city=name, province=data.cities.at[code, "province_abbr"])
+    title = (messages._t(lang, "title", city=name, province=data.cities.at[code, "province_abbr"])
              if code in data.cities.index else code)
     job = Job(key=code, kind="city", out_dir=str(out_dir), notebook=str(notebook),
               parameters={"city_code": code, "lang": lang, "processed_dir": str(processed)},
-              target=str(reports.city_report_path(out_dir, code)), title=title, lang=lang,
+              target=str(city_report_path(out_dir, code)), title=title, lang=lang,
               notebook_sha256=sha256_file(notebook), name=name, run_id=data.run_id)
     outcome: list[CityResult] = []
     engine = Engine(1, kernel_name or _kernel_name(notebook), str(notebook.parent)).launch()
@@ -1121,9 +1121,30 @@ def render_one(city_code: str, *, processed_dir: str | Path, out_dir: str | Path
         engine.close()
     result = outcome[0]
     if not result.ok:
-        raise reports.ReportError(code, result.error or "errore sconosciuto", result.failed_notebook)
+        raise ReportError(code, result.error or "errore sconosciuto", result.failed_notebook)
     return result.html_path
 
 
 __all__ = ["CityResult", "Engine", "Job", "ReportRunSummary", "export_html", "kernel_reset", "kernel_warmup",
            "read_manifest", "render_one", "report_inputs", "run_reports"]
+
+
+class ReportError(CocityError):
+    """A report could not be produced; ``failed_notebook`` is the executed notebook kept for debugging."""
+
+    def __init__(self, city_code: str, message: str, failed_notebook: Path | None = None):
+        self.city_code = city_code
+        self.failed_notebook = failed_notebook
+        self.reason = message
+        text = f"report per {city_code} non riuscito: {message}"
+        if failed_notebook is not None:
+            text += f" (notebook eseguito conservato in {failed_notebook})"
+        super().__init__(text)
+
+
+def city_report_path(out_dir: str | Path, city_code: str) -> Path:
+    return Path(out_dir) / "cities" / f"{city_code}.html"
+
+
+def failed_notebook_path(out_dir: str | Path, city_code: str) -> Path:
+    return Path(out_dir) / "failed" / f"{city_code}.ipynb"

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from . import FOCUS_AREAS, config
-from .errors import InputFileError
+from cocity_analysis import FOCUS_AREAS, config
+from cocity_analysis.errors import InputFileError
 
 METHOD_FILE = config.PACKAGE_DATA_DIR / "method.yaml"
 

@@ -29,7 +29,7 @@ from sklearn.metrics import (adjusted_rand_score, calinski_harabasz_score, davie
                              silhouette_score)
 from sklearn.mixture import GaussianMixture
 
-from . import FOCUS_AREAS
+from cocity_analysis import FOCUS_AREAS
 
 #: Restarts of k-means for the profiles (ONS practice: many restarts) and in each bootstrap resample.
 KMEANS_RESTARTS = 100

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import FOCUS_AREAS
+from cocity_analysis import FOCUS_AREAS
 
 
 def rank_areas(scores: pd.DataFrame) -> pd.DataFrame:
@@ -184,11 +184,11 @@ def robustness_level(share_top: float, runner_up_share: float, margin: float, th
     margin : float
         Standardised distance of the first area minus that of the second (NaN = one area only).
     thresholds : dict
-        :data:`cocity_analysis.method.ROBUSTNESS_DEFAULTS` keys.
+        :data:`cocity_analysis.method.choices.ROBUSTNESS_DEFAULTS` keys.
 
     Examples
     --------
-    >>> from cocity_analysis.method import ROBUSTNESS_DEFAULTS as T
+    >>> from cocity_analysis.method.choices import ROBUSTNESS_DEFAULTS as T
     >>> robustness_level(0.50, 0.48, 0.6, T), robustness_level(0.95, 0.05, 0.1, T)
     ('near_tie', 'near_tie')
     >>> robustness_level(0.95, 0.05, 0.8, T), robustness_level(0.8, 0.2, 0.8, T), robustness_level(0.6, 0.3, 0.4, T)

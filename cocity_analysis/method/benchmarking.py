@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .indicators import FORMULAS
+from cocity_analysis.method.indicators import FORMULAS
 
 SOUTH = ("Sud", "Isole")
 BENCHMARK_COLUMNS = ["item", "level", "level_name", "value", "n_municipalities", "method"]

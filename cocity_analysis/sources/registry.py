@@ -8,7 +8,7 @@ each one onto the current ISTAT list of municipalities
 1. an ISTAT code (``"064008"``, ``"64008"``) is looked up directly;
 2. an optional province in parentheses restricts the search: ``Castro (LE)``
    (vehicle abbreviation) or ``Castro (Lecce)`` (province name);
-3. the name is reduced with :func:`~cocity_analysis.cleaning.normalise_name`
+3. the name is reduced with :func:`~cocity_analysis.sources.cleaning.normalise_name`
    (case, accents, apostrophes, hyphens) and an exact match wins;
 4. otherwise a typo is accepted only when one name scores at least
    :data:`FUZZY_THRESHOLD` (``rapidfuzz`` ratio, 0-100) *and* leads the
@@ -43,9 +43,9 @@ from typing import Iterable, Sequence, TextIO
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from . import config
-from .cleaning import normalise_name
-from .errors import CocityError, InputFileError, NameResolutionError
+from cocity_analysis import config
+from cocity_analysis.sources.cleaning import normalise_name
+from cocity_analysis.errors import CocityError, InputFileError, NameResolutionError
 
 __all__ = [
     "FUZZY_MARGIN",
@@ -148,7 +148,7 @@ def _build_index(municipalities: pd.DataFrame) -> _Index:
 
 @functools.lru_cache(maxsize=1)
 def _default_index() -> _Index:
-    from .sources import istat_comuni
+    from cocity_analysis.sources import istat_comuni
 
     return _build_index(istat_comuni.load())
 

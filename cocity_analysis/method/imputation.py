@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import FOCUS_AREAS
+from cocity_analysis import FOCUS_AREAS
 
 METHODS = ("none", "median_region", "knn")
 MAX_MISSING_SHARE = 1 / 3

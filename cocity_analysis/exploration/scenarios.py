@@ -2,7 +2,7 @@
 
 The "Salva scenario" button of ``notebooks/explore.ipynb`` calls
 :func:`save_scenario`, which writes ``data/processed/scenarios/<name>.yaml``
-(a method file: every key of :class:`~cocity_analysis.method.Method`).
+(a method file: every key of :class:`~cocity_analysis.method.choices.Method`).
 ``cocity prepare --scenario FILE`` reads it with :func:`load_scenario` (the
 same semantics as a method file) through :func:`prepare_scenario`, which also
 records the file's path and sha256 in ``provenance.json``.
@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import config
-from .errors import CocityError
-from .fileio import sha256_file, write_text_atomic
-from .method import Method, dump_method, load_method
+from cocity_analysis import config
+from cocity_analysis.errors import CocityError
+from cocity_analysis.fileio import sha256_file, write_text_atomic
+from cocity_analysis.method.choices import Method, dump_method, load_method
 
 SCENARIO_DIR_NAME = "scenarios"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -25,7 +25,7 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 def scenario_dir(processed_dir: str | Path = config.PROCESSED_DIR) -> Path:
     """``<processed_dir>/scenarios``: beside the datasets, never inside one (given a dataset
     folder ``runs/<run_id>``, the scenarios of its processed folder)."""
-    from .datasets import root_of
+    from cocity_analysis.datasets import root_of
 
     return root_of(processed_dir) / SCENARIO_DIR_NAME
 
@@ -112,7 +112,7 @@ def prepare_scenario(path: str | Path, *, processed_dir: str | Path = config.PRO
     -------
     PrepareResult
     """
-    from .pipeline import prepare
+    from cocity_analysis.pipeline import prepare
 
     method = load_scenario(path)
     record = scenario_record(path)

@@ -20,14 +20,15 @@ city (:func:`vintage_choices` says which and why).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from . import FOCUS_AREAS, config
-from .errors import InputFileError
+from cocity_analysis import FOCUS_AREAS, config
+from cocity_analysis.errors import InputFileError
+from cocity_analysis.sources import mef
 
 REQUIRED_FIELDS = ("id", "label_it", "label_en", "focus_area", "role", "direction", "unit", "formula",
                    "rationale", "source", "dataset", "reference_year", "requires")
@@ -589,3 +590,57 @@ def describe_missing(indicators: pd.DataFrame) -> pd.DataFrame:
         "istat_code": indicators.index.to_numpy()[rows[:, 0]] if len(rows) else [],
         "indicator": indicators.columns.to_numpy()[rows[:, 1]] if len(rows) else [],
     })
+
+
+def income_series(frames: dict[int, pd.DataFrame], codes: Iterable[str],
+                  files: dict[int, str] | None = None) -> pd.DataFrame:
+    """Mean income per taxpayer and share of taxpayers up to EUR 10,000, per municipality and tax year.
+
+    The same formulas (and the same bounded fallback where the publisher
+    suppressed the ``<= 0`` band) as the indicators ``income_per_taxpayer`` and
+    ``share_taxpayers_le_10k`` of :mod:`cocity_analysis.method.indicators`; a value
+    computed from a bound is flagged in the ``*_is_bound`` columns.
+
+    Parameters
+    ----------
+    frames : dict
+        ``{tax year: frame of :func:`load`}`` (today's codes).
+    codes : iterable of str
+        Municipalities to keep (the analysed cities).
+    files : dict, optional
+        ``{tax year: file name}`` recorded in the ``file`` column.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`mef.SERIES_COLUMNS`, one row per municipality and year
+        (sorted by code, then year); missing values stay missing.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"taxpayers": [100], "total_income_eur": [2_000_000],
+    ...                       "income_positive_bands_eur": [2_000_000], "taxpayers_income_le_0": [1],
+    ...                       "taxpayers_income_0_10k": [29]}, index=pd.Index(["077014"], name="istat_code"))
+    >>> income_series({2021: frame}, ["077014"])[["year", "income_per_taxpayer", "share_taxpayers_le_10k"]]
+       year  income_per_taxpayer  share_taxpayers_le_10k
+    0  2021              20000.0                    30.0
+    """
+    codes = list(codes)
+    files = files or {}
+    parts = []
+    for year in sorted(frames):
+        base = frames[year].reindex(codes)
+        part = pd.DataFrame({"istat_code": codes, "year": int(year)})
+        for indicator_id in ("income_per_taxpayer", "share_taxpayers_le_10k"):
+            value = FORMULAS[indicator_id](base).astype("float64")
+            bound = FALLBACKS[indicator_id][0](base).astype("float64")
+            use_bound = value.isna() & bound.notna()
+            part[indicator_id] = value.where(~use_bound, bound).to_numpy()
+            part[f"{indicator_id}_is_bound"] = use_bound.to_numpy()
+        part["taxpayers"] = pd.array(base["taxpayers"].to_numpy(), dtype="Int64")
+        part["source"], part["dataset"], part["file"] = mef.SOURCE, mef.DATASET, files.get(year)
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame({column: [] for column in mef.SERIES_COLUMNS})
+    series = pd.concat(parts, ignore_index=True)[mef.SERIES_COLUMNS]
+    return series.sort_values(["istat_code", "year"], kind="stable").reset_index(drop=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import FOCUS_AREAS
+from cocity_analysis import FOCUS_AREAS
 
 SOUTH = ("Sud", "Isole")
 PERCENTILE_COLUMNS = ["istat_code", "kind", "item", "value", "pct_italy", "pct_south", "n_italy", "n_south"]

@@ -28,8 +28,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from . import FOCUS_AREAS, composite, scoring, treatment
-from .method import MC_CHOICES, Method
+from cocity_analysis import FOCUS_AREAS
+from cocity_analysis.method import composite, scoring, treatment
+from cocity_analysis.method.choices import MC_CHOICES, Method
 
 N_AREAS = len(FOCUS_AREAS)
 #: Score cells (runs x areas x municipalities) per block of runs: bounds the memory of a block
@@ -281,7 +282,7 @@ def simulate(variants: list[Variant], focus_areas: np.ndarray, base_weights: np.
     """Core Monte Carlo on arrays; returns the rank counts and the draws.
 
     Each run ranks every municipality's areas by the priority rule of
-    :mod:`cocity_analysis.priorities` (standardised distance from the reference
+    :mod:`cocity_analysis.method.priorities` (standardised distance from the reference
     mean of that run's scores, area weights applied by
     :func:`priorities.weighted_distance`).
 
@@ -604,7 +605,7 @@ def monte_carlo(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *
     weights (Dirichlet around the chosen ones), with ``mc_leave_one_out`` none or one
     indicator left out of every area with two or more, and area weights (Dirichlet
     around the chosen ones, ``area_weight_concentration``); it then ranks by the
-    priority rule of :mod:`cocity_analysis.priorities`. Imputation variants identical
+    priority rule of :mod:`cocity_analysis.method.priorities`. Imputation variants identical
     to the chosen one (no cell imputed) are dropped and reported as not tested.
 
     Parameters
@@ -646,12 +647,12 @@ def monte_carlo(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *
     >>> sorted(result.choices.loc[result.choices.tested, "choice"])
     ['aggregation', 'area_weights', 'indicator_weights', 'leave_one_out', 'normalisation']
     """
-    from . import priorities
+    from cocity_analysis.method import priorities
 
     runs = int(method.monte_carlo_runs if runs is None else runs)
     if runs < 1:
         raise ValueError("runs must be at least 1")
-    from .indicators import need_ids
+    from cocity_analysis.method.indicators import need_ids
 
     need = need_ids(catalogue, values.columns)
     if need != list(values.columns):  # context indicators never count
@@ -666,7 +667,7 @@ def monte_carlo(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *
         chosen = scoring.score(values, catalogue, method, regions=regions, donors=donors)
     variants, untested = build_variants(values, catalogue, method, regions=regions, donors=donors,
                                         treated={method.imputation: chosen.treated}, report=True)
-    from .imputation import insufficient as insufficient_mask
+    from cocity_analysis.method.imputation import insufficient as insufficient_mask
 
     mask = insufficient_mask(values, catalogue["focus_area"]).reindex(columns=list(FOCUS_AREAS)).to_numpy()
     out_index = values.index if rows is None else pd.Index(rows)

@@ -1,0 +1,1 @@
+"""Exploration: the functions behind the controls of ``notebooks/explore.ipynb`` and saved scenarios."""

@@ -1,0 +1,1 @@
+"""Method: indicators, treatment, imputation, scores, need profiles, priorities and their uncertainty."""
