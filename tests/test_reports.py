@@ -960,7 +960,7 @@ def test_reports_say_which_municipal_list(real_processed_dir, tmp_path):
                                      "name": "fixture_Elenco-comuni-italiani.csv", "list_date": "2026-01-01"}}
     assert views.municipal_list_text(provenance) == (
         "Elenco dei comuni usato: ISTAT, Elenco dei comuni italiani (fixture_Elenco-comuni-italiani.csv), "
-        "aggiornato al 2026-01-01.")
+        "aggiornato all'1 gennaio 2026.")
     assert "data dell'elenco non indicata" in views.municipal_list_text(
         {"inputs": [{"role": "istat_municipalities", "name": "comuni.csv"}]})
 

