@@ -117,15 +117,15 @@ def format_share(value, lang: str = "it") -> str:
     --------
     >>> format_share(0.8712)
     '87%'
-    >>> format_share(0.003)
-    '<1%'
+    >>> format_share(0.003), format_share(0.005)
+    ('<1%', '<1%')
     >>> format_share(0.996, "en")
     '>99%'
     """
     if _is_missing(value):
         return _t(lang, "na")
     value = float(value)
-    if 0 < value < 0.005:
+    if 0 < value and round(value * 100) == 0:  # also exactly 0.5%, which rounds half to even to 0
         return "<1%"
     if 0.995 <= value < 1:
         return ">99%"
