@@ -342,7 +342,7 @@ def test_practices_follow_the_first_priority(real_processed_dir):
     page = sections.practices_html(view)
     shown = {p["id"] for p in view.practices}
     for practice in document["practices"]:  # the matched practices, and only those, are named
-        assert (html.escape(practice["name"]) in page) == (practice["id"] in shown), practice["id"]
+        assert (markup._e(practice["name"]) in page) == (practice["id"] in shown), practice["id"]
 
 
 def test_map_assets_are_built_once_and_rebuilt_when_stale(real_processed_dir, tmp_path):

@@ -1,41 +1,36 @@
-"""Escaping and the small HTML blocks shared by the report sections."""
+"""The shared section wrapper and table for code that still passes HTML strings (the chart module).
+
+The report sections render templates (:mod:`cocity_analysis.reporting.templating`); these three
+functions give the same markup as the ``section`` and ``table`` macros of ``macros.html.j2``
+and the same escaping as the templates' autoescape, for callers that hold HTML strings.
+"""
 
 from __future__ import annotations
 
-import html
 from typing import Iterable, Sequence
 
+from markupsafe import Markup, escape
 
+from cocity_analysis.reporting import templating
+
+
+def _macros():
+    return templating.environment().get_template("macros.html.j2").module
 
 
 def _e(value) -> str:
-    """HTML-escape any value (None -> empty string)."""
-    return html.escape("" if value is None else str(value), quote=True)
+    """HTML-escape any value as the templates do (None -> empty string)."""
+    return str(escape("" if value is None else value))
 
 
 def _section(heading: str, body: str, css_class: str) -> str:
-    return f'<section class="cocity-{css_class}"><h2>{_e(heading)}</h2>\n{body}\n</section>'
+    """``<section class="cocity-CSS_CLASS">`` with ``heading`` (escaped) over ``body`` (HTML)."""
+    return str(_macros().section(heading, css_class, Markup(body)))
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[int] = (),
            table_id: str | None = None, sortable: bool = False, css: str = "") -> str:
-    """An HTML table; ``rows`` hold already-escaped cell HTML.
-
-    Every cell carries its column heading in ``data-label``: on a phone the stylesheet shows
-    each row as a card (heading: value) instead of a table wider than the screen.
-    """
-    head_cells = []
-    for i, h in enumerate(headers):
-        cls = ' class="num"' if i in numeric else ""
-        inner = _e(h)
-        if sortable:
-            inner = f'<button type="button" data-col="{i}">{_e(h)}</button>'
-        head_cells.append(f'<th scope="col"{cls}>{inner}</th>')
-    body = "".join(
-        "<tr>" + "".join(f'<td data-label="{_e(headers[i])}"{" class=num" if i in numeric else ""}>{cell}</td>'
-                         for i, cell in enumerate(row)) + "</tr>"
-        for row in rows
-    )
-    ident = f' id="{_e(table_id)}"' if table_id else ""
-    classes = "cocity-table" + (f" {css}" if css else "")
-    return f'<table class="{classes}"{ident}><thead><tr>{"".join(head_cells)}</tr></thead><tbody>{body}</tbody></table>'
+    """An HTML table (the ``table`` macro); ``rows`` hold already-escaped cell HTML, ``headers`` text."""
+    cells = [[Markup(cell) for cell in row] for row in rows]
+    return str(_macros().table(list(headers), cells, numeric=tuple(numeric), table_id=table_id,
+                               sortable=sortable, css=css))

@@ -7,39 +7,44 @@ import math
 import re
 
 import pandas as pd
+from markupsafe import Markup
 
 from cocity_analysis import FOCUS_AREAS
-from cocity_analysis.reporting import italian
+from cocity_analysis.reporting import italian, templating
 from cocity_analysis.method.choices import ROBUSTNESS_DEFAULTS
 from cocity_analysis.reporting.charts import _intervals_html, profile_colours
 from cocity_analysis.reporting.formatting import _is_missing, _rank_text, _share_phrase, _share_short, _signed, _with_unit, format_number, format_score, format_share, plain_text
-from cocity_analysis.reporting.markup import _e, _section, _table
 from cocity_analysis.reporting.messages import TEXTS, _t, _tv, area_label, short_area_label
 from cocity_analysis.reporting.views import CityView, MIN_INDICATORS, OverviewView, _at_city, _label_column, _profiles_table, municipal_list_text, read_processed
 
 log = logging.getLogger(__name__)
 
 
+def _render(template_name: str, **context) -> str:
+    """A section's template rendered as a plain ``str`` (the notebooks add sections to chart HTML
+    with ``+``; a Markup on the right would escape a ``str`` on its left)."""
+    return str(templating.render(template_name, **context))
+
+
 def title_html(view: CityView) -> str:
     """Report title, the dataset's frame (date, version, run, data years) and "Come leggere questo rapporto"."""
     city = view.city
-    title = _tv(view, "title", city=city["name"], province=city.get("province_abbr") or "")
-    line = _tv(view, "province_line", province=city.get("province") or "", region=city.get("region") or "")
     info = view.frame_info or {}
-    frame = _tv(view, "frame_line", date=info.get("date") or _t(view.lang, "na"),
-                version=info.get("version") or _t(view.lang, "na"),
-                run=info.get("run") or _tv(view, "frame_run_unknown"), years=info.get("years") or _t(view.lang, "na"))
-    howto = "".join(f"<li>{_e(item.format(city=view.name, ref=view.reference))}</li>"
-                    for item in TEXTS[view.lang]["howto_items"])
+    howto = [item.format(city=view.name, ref=view.reference) for item in TEXTS[view.lang]["howto_items"]]
     if view.lang == "it":
-        howto = italian.tidy(howto)
-    return (
-        f'<nav class="cocity-nav"><a href="../index.html">← {_e(_tv(view, "back_to_index"))}</a></nav>\n'
-        f'<header class="cocity-title"><h1>{_e(title)}</h1>\n'
-        f'<p class="cocity-subtitle">{_e(line)} · ISTAT {_e(view.code)}</p>\n'
-        f'<p class="cocity-subtitle">{_e(_tv(view, "subtitle"))}</p>\n'
-        f'<p class="cocity-subtitle cocity-frame">{_e(frame)}</p></header>\n'
-        f'<section class="cocity-howto"><h2>{_e(_tv(view, "howto_h"))}</h2><ul>{howto}</ul></section>'
+        howto = [italian.tidy(item) for item in howto]
+    return _render(
+        "title.html.j2",
+        back=_tv(view, "back_to_index"),
+        title=_tv(view, "title", city=city["name"], province=city.get("province_abbr") or ""),
+        place=_tv(view, "province_line", province=city.get("province") or "", region=city.get("region") or ""),
+        code=view.code,
+        subtitle=_tv(view, "subtitle"),
+        frame=_tv(view, "frame_line", date=info.get("date") or _t(view.lang, "na"),
+                  version=info.get("version") or _t(view.lang, "na"),
+                  run=info.get("run") or _tv(view, "frame_run_unknown"), years=info.get("years") or _t(view.lang, "na")),
+        howto_heading=_tv(view, "howto_h"),
+        howto=howto,
     )
 
 
@@ -208,10 +213,10 @@ def summary_html(view: CityView) -> str:
     blocks = []
     for heading, parts in (("sum_profile_h", profile_parts), ("sum_first_h", first_parts), ("sum_data_h", data_parts)):
         paragraphs = [p for p in parts if p]
-        text = "".join(f"<p>{_e(p)}</p>" for p in paragraphs) if heading != "sum_data_h" \
-            else f"<p>{_e(' '.join(paragraphs))}</p>"
-        blocks.append(f'<div class="cocity-summary-item"><h3>{_e(_tv(view, heading))}</h3>{text}</div>')
-    return _section(_tv(view, "summary_h"), "\n".join(blocks), "summary")
+        if heading == "sum_data_h":  # the data notes read as one paragraph
+            paragraphs = [" ".join(paragraphs)]
+        blocks.append({"heading": _tv(view, heading), "paragraphs": paragraphs})
+    return _render("summary.html.j2", heading=_tv(view, "summary_h"), blocks=blocks)
 
 
 def ranking_html(view: CityView) -> str:
@@ -220,27 +225,27 @@ def ranking_html(view: CityView) -> str:
     ranked, unranked = [], []
     for _i, row in view.ranking.iterrows():
         if _is_missing(row["rank"]):
-            unranked.append(f"<li>{_e(_tv(view, 'ranking_item_none', area=row['label'], status=row['status']))}</li>")
+            unranked.append(_tv(view, "ranking_item_none", area=row["label"], status=row["status"]))
         else:
             distance = row.get("distance")
             position = ("position_at" if _is_missing(distance) or abs(float(distance)) < 0.005
                         else "position_above" if float(distance) > 0 else "position_below")
-            limited = view.limited_evidence(row["focus_area"])
-            mark = f' <span class="cocity-tag cocity-limited">{_e(limited)}</span>' if limited else ""
-            ranked.append(f"<li>{_e(_tv(view, 'ranking_item', area=row['label'], score=format_score(row['score'], lang), mean=format_score(row.get('mean_ref'), lang), position=_tv(view, position)))}"
-                          f"{mark}</li>")
-    body = f"<p>{_e(_tv(view, 'ranking_intro', ref_short=view.ref_short))}</p>\n"
-    if ranked:
-        body += "<ol>" + "".join(ranked) + "</ol>\n"
-    if any(view.limited_evidence(a) for a in FOCUS_AREAS):
-        body += f'<p class="cocity-note">{_e(_tv(view, "limited_evidence_note", min=MIN_INDICATORS))}</p>\n'
-    if unranked:
-        body += '<ul class="cocity-nodata">' + "".join(unranked) + "</ul>\n"
+            ranked.append({"text": _tv(view, "ranking_item", area=row["label"], score=format_score(row["score"], lang),
+                                       mean=format_score(row.get("mean_ref"), lang), position=_tv(view, position)),
+                           "limited": view.limited_evidence(row["focus_area"])})
     sentence = robustness_sentence(view)
-    if sentence and view.has_uncertainty:
-        body += f'<p class="cocity-lead">{_e(sentence)}</p>\n'
-    body += _intervals_html(view) if view.has_uncertainty else f'<p class="cocity-note">{_e(_tv(view, "intervals_missing"))}</p>'
-    return _section(_tv(view, "ranking_h"), body, "ranking")
+    return _render(
+        "ranking.html.j2",
+        heading=_tv(view, "ranking_h"),
+        intro=_tv(view, "ranking_intro", ref_short=view.ref_short),
+        ranked=ranked,
+        limited_note=(_tv(view, "limited_evidence_note", min=MIN_INDICATORS)
+                      if any(view.limited_evidence(a) for a in FOCUS_AREAS) else ""),
+        unranked=unranked,
+        robustness=sentence if view.has_uncertainty else "",
+        intervals=Markup(_intervals_html(view)) if view.has_uncertainty else None,
+        intervals_missing=_tv(view, "intervals_missing"),
+    )
 
 
 def stated_html(view: CityView) -> str:
@@ -251,19 +256,19 @@ def stated_html(view: CityView) -> str:
     lang = view.lang
     heading = _tv(view, "stated_h")
     if view.stated_error:
-        body = f'<p class="cocity-nodata">{_e(_tv(view, "stated_unreadable", reason=view.stated_error))}</p>'
-        return _section(heading, body, "stated")
+        return _render("stated.html.j2", heading=heading,
+                       nodata=_tv(view, "stated_unreadable", reason=view.stated_error))
     if view.stated is None or view.stated.empty:
-        return _section(heading, f'<p class="cocity-nodata">{_e(_tv(view, "stated_none", city=view.name))}</p>',
-                        "stated")
+        return _render("stated.html.j2", heading=heading, nodata=_tv(view, "stated_none", city=view.name))
     by_area = view.stated.set_index("focus_area")
     data_rank = view.ranking.set_index("focus_area")["rank"]
-    rows = []
+    rows, large_gaps = [], []
     for area in FOCUS_AREAS:
-        data_text = _e(_rank_text(data_rank.get(area), lang))
+        data_text = _rank_text(data_rank.get(area), lang)
         if area not in by_area.index:
-            rows.append([_e(area_label(area, lang)), _e(_tv(view, "stated_not_given")), _e(_t(lang, "na")),
-                         data_text, _e(_tv(view, "stated_gap_na"))])
+            rows.append([area_label(area, lang), _tv(view, "stated_not_given"), _t(lang, "na"),
+                         data_text, _tv(view, "stated_gap_na")])
+            large_gaps.append(False)
             continue
         r = by_area.loc[area]
         count = int(r["responses"])
@@ -272,77 +277,80 @@ def stated_html(view: CityView) -> str:
         if count > 1:
             stated_text = _tv(view, "stated_mean", value=stated_text, count=count)
         gap = r["gap"]
+        large = not _is_missing(gap) and bool(r["large_gap"])
         if _is_missing(gap):
-            flag = _e(_tv(view, "stated_gap_na"))
-        elif bool(r["large_gap"]):
-            key = "stated_gap_higher" if gap < 0 else "stated_gap_lower"
-            flag = f'<strong class="cocity-gap">{_e(_tv(view, key, places=_rank_text(abs(gap), lang)))}</strong>'
+            flag = _tv(view, "stated_gap_na")
+        elif large:
+            flag = _tv(view, "stated_gap_higher" if gap < 0 else "stated_gap_lower", places=_rank_text(abs(gap), lang))
         else:
-            flag = _e(_tv(view, "stated_gap_small"))
-        rows.append([_e(area_label(area, lang)), _e(stated_text), _e(_rank_text(r["stated_rank"], lang)),
-                     data_text, flag])
-    headers = [_tv(view, k) for k in ("col_area", "col_stated_priority", "col_stated_rank", "col_data_rank",
-                                      "col_gap")]
-    body = (f"<p>{_e(_tv(view, 'stated_intro', city=view.name, gap=questionnaire.LARGE_GAP))}</p>"
-            + _table(headers, rows, numeric=(1, 2, 3))
-            + f'<p class="cocity-note">{_e(_tv(view, "stated_responses", count=int(view.stated["responses"].sum())))}</p>')
-    return _section(heading, body, "stated")
+            flag = _tv(view, "stated_gap_small")
+        rows.append([area_label(area, lang), stated_text, _rank_text(r["stated_rank"], lang), data_text, flag])
+        large_gaps.append(large)
+    return _render(
+        "stated.html.j2",
+        heading=heading,
+        nodata="",
+        intro=_tv(view, "stated_intro", city=view.name, gap=questionnaire.LARGE_GAP),
+        headers=[_tv(view, k) for k in ("col_area", "col_stated_priority", "col_stated_rank", "col_data_rank",
+                                        "col_gap")],
+        rows=rows,
+        large_gaps=large_gaps,
+        responses=_tv(view, "stated_responses", count=int(view.stated["responses"].sum())),
+    )
 
 
 def peers_html(view: CityView) -> str:
     """Similar cities: the nearest in profile with what they share and where they differ, then the
     other members of the city's profile."""
     lang = view.lang
-    parts = []
-    if view.nearest:
-        parts.append(f"<p>{_e(_tv(view, 'nearest_intro', k=len(view.nearest), city=view.name))}</p>")
-        cards = []
-        for peer in view.nearest:
-            profile = (_tv(view, "nearest_same_profile") if peer["same_profile"]
-                       else _tv(view, "nearest_other_profile", profile=peer["profile"]))
-            first = view.first_priority
-            if peer["first_priority"] is None:
-                priority = _tv(view, "nearest_first_none")
-            elif peer["first_priority"] == first:
-                priority = _tv(view, "nearest_first_same", area=short_area_label(first, lang))
-            else:
-                priority = _tv(view, "nearest_first_other", area=short_area_label(peer["first_priority"], lang))
-            common = peer["common"] or [_tv(view, "nearest_none_common")]
-            cards.append(
-                f'<li class="cocity-card"><h3>{_e(peer["name"])} <span class="cocity-muted">({_e(peer["province_abbr"])})'
-                f'</span></h3><p class="cocity-muted">{_e(profile)}; {_e(priority)}</p>'
-                f'<p><strong>{_e(_tv(view, "nearest_common"))}:</strong> {_e("; ".join(common))}.</p>'
-                f'<p><strong>{_e(_tv(view, "nearest_differ"))}:</strong> {_e("; ".join(peer["differ"]))}.</p></li>')
-        parts.append(f'<ul class="cocity-cards">{"".join(cards)}</ul>')
-    parts.append(f"<h3>{_e(_tv(view, 'profile_members_h', profile=view.profile_label))}</h3>")
-    if view.peers:
-        parts.append('<ul class="cocity-peers">' + "".join(f"<li>{_e(p)}</li>" for p in view.peers) + "</ul>")
-    else:
-        parts.append(f"<p>{_e(_tv(view, 'peers_none'))}</p>")
-    return _section(_tv(view, "nearest_h"), "\n".join(parts), "peers")
+    first = view.first_priority
+    nearest = []
+    for peer in view.nearest:
+        profile = (_tv(view, "nearest_same_profile") if peer["same_profile"]
+                   else _tv(view, "nearest_other_profile", profile=peer["profile"]))
+        if peer["first_priority"] is None:
+            priority = _tv(view, "nearest_first_none")
+        elif peer["first_priority"] == first:
+            priority = _tv(view, "nearest_first_same", area=short_area_label(first, lang))
+        else:
+            priority = _tv(view, "nearest_first_other", area=short_area_label(peer["first_priority"], lang))
+        nearest.append({"name": peer["name"], "province_abbr": peer["province_abbr"], "profile": profile,
+                        "priority": priority,
+                        "common": "; ".join(peer["common"] or [_tv(view, "nearest_none_common")]),
+                        "differ": "; ".join(peer["differ"])})
+    return _render(
+        "peers.html.j2",
+        heading=_tv(view, "nearest_h"),
+        nearest=nearest,
+        nearest_intro=_tv(view, "nearest_intro", k=len(view.nearest), city=view.name),
+        common_label=_tv(view, "nearest_common"),
+        differ_label=_tv(view, "nearest_differ"),
+        members_heading=_tv(view, "profile_members_h", profile=view.profile_label),
+        peers=list(view.peers),
+        peers_none=_tv(view, "peers_none"),
+    )
 
 
 def practices_html(view: CityView) -> str:
     """Good practices from the Turin visit matched to the city's first two priorities (facts only)."""
     lang = view.lang
-    if not view.practices:
-        body = f"<p>{_e(_tv(view, 'practices_none', city=view.name))}</p>"
-        return _section(_tv(view, "practices_h"), body, "practices")
-    items = []
-    for practice in view.practices:
-        description = practice[f"description_{lang}"]
-        facts = practice.get(f"facts_{lang}") or []
-        visited = f' <span class="cocity-tag">{_e(_tv(view, "practice_visited"))}</span>' if practice.get("visited") else ""
-        facts_html = ("<ul>" + "".join(f"<li>{_e(f)}</li>" for f in facts) + "</ul>") if facts else ""
-        matched = ", ".join(short_area_label(a, lang) for a in practice["matched"])
-        items.append(
-            f'<li class="cocity-card"><h3>{_e(practice["name"])}{visited}</h3><p>{_e(description)}</p>{facts_html}'
-            f'<p class="cocity-muted">{_e(_tv(view, "practice_match", areas=matched))} '
-            f'{_e(_tv(view, "practice_why", text=practice[f"rationale_{lang}"]))}</p></li>')
-    body = (f"<p>{_e(_tv(view, 'practices_intro', city=view.name))}</p>"
-            f'<ul class="cocity-cards">{"".join(items)}</ul>'
-            f'<p class="cocity-note">{_e(_tv(view, "practices_source", source=view.practices_source))}</p>')
-    return _section(_tv(view, "practices_h"), body, "practices")
+    practices = [{
+        "name": practice["name"],
+        "visited": bool(practice.get("visited")),
+        "description": practice[f"description_{lang}"],
+        "facts": practice.get(f"facts_{lang}") or [],
+        "match": _tv(view, "practice_match", areas=", ".join(short_area_label(a, lang) for a in practice["matched"])),
+        "why": _tv(view, "practice_why", text=practice[f"rationale_{lang}"]),
+    } for practice in view.practices or []]
+    return _render(
+        "practices.html.j2",
+        heading=_tv(view, "practices_h"),
+        practices=practices,
+        none_text=_tv(view, "practices_none", city=view.name),
+        intro=_tv(view, "practices_intro", city=view.name),
+        visited_label=_tv(view, "practice_visited"),
+        source=_tv(view, "practices_source", source=view.practices_source) if practices else "",
+    )
 
 
 def _notes(row, view: CityView, footnotes: list[str]) -> str:
@@ -387,56 +395,57 @@ def indicators_html(view: CityView) -> str:
         numeric.append(len(headers) - 1)
     headers.append(_tv(view, "col_notes"))
     footnotes: list[str] = []
-    parts = [f"<p>{_e(_tv(view, 'indicators_intro', city=view.name))}</p>"]
-    if with_pct:
-        parts.append(f'<p class="cocity-note">{_e(_tv(view, "pct_note", city=view.name))}</p>')
+    areas = []
     for area in view.scores.index:
-        label = view.scores.at[area, "label"]
-        parts.append(f"<h3>{_e(label)}</h3>")
+        entry = {"label": view.scores.at[area, "label"], "no_indicators": ""}
+        areas.append(entry)
         score = view.scores.at[area, "city"]
         rows = view.need_indicators[view.need_indicators["focus_area"] == area]
         available = rows[rows["available"]]
         if math.isnan(score) and available["value"].isna().all():
-            parts.append(f'<p class="cocity-nodata">{_e(_tv(view, "area_no_indicators"))}</p>')
+            entry["no_indicators"] = _tv(view, "area_no_indicators")
             continue
-        limited = view.limited_evidence(area)
-        if not math.isnan(score):
-            text = _tv(view, 'area_score', score=format_score(score, lang))
-            parts.append(f"<p>{_e(text)}" + (f' <span class="cocity-tag cocity-limited">{_e(limited)}</span>'
-                                             if limited else "") + "</p>")
+        entry["score"] = "" if math.isnan(score) else _tv(view, "area_score", score=format_score(score, lang))
+        entry["limited"] = view.limited_evidence(area)
         table_rows = []
         for _i, r in available.iterrows():
             direction = _tv(view, "dir_less") if r["direction"] == "less_need" else _tv(view, "dir_more")
             # the unit once, under the indicator's name (values stay short: the table fits the page)
             unit = str(r["unit"] or "")
             short = unit if unit == "%" else ""
-            name = _e(r["label"]) + (f'<br><span class="cocity-muted">{_e(unit)}</span>' if unit and not short else "")
             value_text = _with_unit(r["value"], short, lang)
             if not _is_missing(r["register_gap"]) and r["register_gap"]:
                 value_text += f" ({_tv(view, 'register_gap')})"
-            cells = [name, _e(value_text)]
+            cells = [{"label": r["label"], "unit": unit if unit and not short else ""}, value_text]
             if with_bench:
-                cells += [_e(_with_unit(r[c], short, lang)) for c in ("region_value", "south_value", "italy_value")]
-            cells += [_e(format_score(r["need"], lang)), _e(direction), _e(r["reference_year"])]
+                cells += [_with_unit(r[c], short, lang) for c in ("region_value", "south_value", "italy_value")]
+            cells += [format_score(r["need"], lang), direction, r["reference_year"]]
             if with_pct:
-                cells.append(_e(f"{format_score(r['pct_italy'], lang)} / {format_score(r['pct_south'], lang)}"))
-            cells.append(_e(_notes(r, view, footnotes)))
+                cells.append(f"{format_score(r['pct_italy'], lang)} / {format_score(r['pct_south'], lang)}")
+            cells.append(_notes(r, view, footnotes))
             table_rows.append(cells)
-        parts.append(_table(headers, table_rows, numeric=tuple(numeric)))
+        entry["rows"] = table_rows
         sources = list(dict.fromkeys(plain_text(f"{r['source']} – {r['dataset']}" if r["dataset"] else r["source"], lang)
                                      for _i, r in available.iterrows()))
-        if sources:
-            parts.append(f'<p class="cocity-note">{_e(_tv(view, "sources_line", sources="; ".join(sources)))}</p>')
+        entry["sources"] = _tv(view, "sources_line", sources="; ".join(sources)) if sources else ""
         n_unavailable = int((~rows["available"]).sum())
-        if n_unavailable:
-            parts.append(f'<p class="cocity-nodata">{_e(_tv(view, "area_some_missing", count=n_unavailable))}</p>')
-    if footnotes:
-        items = "".join(f"<li>[{i}] {_e(text)}</li>" for i, text in enumerate(footnotes, start=1))
-        parts.append(f'<h3>{_e(_tv(view, "footnotes_h"))}</h3><ul class="cocity-footnotes">{items}</ul>')
+        entry["some_missing"] = _tv(view, "area_some_missing", count=n_unavailable) if n_unavailable else ""
+    superseded = ""
     if view.superseded:
         items = "; ".join(_tv(view, "superseded_item", **item) for item in view.superseded)
-        parts.append(f'<p class="cocity-note">{_e(_tv(view, "superseded_note", items=items))}</p>')
-    return _section(_tv(view, "notes_h"), "\n".join(parts), "indicators")
+        superseded = _tv(view, "superseded_note", items=items)
+    return _render(
+        "indicators.html.j2",
+        heading=_tv(view, "notes_h"),
+        intro=_tv(view, "indicators_intro", city=view.name),
+        pct_note=_tv(view, "pct_note", city=view.name) if with_pct else "",
+        headers=headers,
+        numeric=tuple(numeric),
+        areas=areas,
+        footnotes_heading=_tv(view, "footnotes_h"),
+        footnotes=footnotes,
+        superseded=superseded,
+    )
 
 
 def context_html(view: CityView) -> str:
@@ -445,37 +454,42 @@ def context_html(view: CityView) -> str:
     lang = view.lang
     heading = _tv(view, "context_h")
     if view.context is None or view.context.empty:
-        return _section(heading, f'<p class="cocity-nodata">{_e(_tv(view, "context_none"))}</p>', "context")
+        return _render("context.html.j2", heading=heading, nodata=_tv(view, "context_none"))
     rows = []
     for _i, r in view.context.iterrows():
         source = plain_text(r["source"] + (f" – {r['dataset']}" if r["dataset"] else ""), view.lang)
-        rows.append([_e(r["label"]), _e(format_number(r["value"], lang)), _e(format_number(r["mean_39"], lang)),
-                     _e(r["unit"]), _e(source), _e(r["reference_year"])])
-    headers = [_tv(view, "col_indicator"), _tv(view, "col_value"), _tv(view, "col_mean"), _tv(view, "col_unit"),
-               _tv(view, "col_source"), _tv(view, "col_year")]
-    body = (f'<p class="cocity-lead">{_e(_tv(view, "context_intro", city=view.name))}</p>'
-            + _table(headers, rows, numeric=(1, 2)))
-    return _section(heading, body, "context")
+        rows.append([r["label"], format_number(r["value"], lang), format_number(r["mean_39"], lang),
+                     r["unit"], source, r["reference_year"]])
+    return _render(
+        "context.html.j2",
+        heading=heading,
+        nodata="",
+        intro=_tv(view, "context_intro", city=view.name),
+        headers=[_tv(view, "col_indicator"), _tv(view, "col_value"), _tv(view, "col_mean"), _tv(view, "col_unit"),
+                 _tv(view, "col_source"), _tv(view, "col_year")],
+        rows=rows,
+    )
 
 
 def missing_html(view: CityView) -> str:
     """The "Dati mancanti" section: which indicators are missing and why."""
     lang = view.lang
+    heading = _tv(view, "missing_h")
     if view.missing.empty and not view.areas_without_data:
-        return _section(_tv(view, "missing_h"), f"<p>{_e(_tv(view, 'missing_none', city=view.name))}</p>", "missing")
-    parts = []
-    if not view.missing.empty:
-        parts.append(f"<p>{_e(_tv(view, 'missing_intro', city=view.name))}</p>")
-        rows = [[_e(r["label"]), _e(area_label(str(r["focus_area"]), lang)), _e(r["reason"])]
-                for _i, r in view.missing.iterrows()]
-        parts.append(_table([_tv(view, "col_indicator"), _tv(view, "col_area"), _tv(view, "col_reason")], rows))
-    empty_areas = [a for a in view.areas_without_data
+        return _render("missing.html.j2", heading=heading, none_text=_tv(view, "missing_none", city=view.name))
+    rows = [[r["label"], area_label(str(r["focus_area"]), lang), r["reason"]] for _i, r in view.missing.iterrows()]
+    empty_areas = [area_label(a, lang) for a in view.areas_without_data
                    if not (view.indicators["focus_area"] == a).any()]
-    if empty_areas:
-        items = "".join(f"<li><strong>{_e(area_label(a, lang))}</strong>: {_e(_tv(view, 'missing_area_empty'))}</li>"
-                        for a in empty_areas)
-        parts.append(f"<ul>{items}</ul>")
-    return _section(_tv(view, "missing_h"), "\n".join(parts), "missing")
+    return _render(
+        "missing.html.j2",
+        heading=heading,
+        none_text="",
+        intro=_tv(view, "missing_intro", city=view.name),
+        headers=[_tv(view, "col_indicator"), _tv(view, "col_area"), _tv(view, "col_reason")],
+        rows=rows,
+        empty_areas=empty_areas,
+        empty_text=_tv(view, "missing_area_empty"),
+    )
 
 
 def _method_items(lang: str, method: dict, seed, n: int, ref: str) -> list[str]:
@@ -506,18 +520,19 @@ def method_html(view: CityView) -> str:
     Technical terms live here (``cocity-annex``), not in the text above."""
     lang = view.lang
     texts = TEXTS[lang]
-    parts = [f"<h3>{_e(_tv(view, 'annex_rule_h'))}</h3>"]
     means = "; ".join(f"{short_area_label(a, lang)} {format_score(m, lang)}" for a, (m, _sd) in view.sd_39.items())
-    parts.append(f"<p>{_e(_tv(view, 'annex_rule', means=means))}</p>")
+    example = distances = ""
     ranked = view.ranking.dropna(subset=["rank"])
     if len(ranked):
         row = ranked.iloc[0]
         area = str(row["focus_area"])
         if area in view.sd_39:
             mean, sd = view.sd_39[area]
-            parts.append(f"<p>{_e(_tv(view, 'annex_rule_example', city=view.name, area=short_area_label(area, lang), score=format_number(row['score'], lang, 1), mean=format_number(mean, lang, 1), sd=format_number(sd, lang, 1), distance=_signed(row['distance'], lang)))}</p>")
+            example = _tv(view, "annex_rule_example", city=view.name, area=short_area_label(area, lang),
+                          score=format_number(row["score"], lang, 1), mean=format_number(mean, lang, 1),
+                          sd=format_number(sd, lang, 1), distance=_signed(row["distance"], lang))
         items = "; ".join(f"{short_area_label(a, lang)} {_signed(d, lang)}" for a, d in zip(ranked["focus_area"], ranked["distance"]))
-        parts.append(f"<p>{_e(_tv(view, 'annex_distances', city=view.name, items=items))}</p>")
+        distances = _tv(view, "annex_distances", city=view.name, items=items)
     # uncertainty design
     method = view.method
     mc = method.get("monte_carlo") or {}
@@ -537,35 +552,40 @@ def method_html(view: CityView) -> str:
                     area_concentration=format_number(method.get("area_weight_concentration"), lang, 0)))
         else:
             untested.append(_untested_text(choice, lang, option_names))
+    uncertainty = ""
     if mc:
-        parts.append(f"<h3>{_e(_tv(view, 'annex_uncertainty_h'))}</h3>")
-        parts.append("<p>" + _e(_tv(view, "annex_uncertainty", runs=format_number(mc.get("runs"), lang, 0),
-                                    seed=mc.get("random_state", view.seed),
-                                    tested="; ".join(tested) or _tv(view, "annex_untested_none"),
-                                    untested="; ".join(untested) or _tv(view, "annex_untested_none"))) + "</p>")
+        uncertainty = _tv(view, "annex_uncertainty", runs=format_number(mc.get("runs"), lang, 0),
+                          seed=mc.get("random_state", view.seed),
+                          tested="; ".join(tested) or _tv(view, "annex_untested_none"),
+                          untested="; ".join(untested) or _tv(view, "annex_untested_none"))
     thresholds = dict(ROBUSTNESS_DEFAULTS)
     thresholds.update(method.get("robustness") or {})
-    parts.append("<p>" + _e(_tv(view, "annex_thresholds",
-                                near_tie_distance=format_number(thresholds["near_tie_distance"], lang, 2),
-                                near_tie_share_pct=format_number(thresholds["near_tie_share"] * 100, lang, 0),
-                                very_solid_pct=format_number(thresholds["very_solid"] * 100, lang, 0),
-                                very_solid_distance=format_number(thresholds["very_solid_distance"], lang, 2),
-                                solid_pct=format_number(thresholds["solid"] * 100, lang, 0),
-                                leaning_pct=format_number(thresholds["leaning"] * 100, lang, 0))) + "</p>")
-    parts.append(f"<h3>{_e(_tv(view, 'annex_benchmarks_h'))}</h3><p>{_e(_tv(view, 'annex_benchmarks'))}</p>")
-    parts.append(f"<h3>{_e(_tv(view, 'annex_profiles_h'))}</h3>")
-    items = "".join(f"<li>{_e(item)}</li>" for item in
-                    _method_items(lang, view.method, view.seed, view.n_cities, view.reference))
-    parts.append(f"<ul>{items}</ul>")
-    if view.municipal_list:
-        parts.append(f"<p>{_e(view.municipal_list)}</p>")
-    if view.sources:
-        parts.append(f"<h3>{_e(_tv(view, 'annex_sources_h'))}</h3>")
-        parts.append("<ul>" + "".join(f"<li>{_e(src)}{' – ' + _e(ds) if ds else ''}</li>" for src, ds in view.sources)
-                     + "</ul>")
-    glossary = "".join(f"<dt>{_e(term)}</dt><dd>{_e(text)}</dd>" for term, text in texts["glossary"])
-    parts.append(f"<h3>{_e(_tv(view, 'glossary_h'))}</h3><dl class=\"cocity-glossary\">{glossary}</dl>")
-    return _section(_tv(view, "annex_h"), "\n".join(parts), "annex")
+    return _render(
+        "method.html.j2",
+        heading=_tv(view, "annex_h"),
+        rule_heading=_tv(view, "annex_rule_h"),
+        rule=_tv(view, "annex_rule", means=means),
+        example=example,
+        distances=distances,
+        uncertainty_heading=_tv(view, "annex_uncertainty_h"),
+        uncertainty=uncertainty,
+        thresholds=_tv(view, "annex_thresholds",
+                       near_tie_distance=format_number(thresholds["near_tie_distance"], lang, 2),
+                       near_tie_share_pct=format_number(thresholds["near_tie_share"] * 100, lang, 0),
+                       very_solid_pct=format_number(thresholds["very_solid"] * 100, lang, 0),
+                       very_solid_distance=format_number(thresholds["very_solid_distance"], lang, 2),
+                       solid_pct=format_number(thresholds["solid"] * 100, lang, 0),
+                       leaning_pct=format_number(thresholds["leaning"] * 100, lang, 0)),
+        benchmarks_heading=_tv(view, "annex_benchmarks_h"),
+        benchmarks=_tv(view, "annex_benchmarks"),
+        profiles_heading=_tv(view, "annex_profiles_h"),
+        method_items=_method_items(lang, view.method, view.seed, view.n_cities, view.reference),
+        municipal_list=view.municipal_list,
+        sources_heading=_tv(view, "annex_sources_h"),
+        sources=list(view.sources or []),
+        glossary_heading=_tv(view, "glossary_h"),
+        glossary=texts["glossary"],
+    )
 
 
 def _untested_text(choice: dict, lang: str, option_names: dict) -> str:
@@ -584,27 +604,27 @@ def _untested_text(choice: dict, lang: str, option_names: dict) -> str:
 
 
 def overview_title_html(view: OverviewView) -> str:
-    return (f'<nav class="cocity-nav"><a href="index.html">← {_e(_tv(view, "back_to_index"))}</a></nav>\n'
-            f'<header class="cocity-title"><h1>{_e(_tv(view, "ov_title"))}</h1>\n'
-            f'<p class="cocity-subtitle">{_e(_tv(view, "subtitle"))}</p></header>\n'
-            f"<p>{_e(_tv(view, 'ov_intro'))}</p>")
+    """The overview's title block: link back to the index, title, subtitle, introduction."""
+    return _render("overview_title.html.j2", back=_tv(view, "back_to_index"), title=_tv(view, "ov_title"),
+                   subtitle=_tv(view, "subtitle"), intro=_tv(view, "ov_intro"))
 
 
 def overview_profiles_html(view: OverviewView) -> str:
+    """One card per need profile: colour of the map, name, portrait, member cities, mean scores."""
     lang = view.lang
     colours = profile_colours(view)
     cards = []
     for _i, row in _profiles_table(view).iterrows():
         scores = "; ".join(f"{short_area_label(a, lang)} {format_score(row[a], lang)}" for a in FOCUS_AREAS
                            if not _is_missing(row[a]))
-        portrait = f"<p>{_e(row['portrait'])}</p>" if row["portrait"] else ""
-        cards.append(
-            f'<li class="cocity-card"><h3><span class="cocity-swatch" style="background:{colours[row["cluster"]]}">'
-            f'</span>{_e(row["label"])}</h3>{portrait}'
-            f'<p>{_e(_tv(view, "ov_profile_cities", count=row["size"], names=", ".join(row["names"])))}</p>'
-            f'<p class="cocity-muted">{_e(_tv(view, "ov_profile_scores", scores=scores or _tv(view, "na")))}</p></li>')
-    return _section(_tv(view, "ov_profiles_h"), f'<ul class="cocity-cards cocity-cards-wide">{"".join(cards)}</ul>',
-                    "profiles")
+        cards.append({
+            "colour": colours[row["cluster"]],
+            "label": row["label"],
+            "portrait": row["portrait"] or "",
+            "cities": _tv(view, "ov_profile_cities", count=row["size"], names=", ".join(row["names"])),
+            "scores": _tv(view, "ov_profile_scores", scores=scores or _tv(view, "na")),
+        })
+    return _render("overview_profiles.html.j2", heading=_tv(view, "ov_profiles_h"), cards=cards)
 
 
 STABLE_SHARE = 0.95
@@ -614,27 +634,31 @@ def overview_stability_html(view: OverviewView) -> str:
     """Cities whose profile membership is least stable under resampling (below 95%), in a table;
     the others summed up in one sentence."""
     data, lang = view.data, view.lang
+    heading = _tv(view, "ov_stability_h")
     if "stability" not in data.clusters.columns or data.clusters["stability"].isna().all():
-        return _section(_tv(view, "ov_stability_h"),
-                        f'<p class="cocity-nodata">{_e(_tv(view, "ov_stability_missing"))}</p>', "stability")
+        return _render("overview_stability.html.j2", heading=heading, nodata=_tv(view, "ov_stability_missing"))
     label_col = _label_column(data.clusters, lang)
     frame = data.clusters.reindex(data.cities.index)
     frame = frame.assign(name=data.cities["name"]).sort_values(["stability", "name"])
     border = frame[frame["stability"] < STABLE_SHARE]
     stable = int((frame["stability"] >= STABLE_SHARE).sum())
-    body = f"<p>{_e(_tv(view, 'ov_stability_intro'))}</p>"
-    body += f"<p>{_e(_tv(view, 'ov_stability_stable', count=stable, share=format_share(STABLE_SHARE, lang)))}</p>"
-    if len(border):
-        rows = [[_e(r["name"]), _e(r[label_col]), _e(format_share(r["stability"], lang))] for _c, r in border.iterrows()]
-        body += _table([_tv(view, "col_city"), _tv(view, "col_profile"), _tv(view, "col_stability")], rows,
-                       numeric=(2,))
     runs = (data.provenance.get("method") or {}).get("bootstrap_runs")
-    if isinstance(runs, (int, float)) and runs > 0:
-        body += f'<p class="cocity-note">{_e(_tv(view, "ov_stability_runs", runs=format_number(runs, lang, 0)))}</p>'
-    return _section(_tv(view, "ov_stability_h"), body, "stability")
+    return _render(
+        "overview_stability.html.j2",
+        heading=heading,
+        nodata="",
+        intro=_tv(view, "ov_stability_intro"),
+        stable=_tv(view, "ov_stability_stable", count=stable, share=format_share(STABLE_SHARE, lang)),
+        headers=[_tv(view, "col_city"), _tv(view, "col_profile"), _tv(view, "col_stability")],
+        rows=[[r["name"], r[label_col], format_share(r["stability"], lang)] for _c, r in border.iterrows()],
+        runs=(_tv(view, "ov_stability_runs", runs=format_number(runs, lang, 0))
+              if isinstance(runs, (int, float)) and runs > 0 else ""),
+    )
 
 
 def overview_priorities_html(view: OverviewView) -> str:
+    """Every city (alphabetical) with its profile, its areas in priority order, the share of runs
+    keeping its first area first and the robustness word."""
     data, lang = view.data, view.lang
     label_col = _label_column(data.clusters, lang)
     has_share = "share_top" in data.priorities.columns
@@ -650,34 +674,32 @@ def overview_priorities_html(view: OverviewView) -> str:
     rows = []
     for code, city in sorted(data.cities.iterrows(), key=lambda item: str(item[1]["name"]).casefold()):
         pri = data.priorities[data.priorities["istat_code"] == code].dropna(subset=["rank"]).sort_values("rank")
-        cells = [_e(city["name"]), _e(data.clusters.at[code, label_col] if code in data.clusters.index else "")]
+        cells = [city["name"], data.clusters.at[code, label_col] if code in data.clusters.index else ""]
         areas = []
         for _i, r in pri.iterrows():
             text = f"{short_area_label(r['focus_area'], lang)} ({format_score(r['score'], lang)})"
             if has_distance and not _is_missing(r["distance"]):
                 text += " " + _tv(view, "ov_above" if r["distance"] > 0 else "ov_below")
             areas.append(text)
-        cells += [_e(a) for a in areas] + [_e(_tv(view, "na"))] * (len(FOCUS_AREAS) - len(areas))
+        cells += areas + [_tv(view, "na")] * (len(FOCUS_AREAS) - len(areas))
         if has_share:
             share = pri["share_top"].iloc[0] if len(pri) else math.nan
-            cells.append(_e(format_share(share, lang)))
+            cells.append(format_share(share, lang))
         if robust is not None:
             level = robust["level"].get(code) if code in robust.index else None
-            cells.append(_e(TEXTS[lang]["ov_levels"].get(level, _t(lang, "na"))))
+            cells.append(TEXTS[lang]["ov_levels"].get(level, _t(lang, "na")))
         rows.append(cells)
-    body = f"<p>{_e(_tv(view, 'ov_priorities_intro'))}</p>" + _table(headers, rows)
-    return _section(_tv(view, "ov_priorities_h"), body, "priorities")
+    return _render("overview_priorities.html.j2", heading=_tv(view, "ov_priorities_h"),
+                   intro=_tv(view, "ov_priorities_intro"), headers=headers, rows=rows)
 
 
-def _frame_table(frame: pd.DataFrame, lang: str) -> str:
-    """Any DataFrame as an escaped table (numbers formatted for the language)."""
+def _frame_table(frame: pd.DataFrame, lang: str) -> dict:
+    """Any DataFrame as the ``table`` macro's arguments (numbers formatted for the language)."""
     frame = frame.reset_index() if frame.index.name is not None else frame
-    rows = []
     numeric = tuple(i for i, c in enumerate(frame.columns) if frame[c].dtype.kind in "fiu")
-    for _i, row in frame.iterrows():
-        rows.append([_e(format_number(v, lang)) if i in numeric else _e("" if _is_missing(v) else v)
-                     for i, v in enumerate(row)])
-    return _table([str(c) for c in frame.columns], rows, numeric=numeric)
+    rows = [[format_number(v, lang) if i in numeric else "" if _is_missing(v) else v for i, v in enumerate(row)]
+            for _i, row in frame.iterrows()]
+    return {"headers": [str(c) for c in frame.columns], "rows": rows, "numeric": numeric}
 
 
 def overview_coverage_html(view: OverviewView) -> str:
@@ -697,9 +719,10 @@ def overview_coverage_html(view: OverviewView) -> str:
     if not isinstance(table, pd.DataFrame) or table.empty:
         return ""
     lang = view.lang
+    heading = _tv(view, "ov_coverage_h")
     known = {"focus_area", "indicator", "source", "reference_year", "cities_with_value", "cities_total", "status"}
     if not known <= set(table.columns):
-        return _section(_tv(view, "ov_coverage_h"), _frame_table(table, lang), "coverage")
+        return _render("overview_coverage.html.j2", heading=heading, generic=_frame_table(table, lang))
     labels = {e["id"]: e.get("label_en" if lang == "en" else "label_it") or e["id"]
               for e in view.data.catalogue.get("indicators", [])}
     rows = []
@@ -707,42 +730,49 @@ def overview_coverage_html(view: OverviewView) -> str:
         indicator = None if _is_missing(r["indicator"]) else str(r["indicator"])
         reason = r.get("missing_reason_en" if lang == "en" else "missing_reason")
         rows.append([
-            _e(short_area_label(str(r["focus_area"]), lang)),
-            _e(labels.get(indicator, indicator) if indicator else _tv(view, "no_data")),
-            _e("" if _is_missing(r["source"]) else r["source"]),
-            _e("" if _is_missing(r["reference_year"]) else r["reference_year"]),
-            _e(_tv(view, "ov_cov_cities", k=int(r["cities_with_value"]), total=int(r["cities_total"]))),
-            _e(r["status"] if lang == "it" or "status_en" not in table.columns else r["status_en"]),
-            _e("" if _is_missing(reason) else reason),
+            short_area_label(str(r["focus_area"]), lang),
+            labels.get(indicator, indicator) if indicator else _tv(view, "no_data"),
+            "" if _is_missing(r["source"]) else r["source"],
+            "" if _is_missing(r["reference_year"]) else r["reference_year"],
+            _tv(view, "ov_cov_cities", k=int(r["cities_with_value"]), total=int(r["cities_total"])),
+            r["status"] if lang == "it" or "status_en" not in table.columns else r["status_en"],
+            "" if _is_missing(reason) else reason,
         ])
     headers = [_tv(view, k) for k in ("col_area", "col_indicator", "col_source", "col_year", "ov_cov_with",
                                       "ov_cov_status", "col_reason")]
-    body = f"<p>{_e(_tv(view, 'ov_coverage_intro'))}</p>"
     try:
         summary = coverage.coverage_by_area(view.data.path, table)
         context = coverage.context_table(view.data.path)
     except Exception as exc:  # noqa: BLE001 - an optional part must not sink the overview
         log.warning("riepilogo della copertura non disponibile: %s", exc)
         summary = context = None
+    by_area = None
     if summary is not None:
-        items = []
+        by_area = []
         for area, r in summary.iterrows():
             years = f" ({r['years']})" if r.get("years") else ""
-            items.append(_tv(view, "ov_cov_area", area=short_area_label(str(area), lang),
-                             k=int(r["indicators_with_values"]), total=int(r["indicators"]), years=years,
-                             min=coverage.MIN_INDICATORS, n_min=int(r["cities_with_min_indicators"])))
-        body += "<ul>" + "".join(f"<li>{_e(t)}</li>" for t in items) + "</ul>"
-    body += _table(headers, rows)
+            by_area.append(_tv(view, "ov_cov_area", area=short_area_label(str(area), lang),
+                               k=int(r["indicators_with_values"]), total=int(r["indicators"]), years=years,
+                               min=coverage.MIN_INDICATORS, n_min=int(r["cities_with_min_indicators"])))
+    context_rows = []
     if context is not None and len(context):
-        context_rows = [[_e(labels.get(r["indicator"], r["indicator"])),
-                         _e("" if _is_missing(r["source"]) else r["source"]),
-                         _e("" if _is_missing(r["reference_year"]) else r["reference_year"]),
-                         _e(_tv(view, "ov_cov_cities", k=int(r["cities_with_value"]), total=int(r["cities_total"])))]
+        context_rows = [[labels.get(r["indicator"], r["indicator"]),
+                         "" if _is_missing(r["source"]) else r["source"],
+                         "" if _is_missing(r["reference_year"]) else r["reference_year"],
+                         _tv(view, "ov_cov_cities", k=int(r["cities_with_value"]), total=int(r["cities_total"]))]
                         for _i, r in context.iterrows()]
-        body += (f"<h3>{_e(_tv(view, 'ov_context_h'))}</h3>"
-                 + _table([_tv(view, k) for k in ("col_indicator", "col_source", "col_year", "ov_cov_with")],
-                          context_rows))
-    return _section(_tv(view, "ov_coverage_h"), body, "coverage")
+    return _render(
+        "overview_coverage.html.j2",
+        heading=heading,
+        generic=None,
+        intro=_tv(view, "ov_coverage_intro"),
+        by_area=by_area,
+        headers=headers,
+        rows=rows,
+        context_heading=_tv(view, "ov_context_h"),
+        context_headers=[_tv(view, k) for k in ("col_indicator", "col_source", "col_year", "ov_cov_with")],
+        context_rows=context_rows,
+    )
 
 
 def overview_stated_html(view: OverviewView) -> str:
@@ -759,8 +789,8 @@ def overview_stated_html(view: OverviewView) -> str:
         table = questionnaire.compare(pd.read_parquet(path), view.data.priorities)
     except Exception as exc:  # noqa: BLE001 - an optional section must not sink the overview
         log.warning("%s non leggibile: %s", path, exc)
-        body = f'<p class="cocity-nodata">{_e(_tv(view, "ov_stated_unreadable", columns=str(exc)))}</p>'
-        return _section(_tv(view, "ov_stated_h"), body, "stated")
+        return _render("overview_stated.html.j2", heading=_tv(view, "ov_stated_h"),
+                       nodata=_tv(view, "ov_stated_unreadable", columns=str(exc)))
     if table.empty:
         return ""
     firsts = table[table["stated_rank"] == 1.0]  # a tie for first (rank 1.5, ...) names no single area
@@ -768,27 +798,33 @@ def overview_stated_html(view: OverviewView) -> str:
     both = pd.DataFrame({"stated": stated, "data": view.first}).dropna()
     areas = list(FOCUS_AREAS)
     matrix = pd.crosstab(both["stated"], both["data"]).reindex(index=areas, columns=areas, fill_value=0)
-    headers = [_tv(view, "col_stated")] + [short_area_label(a, lang) for a in areas]
-    rows = [[_e(short_area_label(a, lang))] + [_e(int(matrix.at[a, b])) for b in areas] for a in areas]
-    body = (f"<p>{_e(_tv(view, 'ov_stated_intro', count=len(both)))}</p>"
-            + _table(headers, rows, numeric=tuple(range(1, len(areas) + 1))))
     gaps = table[table["large_gap"].astype(bool)]
-    if len(gaps):
-        names = view.data.cities["name"]
-        gap_rows = [[_e(names.get(r["istat_code"], r["istat_code"])), _e(short_area_label(r["focus_area"], lang)),
-                     _e(format_number(r["stated_rank"], lang, 1)), _e(format_number(r["data_rank"], lang, 0)),
-                     _e("" if _is_missing(r["note"]) else r["note"])] for _i, r in gaps.iterrows()]
-        body += (f"<h3>{_e(_tv(view, 'ov_stated_gaps_h'))}</h3>"
-                 + _table([_tv(view, "col_city"), _tv(view, "col_area"), _tv(view, "ov_stated_rank"),
-                           _tv(view, "ov_data_rank"), _tv(view, "col_notes")], gap_rows, numeric=(2, 3)))
-    return _section(_tv(view, "ov_stated_h"), body, "stated")
+    names = view.data.cities["name"]
+    gap_rows = [[names.get(r["istat_code"], r["istat_code"]), short_area_label(r["focus_area"], lang),
+                 format_number(r["stated_rank"], lang, 1), format_number(r["data_rank"], lang, 0),
+                 "" if _is_missing(r["note"]) else r["note"]] for _i, r in gaps.iterrows()]
+    return _render(
+        "overview_stated.html.j2",
+        heading=_tv(view, "ov_stated_h"),
+        nodata="",
+        intro=_tv(view, "ov_stated_intro", count=len(both)),
+        headers=[_tv(view, "col_stated")] + [short_area_label(a, lang) for a in areas],
+        rows=[[short_area_label(a, lang)] + [int(matrix.at[a, b]) for b in areas] for a in areas],
+        matrix_numeric=tuple(range(1, len(areas) + 1)),
+        gaps_heading=_tv(view, "ov_stated_gaps_h"),
+        gap_headers=[_tv(view, "col_city"), _tv(view, "col_area"), _tv(view, "ov_stated_rank"),
+                     _tv(view, "ov_data_rank"), _tv(view, "col_notes")],
+        gap_rows=gap_rows,
+    )
 
 
 def overview_method_html(view: OverviewView) -> str:
+    """The overview's method notes (the same items as the city reports' annex) and the municipal list used."""
     method = dict(view.data.provenance.get("method") or {})
     texts = _method_items(view.lang, method, view.data.provenance.get("seed"), view.n_cities, view.reference)
     listing = municipal_list_text(view.data.provenance, view.lang)
     if listing:
         texts.append(listing)
-    items = "".join(f"<li>{_e(item)}</li>" for item in texts)
-    return _section(_tv(view, "method_h"), f"<ul>{items}</ul>", "method")
+    return _render("overview_method.html.j2", heading=_tv(view, "method_h"), texts=texts)
+
+
