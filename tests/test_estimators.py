@@ -125,3 +125,23 @@ def test_adjusted_rand_index_is_scikit_learn_s(seed):
     first, second = rng.integers(0, 4, size=39), rng.integers(0, 5, size=39)
     second[:20] = first[:20]  # partly agreeing partitions, not only chance or identity
     assert ari(first, second) == pytest.approx(adjusted_rand_score(first, second), abs=1e-12)
+
+
+def test_adjusted_rand_batch_equals_scikit_learn_s_on_random_labelings():
+    rng = np.random.default_rng(12)
+    references, labelings = [], []
+    for _ in range(300):
+        n = int(rng.integers(2, 60))
+        first = rng.integers(0, int(rng.integers(1, 9)), size=n)
+        second = rng.integers(0, int(rng.integers(1, 9)), size=n) + int(rng.integers(0, 5))
+        agree = int(rng.integers(0, n + 1))
+        second[:agree] = first[:agree] * 3 + 1  # partly agreeing (renamed labels), not only chance or identity
+        references.append(first)
+        labelings.append(second)
+    references.append(np.zeros(5, dtype=int))  # one cluster each: full agreement
+    labelings.append(np.zeros(5, dtype=int))
+    batch = profiles.adjusted_rand_batch(references, labelings)
+    expected = np.array([adjusted_rand_score(a, b) for a, b in zip(references, labelings)])
+    assert len(batch) == len(expected)
+    np.testing.assert_allclose(batch, expected, rtol=0, atol=1e-12)
+    assert (batch == expected).all()  # same integer counts and expression: equal, not only close

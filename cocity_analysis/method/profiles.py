@@ -5,12 +5,14 @@ a dispatch table :data:`METHODS` of scikit-learn estimators (``KMeans``,
 ``AgglomerativeClustering`` with Ward linkage, ``GaussianMixture``) and a small
 result object, :class:`ProfileResult`. The quality of each partition is
 measured with scikit-learn's ``silhouette_score``, ``calinski_harabasz_score``
-and ``davies_bouldin_score``; stability with ``adjusted_rand_score`` over
+and ``davies_bouldin_score``; stability with the adjusted Rand index over
 bootstrap resamples. Missing values are never filled in silently: the caller
 passes complete inputs (see :func:`complete_columns`).
 
-One vectorised fast path remains, :func:`kmeans_batch`: it re-runs k-means on
-the bootstrap resamples (never the profiles themselves). scikit-learn's
+Two vectorised fast paths, both for the bootstrap only. :func:`adjusted_rand_batch`
+scores the 700 resampled partitions at once with the same integer counts as
+scikit-learn's ``adjusted_rand_score`` (equal values; ``benchmarks/bench_ari.py``).
+:func:`kmeans_batch` re-runs k-means on the bootstrap resamples (never the profiles themselves). scikit-learn's
 ``KMeans`` takes about 8 ms a fit on 39 cities (10 restarts), so 100 resamples
 x 7 values of k cost about 5 s, half of the whole ``cocity prepare`` budget,
 while the batch does them in about 0.4 s; ``benchmarks/bench_profiles.py`` runs
@@ -25,8 +27,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 from sklearn.cluster import AgglomerativeClustering, KMeans
-from sklearn.metrics import (adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score,
-                             silhouette_score)
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 from sklearn.mixture import GaussianMixture
 
 from cocity_analysis import FOCUS_AREAS
@@ -459,6 +460,64 @@ def core_membership(reference: np.ndarray, resampled: np.ndarray) -> np.ndarray:
     return stays
 
 
+def adjusted_rand_batch(references: list, labelings: list) -> np.ndarray:
+    """Adjusted Rand index of many pairs of label vectors at once (bootstrap fast path).
+
+    The same integer pair counts and the same final expression as scikit-learn's
+    ``adjusted_rand_score`` (``pair_confusion_matrix``), so every value equals it
+    exactly; only the per-call input checks, which cost about 4 ms a call and 2-3 s
+    over the 700 scores of the bootstrap, are left out (``benchmarks/bench_ari.py``).
+
+    Parameters
+    ----------
+    references, labelings : lists of 1-d integer arrays
+        Pair ``i`` compares ``references[i]`` with ``labelings[i]`` (same length;
+        lengths may differ between pairs; labels are non-negative integers).
+
+    Returns
+    -------
+    ndarray
+        One ARI per pair (1.0 for identical partitions up to renaming).
+
+    Examples
+    --------
+    >>> adjusted_rand_batch([np.array([0, 0, 1, 1])] * 2, [np.array([1, 1, 0, 0]), np.array([0, 1, 0, 1])]).tolist()
+    [1.0, -0.5]
+    """
+    if not len(references):
+        return np.zeros(0)
+    sizes = np.array([len(r) for r in references], dtype="int64")
+    # dense codes over all pairs (renaming labels changes no pair count), so one bincount holds every table
+    _, first = np.unique(np.concatenate([np.asarray(r) for r in references]), return_inverse=True)
+    _, second = np.unique(np.concatenate([np.asarray(l) for l in labelings]), return_inverse=True)
+    pair = np.repeat(np.arange(len(sizes)), sizes)
+    n_first, n_second = int(first.max()) + 1, int(second.max()) + 1
+    cells = np.bincount((pair * n_first + first) * n_second + second,
+                        minlength=len(sizes) * n_first * n_second).reshape(len(sizes), n_first, n_second)
+    rows, columns = cells.sum(axis=2), cells.sum(axis=1)
+    sum_squares = (cells ** 2).sum(axis=(1, 2))
+    counts = zip((sizes ** 2 - (cells * columns[:, None, :]).sum(axis=(1, 2))
+                  - (cells * rows[:, :, None]).sum(axis=(1, 2)) + sum_squares).tolist(),
+                 ((cells * columns[:, None, :]).sum(axis=(1, 2)) - sum_squares).tolist(),
+                 ((cells * rows[:, :, None]).sum(axis=(1, 2)) - sum_squares).tolist(),
+                 (sum_squares - sizes).tolist())
+    # the final expression in Python integers, exactly as scikit-learn's (no overflow, same rounding)
+    return np.array([1.0 if fn == 0 and fp == 0
+                     else 2.0 * (tp * tn - fn * fp) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn))
+                     for tn, fp, fn, tp in counts], dtype="float64")
+
+
+def adjusted_rand_index(first: np.ndarray, second: np.ndarray) -> float:
+    """Adjusted Rand index of two label vectors: :func:`adjusted_rand_batch` of one pair.
+
+    Examples
+    --------
+    >>> adjusted_rand_index(np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]))
+    -0.5
+    """
+    return float(adjusted_rand_batch([first], [second])[0])
+
+
 def _refit(samples: np.ndarray, runs: list, method: str, ks: list, seeds: np.ndarray,
            distinct: np.ndarray) -> dict:
     """Estimator fits of the resamples ``runs``: ``{(run, k): labels}`` (k larger than the distinct rows skipped)."""
@@ -482,8 +541,9 @@ def bootstrap_stability(inputs: pd.DataFrame, partitions: dict, chosen_k: int, *
     Each run draws ``len(inputs)`` cities with replacement, clusters them
     again with the same method for every k of ``partitions`` and compares, on
     the distinct resampled cities, the new partition with the full-data one:
-    scikit-learn's ``adjusted_rand_score`` per k, and for ``chosen_k`` whether
-    each city stays with its cluster's core (:func:`core_membership`).
+    the adjusted Rand index per k (:func:`adjusted_rand_batch`, equal to scikit-learn's
+    ``adjusted_rand_score``), and for ``chosen_k`` whether each city stays with
+    its cluster's core (:func:`core_membership`).
 
     Design (39 cities; see ``benchmarks/bench_profiles.py``): every k of the
     diagnostics is resampled, since the ARI curve over k is what the expert
@@ -561,22 +621,21 @@ def bootstrap_stability(inputs: pd.DataFrame, partitions: dict, chosen_k: int, *
             for part in Parallel(n_jobs=jobs)(delayed(_refit)(samples, chunk, method, ks, seeds, distinct)
                                               for chunk in chunks):
                 fitted.update(part)
-    import sklearn
-
-    # 700 scores of 39 labels each: scikit-learn's argument checks cost more than the score itself,
-    # and the labels are ours (integer arrays of equal length)
-    with sklearn.config_context(skip_parameter_validation=True, assume_finite=True):
-        for b in range(runs):
-            unique, first = np.unique(drawn[b], return_index=True)     # distinct cities, first position
-            for k in ks:
-                if k > distinct[b] or (b, k) not in fitted:
-                    continue
-                labels = fitted[(b, k)][first]
-                reference = partitions[k][unique]
-                ari[k].append(float(adjusted_rand_score(reference, labels)))
-                if k == chosen_k:
-                    stays[unique] += core_membership(reference, labels)
-                    included[unique] += 1
+    pairs = []  # (k, reference labels, resample labels) on the distinct cities of each resample
+    for b in range(runs):
+        unique, first = np.unique(drawn[b], return_index=True)     # distinct cities, first position
+        for k in ks:
+            if k > distinct[b] or (b, k) not in fitted:
+                continue
+            labels = fitted[(b, k)][first]
+            reference = partitions[k][unique]
+            pairs.append((k, reference, labels))
+            if k == chosen_k:
+                stays[unique] += core_membership(reference, labels)
+                included[unique] += 1
+    scores = adjusted_rand_batch([p[1] for p in pairs], [p[2] for p in pairs])
+    for (k, _, _), score in zip(pairs, scores):
+        ari[k].append(float(score))
     per_k = pd.DataFrame({
         "k": ks,
         "ari_mean": [float(np.mean(ari[k])) if ari[k] else np.nan for k in ks],

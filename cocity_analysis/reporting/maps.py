@@ -321,13 +321,24 @@ def write_map_assets(processed_dir: str | Path) -> list[Path]:
     return _write_built(processed_dir, *build_map_assets(_read_cities(processed_dir)))
 
 
-def _write_built(processed_dir: Path, assets: MapAssets, boundaries) -> list[Path]:
-    from cocity_analysis.fileio import atomic_path
+def _boundaries_parquet(boundaries) -> bytes:
+    """The bytes of :data:`BOUNDARIES_FILE` for the GeoDataFrame ``boundaries``."""
+    buffer = io.BytesIO()
+    boundaries.reset_index().to_parquet(buffer, compression="zstd", index=False)
+    return buffer.getvalue()
 
-    written = []
-    with atomic_path(processed_dir / BOUNDARIES_FILE) as tmp:
-        boundaries.reset_index().to_parquet(tmp, compression="zstd", index=False)
-    written.append(processed_dir / BOUNDARIES_FILE)
+
+def _build_serialised(cities: pd.DataFrame) -> tuple[MapAssets, bytes]:
+    """:func:`build_map_assets` with the boundaries already as parquet bytes: what the background worker
+    returns, so that the main process never imports geopandas (about 0.7 s) to unpickle and write them."""
+    assets, boundaries = build_map_assets(cities)
+    return assets, _boundaries_parquet(boundaries)
+
+
+def _write_built(processed_dir: Path, assets: MapAssets, boundaries) -> list[Path]:
+    """Write the assets; ``boundaries`` a GeoDataFrame or its parquet bytes (:func:`_build_serialised`)."""
+    written = [write_bytes_atomic(processed_dir / BOUNDARIES_FILE, boundaries if isinstance(boundaries, bytes)
+                                  else _boundaries_parquet(boundaries))]
     written.append(write_bytes_atomic(processed_dir / BASE_IMAGE_FILE, assets.base_png))
     # the layout last: its signature marks the set as complete
     written.append(write_json_atomic(processed_dir / LAYOUT_FILE, assets.layout))
@@ -358,7 +369,7 @@ class BackgroundMapBuild:
             return
 
         self._executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        self._future = self._executor.submit(build_map_assets, cities)
+        self._future = self._executor.submit(_build_serialised, cities)
 
     def write(self, processed_dir: str | Path) -> list[Path]:
         processed_dir = Path(processed_dir)

@@ -235,32 +235,34 @@ def read_municipalities_2011(path: str | Path) -> pd.DataFrame:
     return frame.set_index("istat_code_2011").astype({"pop_2011": "int64"})
 
 
-def _read_region(files: _Files, level: Level, region: str, variables: dict[str, str],
-                 municipalities: pd.DataFrame) -> pd.DataFrame:
-    """One region file: (PROCOM as 6-digit 2011 code, variables as int64), validated."""
-    name = level.pattern.format(region=region)
-    label = files.label(level.folder, name)
-    text = _decode(files.read(level.folder, name), label)
-    rows = iter(_rows(text))
-    _, header = next(rows)
-    header = [value.strip() for value in header]
-    for column in header:
-        if column not in variables:
-            raise InputFileError(label, f"column {column!r} is not defined in the tracciato {level.tracciato}",
-                                 row=1, column=column)
-    wanted = [code for code in variables if _VARIABLE.fullmatch(code)]
-    missing = [code for code in wanted if code not in header]
-    if missing:
-        raise InputFileError(label, f"census variable {missing[0]} ({variables[missing[0]]}) is missing"
-                                    + (f", and {len(missing) - 1} more" if len(missing) > 1 else ""),
-                             row=1, column=missing[0])
-    if "PROCOM" not in header:
-        raise InputFileError(label, "column PROCOM (municipality code) is missing", row=1, column="PROCOM")
-    procom = header.index("PROCOM")
-    positions = [header.index(code) for code in wanted]
+def _parse_region_fast(records: list, header: list[str], procom: int, positions: list[int],
+                       known: set) -> tuple[list, list, np.ndarray] | None:
+    """(codes, lines, int64 matrix) of a region file's records in vectorised steps, or None when any row or
+    cell would be an error of :func:`_parse_region_checked` (which then names it)."""
+    codes, lines, kept = [], [], []
+    for line, fields in records:
+        if not any(value.strip() for value in fields):
+            continue
+        code = fields[procom].strip() if len(fields) == len(header) else ""
+        if not code.isdecimal() or len(code) > 6 or code.zfill(6) not in known:
+            return None
+        codes.append(code.zfill(6))
+        lines.append(line)
+        kept.append(fields)
+    if not kept:
+        return codes, lines, np.zeros((0, len(positions)), dtype="int64")
+    cells = np.char.strip(np.array(kept, dtype=str)[:, positions])
+    # \d+ (the checked reading) is str.isdecimal; beyond 18 digits int64 could overflow
+    if not np.char.isdecimal(cells).all() or np.char.str_len(cells).max() > 18:
+        return None
+    return codes, lines, cells.astype("int64")
+
+
+def _parse_region_checked(label: str, records: list, header: list[str], procom: int, positions: list[int],
+                          wanted: list[str], known: set) -> tuple[list, list, np.ndarray]:
+    """What :func:`_parse_region_fast` returns, row by row and cell by cell: raises on the first error."""
     codes, lines, matrix = [], [], []
-    known = set(municipalities.index)
-    for line, fields in rows:
+    for line, fields in records:
         if not any(value.strip() for value in fields):
             continue
         if len(fields) != len(header):
@@ -284,7 +286,39 @@ def _read_region(files: _Files, level: Level, region: str, variables: dict[str, 
         codes.append(code)
         lines.append(line)
         matrix.append(values)
-    frame = pd.DataFrame(np.array(matrix, dtype="int64").reshape(len(matrix), len(wanted)), columns=wanted)
+    return codes, lines, np.array(matrix, dtype="int64").reshape(len(matrix), len(wanted))
+
+
+def _read_region(files: _Files, level: Level, region: str, variables: dict[str, str],
+                 municipalities: pd.DataFrame) -> pd.DataFrame:
+    """One region file: (PROCOM as 6-digit 2011 code, variables as int64), validated."""
+    name = level.pattern.format(region=region)
+    label = files.label(level.folder, name)
+    text = _decode(files.read(level.folder, name), label)
+    rows = iter(_rows(text))
+    _, header = next(rows)
+    header = [value.strip() for value in header]
+    for column in header:
+        if column not in variables:
+            raise InputFileError(label, f"column {column!r} is not defined in the tracciato {level.tracciato}",
+                                 row=1, column=column)
+    wanted = [code for code in variables if _VARIABLE.fullmatch(code)]
+    missing = [code for code in wanted if code not in header]
+    if missing:
+        raise InputFileError(label, f"census variable {missing[0]} ({variables[missing[0]]}) is missing"
+                                    + (f", and {len(missing) - 1} more" if len(missing) > 1 else ""),
+                             row=1, column=missing[0])
+    if "PROCOM" not in header:
+        raise InputFileError(label, "column PROCOM (municipality code) is missing", row=1, column="PROCOM")
+    procom = header.index("PROCOM")
+    positions = [header.index(code) for code in wanted]
+    known = set(municipalities.index.tolist())  # tolist: iterating an arrow-backed index is slow
+    records = list(rows)
+    parsed = _parse_region_fast(records, header, procom, positions, known)
+    if parsed is None:  # some row or cell is wrong: the row-by-row reading names the first one
+        parsed = _parse_region_checked(label, records, header, procom, positions, wanted, known)
+    codes, lines, matrix = parsed
+    frame = pd.DataFrame(matrix, columns=wanted)
     frame.insert(0, "istat_code_2011", codes)
     frame.insert(1, "line", lines)
     frame.attrs["label"] = label
@@ -489,8 +523,11 @@ def load(raw_dir: str | Path = config.ISTAT_CENSUS2011_RAW_DIR, *, current_codes
             missing[code] = _reason("predecessor_absent", all_it=names(olds), all_en=names(olds),
                                     absent_it=names(lacking), absent_en=names(lacking))
             continue
-        values[code] = by_2011.loc[olds].sum()
-    out = pd.DataFrame.from_dict(values, orient="index").reindex(columns=every).astype("float64")
+        values[code] = olds
+    # each municipality of today: the sum of its 2011 predecessors' figures (integers, so exact in any order)
+    successor = pd.Series({old: code for code, olds in values.items() for old in olds}, dtype=object)
+    out = (by_2011.loc[successor.index].groupby(successor.to_numpy(), sort=True).sum()
+           .reindex(columns=every).astype("float64"))
     out.index = pd.Index(out.index.astype(str), name="istat_code")
     out = out[chosen].rename(columns=column_name).sort_index()
 
