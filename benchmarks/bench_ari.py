@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     import sklearn
     from sklearn.metrics import adjusted_rand_score
 
-    from cocity_analysis import profiles
+    from cocity_analysis.method import profiles
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
