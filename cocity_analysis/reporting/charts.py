@@ -480,8 +480,6 @@ def map_figure(geometry, *, colours: Mapping[str, str] | None = None, default_co
     matplotlib.figure.Figure
         One axes: regions, then the cities (one polygon each), their points, the highlight.
     """
-    import matplotlib.patheffects as effects
-
     p = palette()
     default_colour = default_colour or p[0]
     minx, miny, maxx, maxy = geometry.bounds
@@ -516,7 +514,8 @@ def map_figure(geometry, *, colours: Mapping[str, str] | None = None, default_co
         ax.annotate(highlight_label or str(city["name"].iloc[0]), (point.x, point.y),
                     xytext=(-9 if right else 9, 4), textcoords="offset points", ha="right" if right else "left",
                     fontsize=FONT_PT * 1.1, fontweight="bold", zorder=6,
-                    path_effects=[effects.withStroke(linewidth=3, foreground="white")])
+                    # a box, not a stroke path effect: with a path effect the name would be drawn as a path
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
     ax.set_xlim(minx, maxx)
     ax.set_ylim(miny, maxy)
     ax.set_aspect("equal")
