@@ -71,6 +71,7 @@ RC = {
     "xtick.color": MUTED,
     "ytick.color": MUTED,
     "text.color": "#1f2328",
+    "text.parse_math": False,  # a "$" in a city or indicator name is text, not mathtext
 }
 
 
@@ -106,23 +107,33 @@ def cluster_colours(n: int) -> dict[int, str]:
     return {number: p[(number - 1) % len(p)] for number in range(1, int(n) + 1)}
 
 
-def _figure(width: float, height: float) -> Figure:
-    import matplotlib
+def _styled(function):
+    """Run a figure function under matplotlib's defaults and :data:`RC`: every artist it creates reads these
+    settings, whatever style a notebook set globally, so a chart is the same everywhere."""
+    import functools
 
-    with matplotlib.rc_context(RC):
-        return Figure(figsize=(width, height))
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        import matplotlib.style
+
+        with matplotlib.style.context("default"), matplotlib.rc_context(RC):
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+def _figure(width: float, height: float) -> Figure:
+    return Figure(figsize=(width, height))
 
 
 def _axes(fig: Figure, *args, **kwargs):
-    import matplotlib
-
-    with matplotlib.rc_context(RC):
-        return fig.subplots(*args, **kwargs)
+    return fig.subplots(*args, **kwargs)
 
 
 # --- figures: data -> Figure -------------------------------------------------------------------
 
 
+@_styled
 def profile_figure(table: pd.DataFrame, series: Sequence[tuple[str, str]], *, title: str = "",
                    xlabel: str = "", no_data: str = "n.d.", colours: Mapping[str, str] | None = None,
                    value_text: Callable[[float], str] | None = None, xlim: tuple[float, float] | None = (0, 100),
@@ -235,6 +246,7 @@ def _margins(fig: Figure, *, left: float = 0.1, right: float = 0.1, top: float =
                         hspace=hspace, wspace=wspace)
 
 
+@_styled
 def intervals_figure(table: pd.DataFrame, n_positions: int, *, title: str = "", xlabel: str = "",
                      left_text: str = "", right_text: str = "", tick_text: Callable[[int], str] = str) -> Figure:
     """Rank intervals: per row a line from ``p05`` to ``p95`` and a dot at ``median`` (positions 1..n).
@@ -300,6 +312,7 @@ def intervals_figure(table: pd.DataFrame, n_positions: int, *, title: str = "", 
     return fig
 
 
+@_styled
 def line_panels_figure(panels: Sequence[dict], *, ncols: int = 1, title: str = "", highlight_x=None,
                        highlight_label: str = "", xlabel: str = "", point_labels: bool = True) -> Figure:
     """Small multiples of line charts (seaborn ``lineplot``), one axes per panel.
@@ -377,15 +390,17 @@ def line_panels_figure(panels: Sequence[dict], *, ncols: int = 1, title: str = "
     if title:
         fig.suptitle(_wrap(title, TITLE_CHARS), x=0.02, y=1 - 0.06 / fig.get_figheight(), ha="left", va="top",
                      fontsize=FONT_PT * 1.05, fontweight="bold")
-    legend = bool(highlight_label and highlight_x is not None)
+    marked = next((ax for ax in axes if ax.get_legend_handles_labels()[0]), None)
+    legend = bool(highlight_label and marked is not None)
     if legend:
-        fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", bbox_to_anchor=(0.5, 0.0),
+        fig.legend(*marked.get_legend_handles_labels(), loc="lower center", bbox_to_anchor=(0.5, 0.0),
                    frameon=False)
     _margins(fig, left=0.55, right=0.15, top=0.3 + title_in,
              bottom=0.2 + (0.3 if xlabel else 0) + (0.3 if legend else 0), hspace=0.55, wspace=0.35)
     return fig
 
 
+@_styled
 def biplot_figure(scores: pd.DataFrame, loadings: pd.DataFrame, explained: Sequence[float], *,
                   names: Mapping[str, str] | None = None, highlight: str | None = None,
                   labels: Mapping[str, str] | None = None, cluster_labels: Mapping[int, str] | None = None,
@@ -452,6 +467,7 @@ def biplot_figure(scores: pd.DataFrame, loadings: pd.DataFrame, explained: Seque
     return fig
 
 
+@_styled
 def map_figure(geometry, *, colours: Mapping[str, str] | None = None, default_colour: str | None = None,
                highlight: str | None = None, highlight_label: str | None = None,
                legend: Sequence[tuple[str, str]] = (), title: str = "", note: str = "",
@@ -535,6 +551,7 @@ def map_figure(geometry, *, colours: Mapping[str, str] | None = None, default_co
     return fig
 
 
+@_styled
 def message_figure(text: str) -> Figure:
     """A small figure that only says ``text`` (a view that cannot be drawn with the current choices)."""
     fig = _figure(WIDTH_IN, 1.0)
@@ -565,10 +582,10 @@ def svg_document(fig: Figure, salt: str = "cocity", *, tight: bool = False) -> s
     >>> svg_document(fig) == svg_document(fig)
     True
     """
-    import matplotlib
+    import matplotlib.style
 
     buffer = io.StringIO()
-    with matplotlib.rc_context({**RC, "svg.hashsalt": salt}):
+    with matplotlib.style.context("default"), matplotlib.rc_context({**RC, "svg.hashsalt": salt}):
         fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight" if tight else None,
                     pad_inches=0.06, facecolor="white")
     return buffer.getvalue()
@@ -602,10 +619,16 @@ def figure_svg(fig: Figure, *, title: str, description: str, chart_id: str = "co
     text = svg_document(fig, salt=chart_id)
     match = _SVG_RE.search(text)
     view_box = re.search(r'viewBox="([^"]+)"', match.group(1)).group(1)
+    body = match.group(2).strip()
+    # matplotlib numbers its groups per figure ("figure_1", "axes_1" ...): prefixed with the chart's
+    # id, two charts of one page never share an id
+    ids = set(re.findall(r'\bid="([^"]+)"', body))
+    body = re.sub(r'(\bid="|url\(#|href="#)([^")]+)',
+                  lambda m: m.group(1) + f"{chart_id}-" + m.group(2) if m.group(2) in ids else m.group(0), body)
     width_pt = float(view_box.split()[2])
     return templating.render("chart_svg.html.j2", view_box=view_box, max_width=round(width_pt * 4 / 3 * MAX_SCALE),
                              chart_id=chart_id, title=title, description=description,
-                             body=Markup(match.group(2).strip()))
+                             body=Markup(body))
 
 
 def figure_html(fig: Figure, *, title: str, description: str, chart_id: str, kind: str = "",
