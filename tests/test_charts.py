@@ -113,8 +113,9 @@ def test_map_highlights_one_city_and_colours_the_others(geometry):
     polygons = [c for c in ax.collections if not isinstance(c, PathCollection)]
     fills = [[mcolors.to_hex(f) for f in c.get_facecolor()] for c in polygons]
     assert fills[0] == [charts.LAND] and len(polygons[0].get_paths()) == 2   # the two regions
-    assert [colours["000002"], charts.palette()[0]] in fills            # the others: by colour, default blue
-    assert [charts.palette()[3]] in fills                               # the highlighted city on top
+    blue = charts.palette()[0]
+    assert fills[1] == [blue, colours["000002"], blue]                  # every city: by colour, default blue
+    assert fills[-1] == [charts.palette()[3]]                           # the highlighted city on top
     assert [t.get_text() for t in ax.texts if t.get_fontweight() == "bold"] == ["Alfa"]
     assert "confini non disponibili per: Delta" in [t.get_text() for t in fig.texts]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import html as html_module
 import json
 import math
 import re
@@ -394,17 +395,27 @@ def test_map_highlights_the_city(real_processed_dir):
     view = views.load_city_view(real_processed_dir, MATERA)
     html = charts.map_html(view)
     assert html.count("<svg") == 1 and 'role="img"' in html
-    assert "Matera tra le 39 Città Medie Sud (confini 2023)" in html   # the figure says its year
+    assert "Le 39 Città Medie Sud (confini comunali 2023)" in html      # the figure says its year
+    assert "<title id=\"cocity-map-title\">Matera tra le 39 Città Medie Sud</title>" in html
     geometry = report_maps.load_map_geometry(real_processed_dir)
+    # the drawing kept between reports gives the bytes of a fresh one, and another city leaves it clean
+    fresh = charts.figure_svg(charts.map_figure(geometry, highlight=MATERA, highlight_label="Matera",
+                                                title="Le 39 Città Medie Sud (confini comunali 2023)"),
+                              title="Matera tra le 39 Città Medie Sud", description=re.search(
+                                  r'<desc id="cocity-map-desc">(.*?)</desc>', html).group(1), chart_id="cocity-map")
+    assert html_module.unescape(str(fresh)) in html_module.unescape(html)
+    charts.map_html(views.load_city_view(real_processed_dir, AVELLINO))
+    assert charts.map_html(view) == html
     figure = charts.map_figure(geometry, highlight=MATERA, highlight_label="Matera")
     ax = figure.axes[0]
     vermillion = charts.palette()[3]
     import matplotlib.colors as mcolors
+    from matplotlib.collections import PathCollection
 
-    fills = [mcolors.to_hex(c.get_facecolor()[0]) for c in ax.collections if len(c.get_facecolor())]
-    assert vermillion in fills                                     # the city drawn on top in its colour
-    others = [c for c in ax.collections if len(c.get_facecolor()) == view.n_cities - 1]
-    assert others, "the other 38 cities, one polygon each"
+    polygons = [c for c in ax.collections if not isinstance(c, PathCollection)]
+    top = polygons[-1]                                             # the city drawn last, on top, in its colour
+    assert len(top.get_paths()) == 1 and mcolors.to_hex(top.get_facecolor()[0]) == vermillion
+    assert any(len(c.get_paths()) == view.n_cities for c in polygons[:-1]), "the 39, one polygon each"
     assert [t.get_text() for t in ax.texts if t.get_fontweight() == "bold"] == ["Matera"]
     svg = re.search(r"<svg.*?</svg>", html, flags=re.S).group(0)
     assert "Matera</text>" in svg                                  # its name as text, not a path

@@ -509,11 +509,12 @@ def map_figure(geometry, *, colours: Mapping[str, str] | None = None, default_co
     ax.set_axis_off()
     geometry.regions.plot(ax=ax, color=LAND, edgecolor=REGION_EDGE, linewidth=0.6)
     cities = geometry.cities
-    others = cities.drop(index=[highlight] if highlight in cities.index else [])
-    fills = [(colours or {}).get(str(c), default_colour) for c in others.index]
-    if len(others):
-        others.plot(ax=ax, color=fills, edgecolor="white", linewidth=0.3)
-        ax.scatter(others["point"].x, others["point"].y, s=14, color=fills, edgecolor="white", linewidth=0.4,
+    # every city in its colour, the highlighted one too (covered by its highlight, drawn last): the
+    # drawing without the highlight is then the same for every city report (see map_html)
+    fills = [(colours or {}).get(str(c), default_colour) for c in cities.index]
+    if len(cities):
+        cities.plot(ax=ax, color=fills, edgecolor="white", linewidth=0.3)
+        ax.scatter(cities["point"].x, cities["point"].y, s=14, color=fills, edgecolor="white", linewidth=0.4,
                    zorder=3)
     if label_regions:
         for name, row in geometry.regions.iterrows():
@@ -521,17 +522,6 @@ def map_figure(geometry, *, colours: Mapping[str, str] | None = None, default_co
             if minx <= point.x <= maxx and miny <= point.y <= maxy:
                 ax.text(point.x, point.y, str(name), ha="center", va="center", fontsize=FONT_PT * 0.75,
                         color=MUTED, style="italic", zorder=2)
-    if highlight is not None and highlight in cities.index:
-        city = cities.loc[[highlight]]
-        city.plot(ax=ax, color=p[3], edgecolor="#5a2300", linewidth=0.8, zorder=4)
-        point = city["point"].iloc[0]
-        ax.scatter([point.x], [point.y], s=70, color=p[3], edgecolor="white", linewidth=1.6, zorder=5)
-        right = point.x > minx + (maxx - minx) * 0.7
-        ax.annotate(highlight_label or str(city["name"].iloc[0]), (point.x, point.y),
-                    xytext=(-9 if right else 9, 4), textcoords="offset points", ha="right" if right else "left",
-                    fontsize=FONT_PT * 1.1, fontweight="bold", zorder=6,
-                    # a box, not a stroke path effect: with a path effect the name would be drawn as a path
-                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
     ax.set_xlim(minx, maxx)
     ax.set_ylim(miny, maxy)
     ax.set_aspect("equal")
@@ -548,7 +538,53 @@ def map_figure(geometry, *, colours: Mapping[str, str] | None = None, default_co
         fig.text(0.02, 0.02 / height, _wrap(note, LABEL_CHARS), ha="left", va="bottom", fontsize=FONT_PT * 0.8,
                  color=MUTED)
     _margins(fig, left=0.02, right=0.02, top=title_in, bottom=note_in + legend_in)
+    if highlight is not None:
+        _draw_highlight(fig, geometry, highlight, highlight_label)
     return fig
+
+
+@_styled
+def _draw_highlight(fig: Figure, geometry, code: str, label: str | None = None) -> list:
+    """Draw city ``code`` on top of a :func:`map_figure` in vermillion with its name; returns the
+    artists added (so that a kept drawing can take them off again)."""
+    ax = fig.axes[0]
+    if code not in geometry.cities.index:
+        return []
+    before = set(ax.get_children())
+    p = palette()
+    minx, _miny, maxx, _maxy = geometry.bounds
+    city = geometry.cities.loc[[code]]
+    city.plot(ax=ax, color=p[3], edgecolor="#5a2300", linewidth=0.8, zorder=4)
+    point = city["point"].iloc[0]
+    ax.scatter([point.x], [point.y], s=70, color=p[3], edgecolor="white", linewidth=1.6, zorder=5)
+    right = point.x > minx + (maxx - minx) * 0.7
+    ax.annotate(label or str(city["name"].iloc[0]), (point.x, point.y),
+                xytext=(-9 if right else 9, 4), textcoords="offset points", ha="right" if right else "left",
+                fontsize=FONT_PT * 1.1, fontweight="bold", zorder=6,
+                # a box, not a stroke path effect: with a path effect the name would be drawn as a path
+                bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+    return [artist for artist in ax.get_children() if artist not in before]
+
+
+#: The map of the city reports without a highlight, kept for the next report of this kernel: drawing
+#: it is most of a map's cost and it is the same for every city (the highlight is added and taken off
+#: again around each export; the bytes equal those of a fresh map_figure, tests check it).
+_MAP_BASE: dict = {}
+
+
+def _city_map_figure_html(geometry, code: str, label: str, *, title: str, note: str, html_title: str,
+                          **html) -> Markup:
+    key = (title, note)
+    if _MAP_BASE.get("geometry") is not geometry or _MAP_BASE.get("key") != key:
+        _MAP_BASE.clear()
+        _MAP_BASE.update(geometry=geometry, key=key, figure=map_figure(geometry, title=title, note=note))
+    fig = _MAP_BASE["figure"]
+    added = _draw_highlight(fig, geometry, code, label)
+    try:
+        return figure_html(fig, title=html_title, **html)
+    finally:
+        for artist in added:
+            artist.remove()
 
 
 @_styled
@@ -619,7 +655,8 @@ def figure_svg(fig: Figure, *, title: str, description: str, chart_id: str = "co
     text = svg_document(fig, salt=chart_id)
     match = _SVG_RE.search(text)
     view_box = re.search(r'viewBox="([^"]+)"', match.group(1)).group(1)
-    body = match.group(2).strip()
+    # the RDF metadata names its vocabularies by URL: left out (nothing in a report points elsewhere)
+    body = re.sub(r"<metadata>.*?</metadata>", "", match.group(2), flags=re.S).strip()
     # matplotlib numbers its groups per figure ("figure_1", "axes_1" ...): prefixed with the chart's
     # id, two charts of one page never share an id
     ids = set(re.findall(r'\bid="([^"]+)"', body))
@@ -812,13 +849,14 @@ def map_html(view: CityView) -> str:
         return _section(_tv(view, "map_h"), "map", nodata=[_tv(view, "map_missing", reason=error)])
     names = geometry.cities["name"].to_dict()
     regions = ", ".join(str(r) for r in geometry.regions.index)
-    title = _tv(view, "fig_map_title", city=view.name, year=geometry.layout.get("year", report_maps.GEOPOP_YEAR))
+    drawn = _tv(view, "fig_map_title", year=geometry.layout.get("year", report_maps.GEOPOP_YEAR))
     note = _tv(view, "fig_map_no_boundary", names=", ".join(names.get(c, c) for c in geometry.missing)) \
         if geometry.missing else ""
-    fig = map_figure(geometry, highlight=view.code, highlight_label=view.name, title=title, note=note)
     rows = [[view.name]] + [[n] for c, n in sorted(names.items(), key=lambda i: i[1]) if c != view.code]
-    chart = figure_html(fig, title=title, description=_tv(view, "map_desc", city=view.name, regions=regions),
-                        chart_id="cocity-map", kind="map",
+    chart = _city_map_figure_html(geometry, view.code, view.name, title=drawn, note=note,
+                                  html_title=_tv(view, "map_title", city=view.name),
+                                  description=_tv(view, "map_desc", city=view.name, regions=regions),
+                                  chart_id="cocity-map", kind="map",
                         caption=_tv(view, "map_caption", city=view.name, source=geometry.source(view.lang)),
                         headers=[_tv(view, "fig_col_city")], rows=rows,
                         summary=_tv(view, "fig_data"))

@@ -350,9 +350,19 @@ def load_map_geometry(processed_dir: str | Path, codes=None) -> MapGeometry:
     processed_dir = Path(processed_dir).resolve()
     layout, boundaries, regions = _load_files(processed_dir)
     codes = [str(c) for c in (codes if codes is not None else _read_cities(processed_dir).index)]
+    key = (id(boundaries), tuple(codes))
+    if _GEOMETRY.get("key") == key and _GEOMETRY.get("boundaries") is boundaries:
+        return _GEOMETRY["geometry"]
     present = [c for c in codes if c in boundaries.index]
     cities = boundaries.loc[present, ["name", "geometry"]].copy()
     cities["point"] = cities.geometry.representative_point()
     bounds = tuple(float(v) for v in layout["bounds_epsg3035"])
-    return MapGeometry(regions=regions, cities=cities, bounds=bounds, layout=layout,
-                       missing=[c for c in codes if c not in present])
+    geometry = MapGeometry(regions=regions, cities=cities, bounds=bounds, layout=layout,
+                           missing=[c for c in codes if c not in present])
+    _GEOMETRY.clear()
+    _GEOMETRY.update(key=key, boundaries=boundaries, geometry=geometry)
+    return geometry
+
+
+#: The last geometry built (one per kernel: every report of a batch asks for the same one).
+_GEOMETRY: dict = {}
