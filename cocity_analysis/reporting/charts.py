@@ -170,7 +170,7 @@ def profile_figure(table: pd.DataFrame, series: Sequence[tuple[str, str]], *, ti
     --------
     >>> table = pd.DataFrame({"label": ["Lavoro", "Casa"], "city": [40.0, np.nan], "mean_39": [50.0, 45.0]})
     >>> fig = profile_figure(table, [("city", "Matera"), ("mean_39", "Media delle 39")])
-    >>> [round(p.get_width(), 1) for p in fig.axes[0].containers[0]]
+    >>> [float(p.get_width()) for p in fig.axes[0].containers[0]]
     [40.0]
     """
     colours = {**series_colours(), **(colours or {})}
@@ -267,13 +267,13 @@ def intervals_figure(table: pd.DataFrame, n_positions: int, *, title: str = "", 
     -------
     matplotlib.figure.Figure
         ``ax.collections[0]`` the intervals (a LineCollection, one segment per row),
-        ``ax.collections[1]`` the medians (offsets ``(median, row)``).
+        ``ax.collections[1]`` the medians (offsets ``(median, row + 0.62)``: each row's label sits above it).
 
     Examples
     --------
     >>> t = pd.DataFrame({"label": ["Casa"], "p05": [1.0], "p95": [3.0], "median": [2.0]})
     >>> intervals_figure(t, 4).axes[0].collections[1].get_offsets().tolist()
-    [[2.0, 0.0]]
+    [[2.0, 0.62]]
     """
     n = len(table)
     title_lines = _lines(title, TITLE_CHARS)
