@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import io
 import json
 import shutil
 import warnings
@@ -32,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cocity_analysis.fileio import write_json_atomic
+from cocity_analysis.fileio import write_bytes_atomic, write_json_atomic
 
 BOUNDARIES_FILE = "map_boundaries.parquet"
 REGIONS_FILE = "map_regions.parquet"
