@@ -118,6 +118,14 @@ def _bindings(scope: ast.AST, name: str):
                         yield "element", node.iter, index
 
 
+_MODULE: list[ast.Module] = []  # the module being scanned: its top-level constants resolve names too
+
+
+def _module_values(name: str) -> list[ast.AST]:
+    return [node.value for module in _MODULE[-1:] for node in module.body
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)]
+
+
 def _keys(expr: ast.AST, scope: ast.AST, depth: int = 0) -> set:
     """The text keys an expression can take: strings, or compiled patterns for f-strings."""
     if depth > 8:
@@ -134,6 +142,8 @@ def _keys(expr: ast.AST, scope: ast.AST, depth: int = 0) -> set:
         for kind, node, position in _bindings(scope, expr.id):
             found |= (_keys(node, scope, depth + 1) if kind == "value"
                       else _elements(node, position, scope, depth + 1))
+        for node in ([] if found else _module_values(expr.id)):
+            found |= _keys(node, scope, depth + 1)
         if found:
             return found
     raise _Unresolved(ast.unparse(expr))
@@ -156,6 +166,8 @@ def _elements(iterable: ast.AST, position, scope: ast.AST, depth: int) -> set:
         for kind, node, _position in _bindings(scope, iterable.id):
             if kind == "value":
                 found |= _elements(node, position, scope, depth + 1)
+        for node in ([] if found else _module_values(iterable.id)):
+            found |= _elements(node, position, scope, depth + 1)
         if found:
             return found
     if isinstance(iterable, (ast.ListComp, ast.GeneratorExp)):
@@ -171,6 +183,7 @@ def _used_keys():
     used, unresolved = [], []
     for path in sorted(config.PACKAGE_DIR.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
+        _MODULE[:] = [tree]
         scopes = [tree] + [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
         for scope in scopes:
             inner = {id(n) for s in ast.walk(scope) if s is not scope and isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))

@@ -899,9 +899,9 @@ def income_chart_html(view: CityView) -> str:
     title = _tv(view, "fig_income_title", city=view.name, years=span)
     fig = line_panels_figure([{k: v for k, v in p.items() if k not in ("column", "decimals")} for p in panels],
                              xlabel=_tv(view, "fig_income_axis"))
-    texts = [_tv(view, key, values="; ".join(f"{x}: {t}" for x, t in zip(p["x"], p["text"])))
-             for p, key in zip(panels, [{"income_per_taxpayer": "income_text_income",
-                                         "share_taxpayers_le_10k": "income_text_low"}[p["column"]] for p in panels])]
+    texts = [_tv(view, "income_text_income" if p["column"] == "income_per_taxpayer" else "income_text_low",
+                 values="; ".join(f"{x}: {t}" for x, t in zip(p["x"], p["text"])))
+             for p in panels]
     # the caption gives every value drawn, in words: the chart's text alternative
     chart = figure_html(fig, title=title, description=_tv(view, "fig_income_desc", titles="; ".join(titles)),
                         chart_id="cocity-income", kind="income",
