@@ -33,13 +33,14 @@ from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from cocity_analysis import FOCUS_AREA_LABELS, FOCUS_AREAS, config, pipeline
 from cocity_analysis.method import composite, indicators, priorities, profiles
 from cocity_analysis.errors import CocityError
 from cocity_analysis.method.choices import CHOICES, Method, dump_method, from_dict, load_method
-from cocity_analysis.reporting import charts
+from cocity_analysis.reporting import charts, templating
 from cocity_analysis.reporting import maps as report_maps
 from cocity_analysis.reporting.messages import _t, short_area_label
 
@@ -453,6 +454,15 @@ def priority_table(analysis: pipeline.Analysis, code: str) -> pd.DataFrame:
     return table
 
 
+#: The panel is for the programme's thematic experts: Italian, like the reports' default.
+LANG = "it"
+
+
+def _panel():
+    """The macros of ``explore_panel.html.j2`` (headings, notes, errors, the table box), autoescaped."""
+    return templating.environment().get_template("explore_panel.html.j2").module
+
+
 #: ipywidgets keeps an HTML widget's content at its natural width (``flex-shrink: 0``): let the views'
 #: content shrink to the column, so a figure scales down and a wide table scrolls in its own box.
 PANEL_CSS = ".cocity-view .widget-html-content{flex:1 1 auto;min-width:0;max-width:100%}"
@@ -470,8 +480,7 @@ def priority_html(table: pd.DataFrame) -> str:
     body = shown.to_html(index=False, escape=True, na_rep="dati non disponibili", border=0)
     # long headers wrap (JupyterLab keeps table cells on one line); what still does not fit scrolls
     # inside the box instead of widening the output area
-    return (f'<div class="cocity-table" style="max-width:100%;overflow-x:auto"><style>{TABLE_CSS}</style>'
-            f'{body}</div>')
+    return str(_panel().table(TABLE_CSS, Markup(body)))
 
 
 # --- plots: the chart functions of the reports (cocity_analysis.reporting.charts) ------------------
@@ -705,24 +714,25 @@ class ExploreApp:
             raise CocityError(f"codice città {city!r} non presente in {state.processed_dir}")
         style = {"description_width": "120px"}
         self.controls = {
-            "city": w.Dropdown(options=options, value=city or options[0][1], description="Città", style=style),
+            "city": w.Dropdown(options=options, value=city or options[0][1], description=_t(LANG, "explore_city"),
+                               style=style),
             "normalisation": w.Dropdown(
                 options=[(NORMALISATION_LABELS.get(c, c), c) for c in choices["normalisation"]],
-                value=method.normalisation, description="Normalizzazione", style=style),
+                value=method.normalisation, description=_t(LANG, "explore_normalisation"), style=style),
             "aggregation": w.Dropdown(
                 options=[(AGGREGATION_LABELS.get(c, c), c) for c in choices["aggregation"]],
-                value=method.aggregation, description="Aggregazione", style=style),
-            "k": w.Dropdown(options=[("automatico (silhouette)", "auto")] + [(str(k), k) for k in K_CHOICES],
-                            value="auto" if method.k is None else int(method.k), description="Numero di profili",
+                value=method.aggregation, description=_t(LANG, "explore_aggregation"), style=style),
+            "k": w.Dropdown(options=[(_t(LANG, "explore_k_auto"), "auto")] + [(str(k), k) for k in K_CHOICES],
+                            value="auto" if method.k is None else int(method.k), description=_t(LANG, "explore_k"),
                             style=style),
         }
         need = state.catalogue.loc[indicators.need_ids(state.catalogue)]
         areas_with_data = set(need.loc[need["available"].astype(bool), "focus_area"])
         for area in FOCUS_AREAS:
-            suffix = "" if area in areas_with_data else " (dati non disponibili)"
             self.controls[f"weight:{area}"] = w.FloatSlider(
                 value=float(method.area_weights[area]), min=0.0, max=3.0, step=0.1,
-                description="Peso " + SHORT_AREA_LABELS[area] + suffix, style=style,
+                description=_t(LANG, "explore_weight" if area in areas_with_data else "explore_weight_no_data",
+                               area=SHORT_AREA_LABELS[area]), style=style,
                 disabled=area not in areas_with_data, continuous_update=False,
                 layout=w.Layout(width="100%"))
         excluded = set(method.excluded_indicators)
@@ -735,9 +745,10 @@ class ExploreApp:
         for view in self.views.values():
             view.add_class("cocity-view")
         self.status = w.HTML()
-        self.scenario_name = w.Text(placeholder="es. pesi-abitare", description="Nome scenario", style=style)
-        self.save_button = w.Button(description="Salva scenario", icon="save", button_style="primary")
-        self.overwrite = w.Checkbox(value=False, description="sovrascrivi se esiste", indent=False)
+        self.scenario_name = w.Text(placeholder=_t(LANG, "explore_scenario_placeholder"),
+                                    description=_t(LANG, "explore_scenario_name"), style=style)
+        self.save_button = w.Button(description=_t(LANG, "explore_save"), icon="save", button_style="primary")
+        self.overwrite = w.Checkbox(value=False, description=_t(LANG, "explore_overwrite"), indent=False)
         self.save_message = w.HTML()
         self.save_button.on_click(lambda _: self.save())
         for control in self.controls.values():
@@ -752,18 +763,18 @@ class ExploreApp:
         for area in FOCUS_AREAS:
             boxes = [c[f"indicator:{i}"] for i, _, a in self.state.indicator_options() if a == area]
             if boxes:
-                indicator_groups.append(w.VBox([w.HTML(f"<b>{html.escape(AREA_LABELS[area])}</b>"), *boxes]))
+                indicator_groups.append(w.VBox([w.HTML(str(_panel().heading(AREA_LABELS[area]))), *boxes]))
         missing = self.state.catalogue[~self.state.catalogue["available"]]
-        note = w.HTML("<br>".join(f"<i>{html.escape(row['label_it'])}: dati non disponibili "
-                                  f"({html.escape(str(row['missing_reason'] or ''))})</i>"
-                                  for _, row in missing.iterrows()))
+        note = w.HTML(str(_panel().missing_note(
+            [_t(LANG, "explore_missing", label=row["label_it"], reason=str(row["missing_reason"] or ""))
+             for _, row in missing.iterrows()])))
         panel = w.VBox([c["city"], c["normalisation"], c["aggregation"], c["k"],
-                        w.HTML("<b>Pesi delle aree nella graduatoria</b>"),
+                        w.HTML(str(_panel().heading(_t(LANG, "explore_weights_h")))),
                         *[c[f"weight:{a}"] for a in FOCUS_AREAS],
-                        w.HTML("<b>Indicatori</b>"), *indicator_groups, note],
+                        w.HTML(str(_panel().heading(_t(LANG, "explore_indicators_h")))), *indicator_groups, note],
                        layout=w.Layout(flex="0 0 auto", width="330px", max_width="100%"))
         # controls on the left, views beside them; on an area narrower than both the views wrap below
-        css = w.HTML(f"<style>{PANEL_CSS}</style>", layout=w.Layout(height="0px", min_height="0px", margin="0px"))
+        css = w.HTML(str(_panel().panel_css(PANEL_CSS)), layout=w.Layout(height="0px", min_height="0px", margin="0px"))
         views = w.VBox([css, self.status, self.views["profile"], self.views["table"], self.views["biplot"],
                         self.views["map"]], layout=w.Layout(flex="1 1 440px", min_width="0", max_width="100%"))
         return w.Box([panel, views], layout=w.Layout(display="flex", flex_flow="row wrap", width="100%",
@@ -788,7 +799,7 @@ class ExploreApp:
         try:
             view = build_view(self.state, self.current_method(), self.controls["city"].value, previous=self.view)
         except CocityError as error:
-            self.status.value = f"<b style='color:#b00'>Errore:</b> {html.escape(str(error))}"
+            self.status.value = str(_panel().error(_t(LANG, "explore_error"), str(error)))
             return None
         previous, self.view = self.view, view
         self.status.value = html.escape(view.summary)
@@ -807,9 +818,8 @@ class ExploreApp:
             path = save_scenario(name, self.current_method(), self.state.processed_dir,
                                  overwrite=self.overwrite.value)
         except CocityError as error:
-            self.save_message.value = f"<b style='color:#b00'>Errore:</b> {html.escape(str(error))}"
+            self.save_message.value = str(_panel().error(_t(LANG, "explore_error"), str(error)))
             return None
-        self.save_message.value = (f"Scenario salvato in <code>{html.escape(str(path))}</code>. "
-                                   f"Per usarlo nell'esecuzione programmata: "
-                                   f"<code>cocity prepare --scenario {html.escape(str(path))}</code>")
+        self.save_message.value = str(_panel().saved(_t(LANG, "explore_saved"), str(path), _t(LANG, "explore_saved_use"),
+                                                     f"cocity prepare --scenario {path}"))
         return path
