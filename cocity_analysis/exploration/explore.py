@@ -509,7 +509,6 @@ def svg_img(svg: str, alt: str = "") -> str:
 
     Sized by :data:`FIGURE_STYLE`: at most as wide as the output area that holds it.
     """
-    from cocity_analysis.reporting import templating
 
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
     return str(templating.render("explore_figure.html.j2", style=FIGURE_STYLE, alt=alt,
