@@ -33,15 +33,6 @@ class InputFileError(CocityError):
         prefix = ", ".join(where)
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
-    def __reduce__(self):
-        # keyword-only arguments: the default pickling (``cls(*args)``) cannot rebuild it, and a
-        # source loaded in a worker process sends its error back pickled
-        return _input_file_error, (self.path, self.reason, self.row, self.column)
-
-
-def _input_file_error(path, message, row, column) -> InputFileError:
-    return InputFileError(path, message, row=row, column=column)
-
 
 class NameResolutionError(CocityError):
     """A municipality name that is unknown or ambiguous; lists the candidates."""

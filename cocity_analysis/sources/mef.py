@@ -679,20 +679,6 @@ def find_local(year: int, raw_dir: str | Path = config.MEF_RAW_DIR) -> Path | No
 _FILE_YEAR = re.compile(r"^Redditi_e_principali_variabili_IRPEF_su_base_comunale_CSV_(\d{4})\.(zip|csv)$")
 
 
-def file_year(name: str) -> int | None:
-    """Tax year in an official MEF file name (zip or CSV), or None for another name.
-
-    Examples
-    --------
-    >>> file_year("Redditi_e_principali_variabili_IRPEF_su_base_comunale_CSV_2020.csv")
-    2020
-    >>> file_year("redditi.csv") is None
-    True
-    """
-    match = _FILE_YEAR.match(name)
-    return int(match.group(1)) if match else None
-
-
 def find_all(raw_dir: str | Path = config.MEF_RAW_DIR) -> dict[int, Path]:
     """Every MEF file in ``raw_dir``, by tax year (the zip preferred to the CSV of the same year).
 
