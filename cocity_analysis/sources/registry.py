@@ -128,11 +128,12 @@ def _build_index(municipalities: pd.DataFrame) -> _Index:
 
     full_names = frame["name_full"] if "name_full" in frame.columns else pd.Series(None, index=frame.index)
     for code, name, full in zip(frame.index, frame["name"], full_names):
-        add(name, code)
+        texts = [name]
         if isinstance(full, str):
-            add(full, code)
-            for part in full.split("/"):  # bilingual names, e.g. Bolzano/Bozen
-                add(part, code)
+            texts += [full, *full.split("/")]  # bilingual names, e.g. Bolzano/Bozen
+        # most names equal their full form: each distinct text is normalised once per code
+        for text in dict.fromkeys(texts):
+            add(text, code)
     provinces = {}
     for abbr in frame["province_abbr"].dropna().unique():
         provinces[str(abbr).upper()] = str(abbr)
