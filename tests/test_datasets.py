@@ -276,9 +276,11 @@ def test_two_prepares_at_once_one_waits_the_other_writes(tmp_path):
         assert first.poll() is None and time.monotonic() < deadline, first.communicate()
         time.sleep(0.05)
     holder = _holder(root)
+    # the patient one starts first, so that it asks for the lock while the first still holds it even on a
+    # loaded machine (the impatient one's own start-up would otherwise leave the first time to finish)
+    patient = _start(_prepare_argv(root, "--seed", "3", "--wait", "300"))
     impatient = subprocess.run(_prepare_argv(root, "--seed", "2", "--wait", "0.5"), env=_env(), cwd=REPO,
                                capture_output=True, text=True, timeout=300, check=False)
-    patient = _start(_prepare_argv(root, "--seed", "3", "--wait", "300"))
     out_first, err_first = first.communicate(timeout=300)
     out_patient, err_patient = patient.communicate(timeout=300)
     assert first.returncode == 0, err_first
