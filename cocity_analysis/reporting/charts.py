@@ -19,6 +19,7 @@ notebooks call; ``notebooks/explore.ipynb`` draws with the same figure functions
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import math
@@ -114,12 +115,46 @@ def _styled(function):
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        import matplotlib.style
-
-        with matplotlib.style.context("default"), matplotlib.rc_context(RC):
+        with _chart_style():
             return function(*args, **kwargs)
 
     return wrapper
+
+
+#: rcParams of :func:`_chart_style` per extra setting (validated once: ``style.context("default")``
+#: validates some 300 values on every entry, ~5 ms, and a report enters it a dozen times).
+_STYLE_PARAMS: dict = {}
+
+
+def _style_params(extra: tuple = ()) -> dict:
+    params = _STYLE_PARAMS.get(extra)
+    if params is None:
+        import matplotlib
+        import matplotlib.style
+
+        with matplotlib.style.context("default"), matplotlib.rc_context({**RC, **dict(extra)}):
+            current = matplotlib.rcParams
+            # the settings a style leaves alone (backend, interactive, ...) stay the session's
+            kept = getattr(matplotlib.style, "_STYLE_BLACKLIST", set()) | {"backend"}
+            params = {k: current._get(k) for k in current if k not in kept}
+        _STYLE_PARAMS[extra] = params
+    return params
+
+
+@contextlib.contextmanager
+def _chart_style(**extra):
+    """matplotlib's defaults, then :data:`RC` and ``extra`` (the same rcParams as
+    ``style.context("default")`` + ``rc_context(RC)``), restored on exit."""
+    import matplotlib
+
+    params = _style_params(tuple(sorted(extra.items())))
+    current = matplotlib.rcParams
+    saved = {k: current._get(k) for k in params}
+    current._update_raw(params)
+    try:
+        yield
+    finally:
+        current._update_raw(saved)
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -618,10 +653,8 @@ def svg_document(fig: Figure, salt: str = "cocity", *, tight: bool = False) -> s
     >>> svg_document(fig) == svg_document(fig)
     True
     """
-    import matplotlib.style
-
     buffer = io.StringIO()
-    with matplotlib.style.context("default"), matplotlib.rc_context({**RC, "svg.hashsalt": salt}):
+    with _chart_style(**{"svg.hashsalt": salt}):
         fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight" if tight else None,
                     pad_inches=0.06, facecolor="white")
     return buffer.getvalue()
