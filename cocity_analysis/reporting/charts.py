@@ -429,12 +429,15 @@ def line_panels_figure(panels: Sequence[dict], *, ncols: int = 1, title: str = "
     fig = _figure(WIDTH_IN, 0.5 + 1.9 * nrows + title_in)
     axes = np.atleast_1d(_axes(fig, nrows, ncols, squeeze=False)).ravel()
     p = palette()
+    ticked = False  # some panel shows y tick labels (room for them on the left)
     for ax, panel in zip(axes, panels):
         frame = pd.DataFrame({"x": list(panel["x"]), "y": pd.to_numeric(pd.Series(list(panel["y"])), errors="coerce")})
         texts = list(panel.get("text") or [None] * len(frame))
         keep = frame["y"].notna().to_numpy()
         frame = frame[keep]
         texts = [t for t, k in zip(texts, keep) if k]
+        labelled = point_labels and bool(texts) and all(texts)
+        ticked = ticked or not labelled
         frame = frame.sort_values("x")
         ax.plot(frame["x"], frame["y"], color=p[0], marker="o", markersize=5, linewidth=1.8,
                 markeredgecolor="white")
@@ -445,7 +448,10 @@ def line_panels_figure(panels: Sequence[dict], *, ncols: int = 1, title: str = "
         ax.set_ylabel("")
         ax.set_xlabel(xlabel if ax in axes[-ncols:] else "")
         ax.grid(axis="y", color="#d0d7de", linewidth=0.6)
-        if "format" in panel:
+        if labelled:
+            # every point carries its value: the y tick labels would only repeat it, less exactly
+            ax.tick_params(axis="y", labelleft=False, length=0)
+        elif "format" in panel:
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos, f=panel["format"]: f(v)))
         low, high = frame["y"].min(), frame["y"].max()
         pad = (high - low) * 0.25 or abs(high) * 0.1 or 1.0
@@ -472,7 +478,7 @@ def line_panels_figure(panels: Sequence[dict], *, ncols: int = 1, title: str = "
     if legend:
         fig.legend(*marked.get_legend_handles_labels(), loc="lower center", bbox_to_anchor=(0.5, 0.0),
                    frameon=False)
-    _margins(fig, left=0.55, right=0.15, top=0.3 + title_in,
+    _margins(fig, left=0.55 if ticked else 0.2, right=0.15, top=0.3 + title_in,
              bottom=0.2 + (0.3 if xlabel else 0) + (0.3 if legend else 0), hspace=0.55, wspace=0.35)
     return fig
 
