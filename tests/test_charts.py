@@ -162,3 +162,32 @@ def test_figure_html_carries_the_values_as_a_table(table):
     assert html.count("<svg") == 1 and "<figcaption>Fonte: fixture</figcaption>" in html
     assert "<details class=\"cocity-chart-data\"><summary>Valori del grafico</summary>" in html
     assert '<td data-label="Area">&lt;Casa&gt;</td><td data-label="Valore" class=num>12,5</td>' in html
+
+
+def test_a_kept_frame_draws_the_bytes_of_a_fresh_figure(table):
+    """The report kernels draw each city on a kept frame (``_on_frame``): the SVG equals the fresh
+    figure's, and a city drawn before leaves nothing behind (other values, other missing bars)."""
+    other = table.assign(city=[80.0, 5.0, math.nan, math.nan], cluster_mean=[math.nan, 1.0, 2.0, 3.0],
+                         status=["", "", "dati non disponibili", "dati parziali"],
+                         label=["Lavoro", "Casa (dati limitati)", "Povertà", "Cultura"])
+    kwargs = {"title": "Punteggi (dati 2021)", "xlabel": "Punteggio di bisogno (0-100)"}
+    fresh = {id(t): charts.svg_document(charts.profile_figure(t, SERIES, **kwargs)) for t in (table, other)}
+    charts._FRAMES.clear()
+    build = lambda: charts._profile_frame(len(table), len(SERIES), xlim=(0, 100), **kwargs)  # noqa: E731
+    for t in (other, table, other, table):
+        with charts._on_frame(("test-profile",), build) as fig:
+            charts._profile_data(fig, t, SERIES, no_data="n.d.", colours=None, value_text=None, xlim=(0, 100),
+                                 highlight="city")
+            assert charts.svg_document(fig) == fresh[id(t)]
+    kept = charts._FRAMES[("test-profile",)].axes[0]
+    assert not kept.containers and not kept.texts and not kept.patches and kept.get_legend() is None  # the data taken off
+    intervals = [pd.DataFrame({"label": ["Casa", "Lavoro"], "p05": p05, "p95": [3.0, 4.0], "median": [2.0, 3.0]})
+                 for p05 in ([1.0, 2.0], [2.0, 1.0])]
+    fresh = [charts.svg_document(charts.intervals_figure(t, 4, title="Posizioni (2021)", left_text="sopra",
+                                                         right_text="sotto")) for t in intervals]
+    for t, expected in zip(intervals * 2, fresh * 2):
+        with charts._on_frame(("test-intervals",), lambda: charts._intervals_frame(2, 4, title="Posizioni (2021)",
+                                                                                   xlabel="", tick_text=str)) as fig:
+            charts._intervals_data(fig, t, left_text="sopra", right_text="sotto")
+            assert charts.svg_document(fig) == expected
+    charts._FRAMES.clear()

@@ -406,6 +406,7 @@ def test_map_highlights_the_city(real_processed_dir):
     assert html_module.unescape(str(fresh)) in html_module.unescape(html)
     charts.map_html(views.load_city_view(real_processed_dir, AVELLINO))
     assert charts.map_html(view) == html
+
     figure = charts.map_figure(geometry, highlight=MATERA, highlight_label="Matera")
     ax = figure.axes[0]
     vermillion = charts.palette()[3]
@@ -422,6 +423,23 @@ def test_map_highlights_the_city(real_processed_dir):
     alternative = html.split('class="cocity-chart-data"', 1)[1]
     assert alternative.count("<tr><td") == view.n_cities and "<td" in alternative
     assert_self_contained(html)
+
+
+def test_charts_on_kept_frames_equal_fresh_ones(real_processed_dir):
+    """The profile and interval charts drawn on a kernel's kept frame are the bytes of a first drawing,
+    whichever cities came before (one city leaves no trace in the next)."""
+    cities = [MATERA, AVELLINO, BARLETTA, ANDRIA]
+    def draw(code):
+        view = views.load_city_view(real_processed_dir, code)
+        return charts.profile_chart_html(view) + sections.ranking_html(view)
+    fresh = {}
+    for code in cities:
+        charts._FRAMES.clear()
+        fresh[code] = draw(code)
+    for code in cities[::-1] + cities:
+        assert draw(code) == fresh[code], code
+    assert "Matera" in fresh[MATERA] and fresh[MATERA].count("<svg") == 2
+
 
 
 def test_external_reference_detector():

@@ -19,6 +19,7 @@ notebooks call; ``notebooks/explore.ipynb`` draws with the same figure functions
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import math
@@ -114,12 +115,46 @@ def _styled(function):
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        import matplotlib.style
-
-        with matplotlib.style.context("default"), matplotlib.rc_context(RC):
+        with _chart_style():
             return function(*args, **kwargs)
 
     return wrapper
+
+
+#: rcParams of :func:`_chart_style` per extra setting (validated once: ``style.context("default")``
+#: validates some 300 values on every entry, ~5 ms, and a report enters it a dozen times).
+_STYLE_PARAMS: dict = {}
+
+
+def _style_params(extra: tuple = ()) -> dict:
+    params = _STYLE_PARAMS.get(extra)
+    if params is None:
+        import matplotlib
+        import matplotlib.style
+
+        with matplotlib.style.context("default"), matplotlib.rc_context({**RC, **dict(extra)}):
+            current = matplotlib.rcParams
+            # the settings a style leaves alone (backend, interactive, ...) stay the session's
+            kept = getattr(matplotlib.style, "_STYLE_BLACKLIST", set()) | {"backend"}
+            params = {k: current._get(k) for k in current if k not in kept}
+        _STYLE_PARAMS[extra] = params
+    return params
+
+
+@contextlib.contextmanager
+def _chart_style(**extra):
+    """matplotlib's defaults, then :data:`RC` and ``extra`` (the same rcParams as
+    ``style.context("default")`` + ``rc_context(RC)``), restored on exit."""
+    import matplotlib
+
+    params = _style_params(tuple(sorted(extra.items())))
+    current = matplotlib.rcParams
+    saved = {k: current._get(k) for k in params}
+    current._update_raw(params)
+    try:
+        yield
+    finally:
+        current._update_raw(saved)
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -173,11 +208,23 @@ def profile_figure(table: pd.DataFrame, series: Sequence[tuple[str, str]], *, ti
     >>> [float(p.get_width()) for p in fig.axes[0].containers[0]]
     [40.0]
     """
-    colours = {**series_colours(), **(colours or {})}
-    value_text = value_text or (lambda v: f"{v:.1f}")
-    n, m = len(table), len(series)
-    bar, label_space = 0.8 / max(m, 1), 0.55  # data units: a group is its label, then m bars
-    pitch = 0.8 + label_space
+    fig = _profile_frame(len(table), len(series), title=title, xlabel=xlabel, xlim=xlim)
+    _profile_data(fig, table, series, no_data=no_data, colours=colours, value_text=value_text, xlim=xlim,
+                  highlight=highlight)
+    return fig
+
+
+#: Geometry of :func:`profile_figure` (data units): a group is its label, then its bars.
+_GROUP_BARS, _GROUP_LABEL = 0.8, 0.55
+
+
+@_styled
+def _profile_frame(n: int, m: int, *, title: str, xlabel: str, xlim) -> Figure:
+    """What :func:`profile_figure` draws whatever the values: size, axes, value axis, grid, title.
+
+    Depends only on its arguments, so a report kernel keeps one and draws each city's data on it
+    (:func:`_on_frame`)."""
+    pitch = _GROUP_BARS + _GROUP_LABEL
     unit_in = 0.2 * m + 0.1  # inches per data unit of a group's bars
     title_lines = _lines(title, TITLE_CHARS)
     legend_in = 0.2 * math.ceil(m / 2) + 0.1
@@ -185,28 +232,6 @@ def profile_figure(table: pd.DataFrame, series: Sequence[tuple[str, str]], *, ti
     bottom_in = 0.3 + (0.2 * _lines(xlabel, LABEL_CHARS) if xlabel else 0)
     fig = _figure(WIDTH_IN, top_in + bottom_in + n * pitch * unit_in / 0.8 * 0.8)
     ax = _axes(fig)
-    p = palette()
-    span = (xlim[1] - xlim[0]) if xlim else float(np.nanmax(table[[k for k, _ in series]].to_numpy(float)) or 1.0)
-    start = (xlim[0] if xlim else 0) + span * 0.01
-    centres = np.arange(n) * pitch + label_space + 0.4
-    for j, (key, label) in enumerate(series):
-        values = pd.to_numeric(table[key], errors="coerce").to_numpy(dtype=float)
-        ys = centres + (j - (m - 1) / 2) * bar
-        shown = ~np.isnan(values)
-        colour = colours.get(key, p[j % len(p)])
-        container = ax.barh(ys[shown], values[shown], height=bar * 0.9, color=colour, label=label,
-                            edgecolor="#5a2300" if key == highlight else "none", linewidth=0.8)
-        for rect, value in zip(container, values[shown]):
-            ax.text(rect.get_width() + span * 0.01, rect.get_y() + rect.get_height() / 2, value_text(value),
-                    va="center", ha="left", fontsize=FONT_PT * 0.75, color=MUTED)
-        for y, value, (_i, row) in zip(ys, values, table.iterrows()):
-            if np.isnan(value):
-                words = row.get("status") if key == highlight and isinstance(row.get("status"), str) else no_data
-                ax.text(start, y, f"{label}: {words}", va="center", ha="left", fontsize=FONT_PT * 0.75,
-                        color=MUTED, style="italic")
-    for centre, label in zip(centres, table["label"]):
-        ax.text(xlim[0] if xlim else 0, centre - 0.42, str(label), ha="left", va="bottom",
-                fontsize=FONT_PT * 0.9, fontweight="bold")
     ax.set_yticks([])
     ax.spines["left"].set_visible(False)
     if xlim:
@@ -218,13 +243,49 @@ def profile_figure(table: pd.DataFrame, series: Sequence[tuple[str, str]], *, ti
     ax.set_axisbelow(True)
     if xlabel:
         ax.set_xlabel(_wrap(xlabel, LABEL_CHARS))
-    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False, handlelength=1.0,
-              borderaxespad=0.1)
     _margins(fig, left=0.1, right=0.15, top=top_in, bottom=bottom_in)
     if title:
         fig.suptitle(_wrap(title, TITLE_CHARS), x=0.02, y=1 - 0.06 / fig.get_figheight(), ha="left", va="top",
                      fontsize=FONT_PT * 1.05, fontweight="bold")
     return fig
+
+
+@_styled
+def _profile_data(fig: Figure, table: pd.DataFrame, series, *, no_data: str, colours, value_text, xlim,
+                  highlight: str) -> None:
+    """The bars, their values, the words for missing values, the group labels and the legend of
+    :func:`profile_figure`, on a :func:`_profile_frame`."""
+    ax = fig.axes[0]
+    colours = {**series_colours(), **(colours or {})}
+    value_text = value_text or (lambda v: f"{v:.1f}")
+    n, m = len(table), len(series)
+    bar = _GROUP_BARS / max(m, 1)
+    pitch = _GROUP_BARS + _GROUP_LABEL
+    p = palette()
+    span = (xlim[1] - xlim[0]) if xlim else float(np.nanmax(table[[k for k, _ in series]].to_numpy(float)) or 1.0)
+    start = (xlim[0] if xlim else 0) + span * 0.01
+    centres = np.arange(n) * pitch + _GROUP_LABEL + 0.4
+    statuses = table["status"].tolist() if "status" in table.columns else [None] * n
+    for j, (key, label) in enumerate(series):
+        values = pd.to_numeric(table[key], errors="coerce").to_numpy(dtype=float)
+        ys = centres + (j - (m - 1) / 2) * bar
+        shown = ~np.isnan(values)
+        colour = colours.get(key, p[j % len(p)])
+        container = ax.barh(ys[shown], values[shown], height=bar * 0.9, color=colour, label=label,
+                            edgecolor="#5a2300" if key == highlight else "none", linewidth=0.8)
+        for rect, value in zip(container, values[shown]):
+            ax.text(rect.get_width() + span * 0.01, rect.get_y() + rect.get_height() / 2, value_text(value),
+                    va="center", ha="left", fontsize=FONT_PT * 0.75, color=MUTED)
+        for y, value, status in zip(ys, values, statuses):
+            if np.isnan(value):
+                words = status if key == highlight and isinstance(status, str) else no_data
+                ax.text(start, y, f"{label}: {words}", va="center", ha="left", fontsize=FONT_PT * 0.75,
+                        color=MUTED, style="italic")
+    for centre, label in zip(centres, table["label"]):
+        ax.text(xlim[0] if xlim else 0, centre - 0.42, str(label), ha="left", va="bottom",
+                fontsize=FONT_PT * 0.9, fontweight="bold")
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False, handlelength=1.0,
+              borderaxespad=0.1)
 
 
 def _lines(text: str, width: int) -> int:
@@ -275,20 +336,20 @@ def intervals_figure(table: pd.DataFrame, n_positions: int, *, title: str = "", 
     >>> intervals_figure(t, 4).axes[0].collections[1].get_offsets().tolist()
     [[2.0, 0.62]]
     """
-    n = len(table)
+    fig = _intervals_frame(len(table), n_positions, title=title, xlabel=xlabel, tick_text=tick_text)
+    _intervals_data(fig, table, left_text=left_text, right_text=right_text)
+    return fig
+
+
+@_styled
+def _intervals_frame(n: int, n_positions: int, *, title: str, xlabel: str, tick_text: Callable[[int], str]) -> Figure:
+    """What :func:`intervals_figure` draws whatever the intervals (kept per kernel, :func:`_on_frame`)."""
     title_lines = _lines(title, TITLE_CHARS)
     top_in = 0.15 + 0.2 * title_lines + 0.25
     bottom_in = 0.35 + (0.2 if xlabel else 0)
     row_in = 0.45
     fig = _figure(WIDTH_IN, top_in + bottom_in + row_in * n)
     ax = _axes(fig)
-    p = palette()
-    y = np.arange(n) + 0.62
-    ax.hlines(y, table["p05"].astype(float), table["p95"].astype(float), color=p[0], alpha=0.45, linewidth=7,
-              capstyle="round")
-    ax.scatter(table["median"].astype(float), y, s=55, color=p[3], zorder=3, edgecolor="white", linewidth=1)
-    for row_y, label in zip(y, table["label"]):
-        ax.text(0.62, row_y - 0.2, str(label), ha="left", va="bottom", fontsize=FONT_PT * 0.9, fontweight="bold")
     ax.set_yticks([])
     ax.spines["left"].set_visible(False)
     ax.set_ylim(n, 0)
@@ -299,17 +360,31 @@ def intervals_figure(table: pd.DataFrame, n_positions: int, *, title: str = "", 
     ax.set_axisbelow(True)
     if xlabel:
         ax.set_xlabel(xlabel)
+    _margins(fig, left=0.1, right=0.15, top=top_in, bottom=bottom_in)
+    if title:
+        fig.suptitle(_wrap(title, TITLE_CHARS), x=0.02, y=1 - 0.06 / fig.get_figheight(), ha="left", va="top",
+                     fontsize=FONT_PT * 1.05, fontweight="bold")
+    return fig
+
+
+@_styled
+def _intervals_data(fig: Figure, table: pd.DataFrame, *, left_text: str, right_text: str) -> None:
+    """The intervals, medians, row labels and axis-end words of :func:`intervals_figure`."""
+    ax = fig.axes[0]
+    p = palette()
+    y = np.arange(len(table)) + 0.62
+    ax.hlines(y, table["p05"].astype(float), table["p95"].astype(float), color=p[0], alpha=0.45, linewidth=7,
+              capstyle="round")
+    ax.scatter(table["median"].astype(float), y, s=55, color=p[3], zorder=3, edgecolor="white", linewidth=1)
+    for row_y, label in zip(y, table["label"]):
+        ax.text(0.62, row_y - 0.2, str(label), ha="left", va="bottom", fontsize=FONT_PT * 0.9, fontweight="bold")
+    # after the row labels (drawing order of equal z): written here, not in the frame
     if left_text:
         ax.text(0.0, 1.0, "← " + left_text, transform=ax.transAxes, ha="left", va="bottom",
                 fontsize=FONT_PT * 0.8, color=MUTED)
     if right_text:
         ax.text(1.0, 1.0, right_text + " →", transform=ax.transAxes, ha="right", va="bottom",
                 fontsize=FONT_PT * 0.8, color=MUTED)
-    _margins(fig, left=0.1, right=0.15, top=top_in, bottom=bottom_in)
-    if title:
-        fig.suptitle(_wrap(title, TITLE_CHARS), x=0.02, y=1 - 0.06 / fig.get_figheight(), ha="left", va="top",
-                     fontsize=FONT_PT * 1.05, fontweight="bold")
-    return fig
 
 
 @_styled
@@ -354,21 +429,29 @@ def line_panels_figure(panels: Sequence[dict], *, ncols: int = 1, title: str = "
     fig = _figure(WIDTH_IN, 0.5 + 1.9 * nrows + title_in)
     axes = np.atleast_1d(_axes(fig, nrows, ncols, squeeze=False)).ravel()
     p = palette()
+    ticked = False  # some panel shows y tick labels (room for them on the left)
     for ax, panel in zip(axes, panels):
         frame = pd.DataFrame({"x": list(panel["x"]), "y": pd.to_numeric(pd.Series(list(panel["y"])), errors="coerce")})
         texts = list(panel.get("text") or [None] * len(frame))
         keep = frame["y"].notna().to_numpy()
         frame = frame[keep]
         texts = [t for t, k in zip(texts, keep) if k]
+        labelled = point_labels and bool(texts) and all(texts)
+        ticked = ticked or not labelled
         frame = frame.sort_values("x")
         ax.plot(frame["x"], frame["y"], color=p[0], marker="o", markersize=5, linewidth=1.8,
                 markeredgecolor="white")
-        ax.set_title(panel.get("title", ""), loc="left", fontsize=FONT_PT * 0.9)
+        # y given: the title stays on the axes' top without measuring every tick label first (the
+        # automatic placement only moves it off ticks drawn on top, which these axes do not have)
+        ax.set_title(panel.get("title", ""), loc="left", fontsize=FONT_PT * 0.9, y=1.0)
         ax.set_xticks(list(frame["x"]), [str(x) for x in frame["x"]])
         ax.set_ylabel("")
         ax.set_xlabel(xlabel if ax in axes[-ncols:] else "")
         ax.grid(axis="y", color="#d0d7de", linewidth=0.6)
-        if "format" in panel:
+        if labelled:
+            # every point carries its value: the y tick labels would only repeat it, less exactly
+            ax.tick_params(axis="y", labelleft=False, length=0)
+        elif "format" in panel:
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos, f=panel["format"]: f(v)))
         low, high = frame["y"].min(), frame["y"].max()
         pad = (high - low) * 0.25 or abs(high) * 0.1 or 1.0
@@ -395,7 +478,7 @@ def line_panels_figure(panels: Sequence[dict], *, ncols: int = 1, title: str = "
     if legend:
         fig.legend(*marked.get_legend_handles_labels(), loc="lower center", bbox_to_anchor=(0.5, 0.0),
                    frameon=False)
-    _margins(fig, left=0.55, right=0.15, top=0.3 + title_in,
+    _margins(fig, left=0.55 if ticked else 0.2, right=0.15, top=0.3 + title_in,
              bottom=0.2 + (0.3 if xlabel else 0) + (0.3 if legend else 0), hspace=0.55, wspace=0.35)
     return fig
 
@@ -566,6 +649,40 @@ def _draw_highlight(fig: Figure, geometry, code: str, label: str | None = None) 
     return [artist for artist in ax.get_children() if artist not in before]
 
 
+#: The frames of the report charts kept by this kernel (:func:`_on_frame`), by what they depend on.
+_FRAMES: dict = {}
+_FRAMES_KEPT = 8
+
+
+@contextlib.contextmanager
+def _on_frame(key, build: Callable[[], Figure]):
+    """The kernel's frame figure for ``key`` (``build()`` the first time): the body draws a city's
+    data on it and exports it; on exit everything the body added is taken off again.
+
+    Building the axes, ticks and titles is about half of a chart's cost and the same for every
+    city; a frame with a city's data is byte-identical to the fresh figure (tests check it).
+    """
+    fig = _FRAMES.get(key)
+    if fig is None:
+        if len(_FRAMES) >= _FRAMES_KEPT:
+            _FRAMES.clear()
+        fig = _FRAMES[key] = build()
+    kept = [(ax, set(ax.get_children()), len(ax.containers)) for ax in fig.axes]
+    texts, legends = len(fig.texts), len(fig.legends)
+    try:
+        yield fig
+    finally:
+        for ax, before, containers in kept:
+            for container in ax.containers[containers:][::-1]:
+                container.remove()
+            for artist in ax.get_children():
+                if artist not in before:
+                    artist.remove()
+            ax.relim()
+        for artist in fig.texts[texts:] + fig.legends[legends:]:
+            artist.remove()
+
+
 #: The map of the city reports without a highlight, kept for the next report of this kernel: drawing
 #: it is most of a map's cost and it is the same for every city (the highlight is added and taken off
 #: again around each export; the bytes equal those of a fresh map_figure, tests check it).
@@ -618,10 +735,8 @@ def svg_document(fig: Figure, salt: str = "cocity", *, tight: bool = False) -> s
     >>> svg_document(fig) == svg_document(fig)
     True
     """
-    import matplotlib.style
-
     buffer = io.StringIO()
-    with matplotlib.style.context("default"), matplotlib.rc_context({**RC, "svg.hashsalt": salt}):
+    with _chart_style(**{"svg.hashsalt": salt}):
         fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight" if tight else None,
                     pad_inches=0.06, facecolor="white")
     return buffer.getvalue()
@@ -756,12 +871,16 @@ def profile_chart_html(view: CityView) -> str:
                        else (row["status"] if key == "city" else _tv(view, "no_data")) for key, _l in series])
     table["label"] = labels
     title = _tv(view, "fig_profile_title", years=city_years(view))
-    fig = profile_figure(table, series, title=title, xlabel=_tv(view, "fig_profile_axis"),
-                         no_data=_tv(view, "no_data"), value_text=lambda v: format_score(v, lang))
-    chart = figure_html(fig, title=title, chart_id="cocity-profile", kind="profile",
-                        description=_tv(view, "fig_profile_desc", series=", ".join(l for _k, l in series)),
-                        headers=[_tv(view, "col_area")] + [l for _k, l in series], rows=rows,
-                        numeric=tuple(range(1, len(series) + 1)), summary=_tv(view, "fig_data"))
+    xlabel, xlim = _tv(view, "fig_profile_axis"), (0, 100)
+    # = profile_figure(table, series, ...), on this kernel's frame of that size and title
+    with _on_frame(("profile", len(table), len(series), title, xlabel),
+                   lambda: _profile_frame(len(table), len(series), title=title, xlabel=xlabel, xlim=xlim)) as fig:
+        _profile_data(fig, table, series, no_data=_tv(view, "no_data"), colours=None,
+                      value_text=lambda v: format_score(v, lang), xlim=xlim, highlight="city")
+        chart = figure_html(fig, title=title, chart_id="cocity-profile", kind="profile",
+                            description=_tv(view, "fig_profile_desc", series=", ".join(l for _k, l in series)),
+                            headers=[_tv(view, "col_area")] + [l for _k, l in series], rows=rows,
+                            numeric=tuple(range(1, len(series) + 1)), summary=_tv(view, "fig_data"))
     notes = [] if view.has_south else [_tv(view, "south_missing")]
     extra = None
     if view.percentiles is not None and not view.percentiles.empty:
@@ -809,16 +928,22 @@ def _intervals_html(view: CityView) -> str:
                           "p95": ranked["rank_p95"].astype(float).to_numpy(),
                           "median": ranked["rank_median"].astype(float).to_numpy()})
     title = _tv(view, "fig_intervals_title", years=city_years(view))
-    fig = intervals_figure(table, n_pos, title=title, xlabel=_tv(view, "fig_intervals_axis"),
-                           left_text=_tv(view, "interval_axis_left"), right_text=_tv(view, "interval_axis_right"),
-                           tick_text=lambda i: _tv(view, "interval_pos", pos=i))
+    xlabel = _tv(view, "fig_intervals_axis")
+    ticks = tuple(_tv(view, "interval_pos", pos=i) for i in range(1, n_pos + 1))
     text_rows = " ".join(_tv(view, "interval_row", area=r[0], median=r[1], range=r[2],
                              share_phrase=_share_phrase(s, lang))
                          for r, s in zip(rows, ranked["share_top"]))
-    chart = figure_html(fig, title=title, description=_tv(view, "fig_intervals_desc") + " " + text_rows,
-                        chart_id="cocity-intervals", kind="intervals",
-                        headers=[_tv(view, "col_area"), _tv(view, "fig_col_median"), _tv(view, "fig_col_range"),
-                                 _tv(view, "fig_col_first")], rows=rows, summary=_tv(view, "fig_data"))
+    # = intervals_figure(table, n_pos, ...), on this kernel's frame of that size, title and ticks
+    with _on_frame(("intervals", len(table), n_pos, title, xlabel, ticks),
+                   lambda: _intervals_frame(len(table), n_pos, title=title, xlabel=xlabel,
+                                            tick_text=lambda i: ticks[i - 1])) as fig:
+        _intervals_data(fig, table, left_text=_tv(view, "interval_axis_left"),
+                        right_text=_tv(view, "interval_axis_right"))
+        chart = figure_html(fig, title=title, description=_tv(view, "fig_intervals_desc") + " " + text_rows,
+                            chart_id="cocity-intervals", kind="intervals",
+                            headers=[_tv(view, "col_area"), _tv(view, "fig_col_median"),
+                                     _tv(view, "fig_col_range"), _tv(view, "fig_col_first")],
+                            rows=rows, summary=_tv(view, "fig_data"))
     runs = format_number(view.n_runs, lang, decimals=0) if view.n_runs else "molte" if lang == "it" else "many"
     return _section("", "", intro=[_tv(view, "intervals_intro", runs=runs)], charts=[chart])
 
