@@ -27,24 +27,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench_profiles import timed  # noqa: E402  (same folder: run as a script)
+
 BUDGET_S = 0.2  # seconds for the 700 scores of the bootstrap
-
-
-def timed(function, repeat: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def bootstrap_like_pairs(pairs: int, cities: int, random_state: int) -> tuple[list, list]:

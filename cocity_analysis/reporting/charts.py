@@ -165,6 +165,20 @@ def _axes(fig: Figure, *args, **kwargs):
     return fig.subplots(*args, **kwargs)
 
 
+def _finish_frame(fig: Figure, ax, *, xlabel: str, title: str, top_in: float, bottom_in: float) -> Figure:
+    """What the horizontal frames (profile bars, rank intervals) share: vertical grid lines behind the data,
+    the axis label, the margins and the title at the top left."""
+    ax.grid(axis="x", color="#d0d7de", linewidth=0.6)
+    ax.set_axisbelow(True)
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    _margins(fig, left=0.1, right=0.15, top=top_in, bottom=bottom_in)
+    if title:
+        fig.suptitle(_wrap(title, TITLE_CHARS), x=0.02, y=1 - 0.06 / fig.get_figheight(), ha="left", va="top",
+                     fontsize=FONT_PT * 1.05, fontweight="bold")
+    return fig
+
+
 # --- figures: data -> Figure -------------------------------------------------------------------
 
 
@@ -239,15 +253,8 @@ def _profile_frame(n: int, m: int, *, title: str, xlabel: str, xlim) -> Figure:
         if xlim == (0, 100):
             ax.set_xticks(range(0, 101, 20))
     ax.set_ylim(n * pitch, 0)
-    ax.grid(axis="x", color="#d0d7de", linewidth=0.6)
-    ax.set_axisbelow(True)
-    if xlabel:
-        ax.set_xlabel(_wrap(xlabel, LABEL_CHARS))
-    _margins(fig, left=0.1, right=0.15, top=top_in, bottom=bottom_in)
-    if title:
-        fig.suptitle(_wrap(title, TITLE_CHARS), x=0.02, y=1 - 0.06 / fig.get_figheight(), ha="left", va="top",
-                     fontsize=FONT_PT * 1.05, fontweight="bold")
-    return fig
+    return _finish_frame(fig, ax, xlabel=_wrap(xlabel, LABEL_CHARS) if xlabel else "", title=title,
+                         top_in=top_in, bottom_in=bottom_in)
 
 
 @_styled
@@ -356,15 +363,7 @@ def _intervals_frame(n: int, n_positions: int, *, title: str, xlabel: str, tick_
     positions = list(range(1, int(n_positions) + 1))
     ax.set_xticks(positions, [tick_text(i) for i in positions])
     ax.set_xlim(0.6, n_positions + 0.4)
-    ax.grid(axis="x", color="#d0d7de", linewidth=0.6)
-    ax.set_axisbelow(True)
-    if xlabel:
-        ax.set_xlabel(xlabel)
-    _margins(fig, left=0.1, right=0.15, top=top_in, bottom=bottom_in)
-    if title:
-        fig.suptitle(_wrap(title, TITLE_CHARS), x=0.02, y=1 - 0.06 / fig.get_figheight(), ha="left", va="top",
-                     fontsize=FONT_PT * 1.05, fontweight="bold")
-    return fig
+    return _finish_frame(fig, ax, xlabel=xlabel, title=title, top_in=top_in, bottom_in=bottom_in)
 
 
 @_styled
