@@ -190,4 +190,21 @@ def test_a_kept_frame_draws_the_bytes_of_a_fresh_figure(table):
                                                                                    xlabel="", tick_text=str)) as fig:
             charts._intervals_data(fig, t, left_text="sopra", right_text="sotto")
             assert charts.svg_document(fig) == expected
+    # the income panels: same years and titles, other values (one point missing in the second city)
+    incomes = [[{"title": "Reddito (2018-2021)", "x": [2018, 2020, 2021], "y": y,
+                 "text": [None if v is None else f"{v:.0f}" for v in y]},
+                {"title": "Quota (2018-2021)", "x": [2018, 2020, 2021], "y": [40.0, 41.0, 38.5],
+                 "text": None, "format": lambda v: f"{v:.1f}"}]
+               for y in ([15000.0, 16000.0, 17000.0], [9000.0, None, 9500.0])]
+    fresh = [charts.svg_document(charts.line_panels_figure(p, xlabel="Anno")) for p in incomes]
+    for panels, expected in zip(incomes * 2, fresh * 2):
+        prepared = charts._panel_points(panels, True)
+        layout = charts._panels_layout(panels, prepared, 1)
+        with charts._on_frame(("test-income", layout),
+                              lambda: charts._line_panels_frame(layout, title="", xlabel="Anno", legend=False)) as fig:
+            charts._line_panels_data(fig, panels, prepared, point_labels=True, highlight_x=None,
+                                     highlight_label="", legend=False)
+            assert charts.svg_document(fig) == expected
+    assert len(charts._FRAMES) == 4  # the two cities of different missing points have different frames
+    assert not any(ax.lines or ax.texts for ax in charts._FRAMES[("test-income", layout)].axes)
     charts._FRAMES.clear()

@@ -389,7 +389,7 @@ def _intervals_data(fig: Figure, table: pd.DataFrame, *, left_text: str, right_t
 @_styled
 def line_panels_figure(panels: Sequence[dict], *, ncols: int = 1, title: str = "", highlight_x=None,
                        highlight_label: str = "", xlabel: str = "", point_labels: bool = True) -> Figure:
-    """Small multiples of line charts (seaborn ``lineplot``), one axes per panel.
+    """Small multiples of line charts (matplotlib ``plot``), one axes per panel.
 
     Parameters
     ----------
@@ -421,43 +421,90 @@ def line_panels_figure(panels: Sequence[dict], *, ncols: int = 1, title: str = "
     >>> fig.axes[0].lines[0].get_ydata().tolist()
     [10.0, 12.0]
     """
-    from matplotlib.ticker import FuncFormatter
+    prepared = _panel_points(panels, point_labels)
+    legend = bool(highlight_label) and highlight_x is not None and any(
+        highlight_x in set(frame["x"]) for frame, _texts, _labelled in prepared)
+    fig = _line_panels_frame(_panels_layout(panels, prepared, ncols), title=title, xlabel=xlabel, legend=legend)
+    _line_panels_data(fig, panels, prepared, point_labels=point_labels, highlight_x=highlight_x,
+                      highlight_label=highlight_label, legend=legend)
+    return fig
 
-    nrows = math.ceil(len(panels) / ncols)
-    title_in = 0.2 * _lines(title, TITLE_CHARS) + 0.1 if title else 0.0
-    fig = _figure(WIDTH_IN, 0.5 + 1.9 * nrows + title_in)
-    axes = np.atleast_1d(_axes(fig, nrows, ncols, squeeze=False)).ravel()
-    p = palette()
-    ticked = False  # some panel shows y tick labels (room for them on the left)
-    for ax, panel in zip(axes, panels):
+
+def _panel_points(panels: Sequence[dict], point_labels: bool) -> list[tuple[pd.DataFrame, list, bool]]:
+    """Per panel of :func:`line_panels_figure`: its points with a value (sorted by x), their texts, and
+    whether every point carries its text (then the y tick labels are left out)."""
+    prepared = []
+    for panel in panels:
         frame = pd.DataFrame({"x": list(panel["x"]), "y": pd.to_numeric(pd.Series(list(panel["y"])), errors="coerce")})
         texts = list(panel.get("text") or [None] * len(frame))
         keep = frame["y"].notna().to_numpy()
         frame = frame[keep]
         texts = [t for t, k in zip(texts, keep) if k]
         labelled = point_labels and bool(texts) and all(texts)
+        prepared.append((frame.sort_values("x"), texts, labelled))
+    return prepared
+
+
+def _panels_layout(panels: Sequence[dict], prepared, ncols: int) -> tuple:
+    """What the frame of :func:`line_panels_figure` depends on: per panel its title, its x values and
+    whether its points are labelled."""
+    return (ncols, tuple((panel.get("title", ""), tuple(frame["x"]), labelled)
+                         for panel, (frame, _texts, labelled) in zip(panels, prepared)))
+
+
+@_styled
+def _line_panels_frame(layout: tuple, *, title: str, xlabel: str, legend: bool) -> Figure:
+    """What :func:`line_panels_figure` draws whatever the y values: size, axes, panel titles, x ticks and
+    range, grid, margins, figure title; a report kernel keeps one per ``layout`` (:func:`_on_frame`)."""
+    ncols, items = layout
+    nrows = math.ceil(len(items) / ncols)
+    title_in = 0.2 * _lines(title, TITLE_CHARS) + 0.1 if title else 0.0
+    fig = _figure(WIDTH_IN, 0.5 + 1.9 * nrows + title_in)
+    axes = np.atleast_1d(_axes(fig, nrows, ncols, squeeze=False)).ravel()
+    ticked = False  # some panel shows y tick labels (room for them on the left)
+    for ax, (panel_title, xs, labelled) in zip(axes, items):
         ticked = ticked or not labelled
-        frame = frame.sort_values("x")
-        ax.plot(frame["x"], frame["y"], color=p[0], marker="o", markersize=5, linewidth=1.8,
-                markeredgecolor="white")
         # y given: the title stays on the axes' top without measuring every tick label first (the
         # automatic placement only moves it off ticks drawn on top, which these axes do not have)
-        ax.set_title(panel.get("title", ""), loc="left", fontsize=FONT_PT * 0.9, y=1.0)
-        ax.set_xticks(list(frame["x"]), [str(x) for x in frame["x"]])
+        ax.set_title(panel_title, loc="left", fontsize=FONT_PT * 0.9, y=1.0)
         ax.set_ylabel("")
         ax.set_xlabel(xlabel if ax in axes[-ncols:] else "")
         ax.grid(axis="y", color="#d0d7de", linewidth=0.6)
         if labelled:
             # every point carries its value: the y tick labels would only repeat it, less exactly
             ax.tick_params(axis="y", labelleft=False, length=0)
-        elif "format" in panel:
+        if len(xs) > 1:
+            ax.set_xticks(list(xs), [str(x) for x in xs])
+            spread = (max(xs) - min(xs)) * 0.08
+            ax.set_xlim(min(xs) - spread, max(xs) + spread)
+    for ax in axes[len(items):]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(_wrap(title, TITLE_CHARS), x=0.02, y=1 - 0.06 / fig.get_figheight(), ha="left", va="top",
+                     fontsize=FONT_PT * 1.05, fontweight="bold")
+    _margins(fig, left=0.55 if ticked else 0.2, right=0.15, top=0.3 + title_in,
+             bottom=0.2 + (0.3 if xlabel else 0) + (0.3 if legend else 0), hspace=0.55, wspace=0.35)
+    return fig
+
+
+@_styled
+def _line_panels_data(fig: Figure, panels: Sequence[dict], prepared, *, point_labels: bool, highlight_x,
+                      highlight_label: str, legend: bool) -> None:
+    """The lines, point labels, y range and highlight of :func:`line_panels_figure`, on its frame."""
+    from matplotlib.ticker import FuncFormatter
+
+    p = palette()
+    axes = fig.axes
+    for ax, panel, (frame, texts, labelled) in zip(axes, panels, prepared):
+        ax.plot(frame["x"], frame["y"], color=p[0], marker="o", markersize=5, linewidth=1.8,
+                markeredgecolor="white")
+        if len(frame["x"]) <= 1:  # one point: its axis range comes from the point (the frame set none)
+            ax.set_xticks(list(frame["x"]), [str(x) for x in frame["x"]])
+        if not labelled and "format" in panel:
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos, f=panel["format"]: f(v)))
         low, high = frame["y"].min(), frame["y"].max()
         pad = (high - low) * 0.25 or abs(high) * 0.1 or 1.0
         ax.set_ylim(low - pad, high + pad)
-        if len(frame["x"]) > 1:
-            spread = (frame["x"].max() - frame["x"].min()) * 0.08
-            ax.set_xlim(frame["x"].min() - spread, frame["x"].max() + spread)
         if point_labels:
             for x, y, text in zip(frame["x"], frame["y"], texts):
                 if text:
@@ -467,19 +514,10 @@ def line_panels_figure(panels: Sequence[dict], *, ncols: int = 1, title: str = "
             ax.axvline(highlight_x, color=p[3], linestyle="--", linewidth=1, zorder=0,
                        label=highlight_label or None)
             ax.scatter([highlight_x], frame.loc[frame["x"] == highlight_x, "y"], s=60, color=p[3], zorder=4)
-    for ax in axes[len(panels):]:
-        ax.set_visible(False)
-    if title:
-        fig.suptitle(_wrap(title, TITLE_CHARS), x=0.02, y=1 - 0.06 / fig.get_figheight(), ha="left", va="top",
-                     fontsize=FONT_PT * 1.05, fontweight="bold")
-    marked = next((ax for ax in axes if ax.get_legend_handles_labels()[0]), None)
-    legend = bool(highlight_label and marked is not None)
     if legend:
+        marked = next(ax for ax in axes if ax.get_legend_handles_labels()[0])
         fig.legend(*marked.get_legend_handles_labels(), loc="lower center", bbox_to_anchor=(0.5, 0.0),
                    frameon=False)
-    _margins(fig, left=0.55 if ticked else 0.2, right=0.15, top=0.3 + title_in,
-             bottom=0.2 + (0.3 if xlabel else 0) + (0.3 if legend else 0), hspace=0.55, wspace=0.35)
-    return fig
 
 
 @_styled
@@ -912,12 +950,12 @@ def _intervals_html(view: CityView) -> str:
     lang = view.lang
     ranked = view.ranking.dropna(subset=["rank"])
     ranked = ranked[[not any(_is_missing(r[c]) for c in ("rank_p05", "rank_p95", "rank_median"))
-                     for _i, r in ranked.iterrows()]] if len(ranked) else ranked
+                     for r in ranked.to_dict("records")]] if len(ranked) else ranked
     if ranked.empty:
         return _section("", "", notes=[_tv(view, "intervals_missing")])
     n_pos = max(2, len(view.ranking.dropna(subset=["rank"])))  # positions 1..number of ranked areas
     rows, labels = [], []
-    for _i, row in ranked.iterrows():
+    for row in ranked.to_dict("records"):
         share = _share_phrase(row["share_top"], lang)
         labels.append(short_area_label(row["focus_area"], lang))
         rows.append([row["label"], italian.ordinal(row["rank_median"], lang),
@@ -1021,15 +1059,24 @@ def income_chart_html(view: CityView) -> str:
     years_text = ", ".join(str(y) for y in all_years)
     span = f"{all_years[0]}-{all_years[-1]}" if len(all_years) > 1 else str(all_years[0])
     title = _tv(view, "fig_income_title", city=view.name, years=span)
-    fig = line_panels_figure([{k: v for k, v in p.items() if k not in ("column", "decimals")} for p in panels],
-                             xlabel=_tv(view, "fig_income_axis"))
+    drawn = [{k: v for k, v in p.items() if k not in ("column", "decimals")} for p in panels]
     texts = [_tv(view, "income_text_income" if p["column"] == "income_per_taxpayer" else "income_text_low",
                  values="; ".join(f"{x}: {t}" for x, t in zip(p["x"], p["text"])))
              for p in panels]
-    # the caption gives every value drawn, in words: the chart's text alternative
-    chart = figure_html(fig, title=title, description=_tv(view, "fig_income_desc", titles="; ".join(titles)),
-                        chart_id="cocity-income", kind="income",
-                        caption=_tv(view, "income_caption", text=" ".join(texts), source=_tv(view, "income_source")))
+    xlabel = _tv(view, "fig_income_axis")
+    prepared = _panel_points(drawn, True)
+    layout = _panels_layout(drawn, prepared, 1)
+    # = line_panels_figure(drawn, xlabel=...), on this kernel's frame of these panels (titles, years); the
+    # y formats are part of the key: a frame keeps the formatter of the city it was set for
+    with _on_frame(("income", layout, xlabel, lang, tuple(p["decimals"] for p in panels)),
+                   lambda: _line_panels_frame(layout, title="", xlabel=xlabel, legend=False)) as fig:
+        _line_panels_data(fig, drawn, prepared, point_labels=True, highlight_x=None, highlight_label="",
+                          legend=False)
+        # the caption gives every value drawn, in words: the chart's text alternative
+        chart = figure_html(fig, title=title, description=_tv(view, "fig_income_desc", titles="; ".join(titles)),
+                            chart_id="cocity-income", kind="income",
+                            caption=_tv(view, "income_caption", text=" ".join(texts),
+                                        source=_tv(view, "income_source")))
     return _section(_tv(view, "income_h"), "income",
                     intro=[_tv(view, "income_intro", city=view.name, years=years_text)], charts=[chart])
 

