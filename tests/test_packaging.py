@@ -90,6 +90,7 @@ def test_direct_imports_are_declared(name):
 # The stages in order: a module may import from its own stage and from the stages before it, never after.
 STAGES = (
     ("base", ("cocity_analysis", "cocity_analysis.config", "cocity_analysis.errors", "cocity_analysis.fileio",
+              "cocity_analysis.parallel",
               "cocity_analysis.datasets")),
     ("sources", ("cocity_analysis.sources",)),
     ("method", ("cocity_analysis.method",)),

@@ -154,12 +154,21 @@ def test_without_any_need_source_prepare_stops_clearly(tmp_path, monkeypatch):
     assert mef_items["missing_reason"].str.contains("MEF").all()
 
 
-def test_same_seed_gives_byte_identical_files(tmp_path):
-    """Same inputs, seed and run id: every file byte for byte. Another run (another run id): the same
-    bytes once the run id is taken out (``datasets.unstamped_bytes``), the manifest ``dataset.json`` aside."""
+def test_same_seed_gives_byte_identical_files(tmp_path, monkeypatch):
+    """Same inputs, seed and run id: every file byte for byte, the second run made in one process
+    (``COCITY_PARALLEL=0``: the steps the first ran in a second process run in place). Another run
+    (another run id): the same bytes once the run id is taken out (``datasets.unstamped_bytes``), the
+    manifest ``dataset.json`` aside."""
+    from cocity_analysis import parallel
+
     run_id = datasets.new_run_id()
+    assert parallel.available()  # the first run forks (Linux, 2 cores or more)
     first = prepare(processed_dir=tmp_path / "a", mef_path=mirror_mef_zip(), mef_dir=tmp_path / "none", run_id=run_id)
-    second = prepare(processed_dir=tmp_path / "b", mef_path=mirror_mef_zip(), mef_dir=tmp_path / "none", run_id=run_id)
+    with monkeypatch.context() as patched:
+        patched.setenv(parallel.ENV_SWITCH, "0")
+        assert not parallel.available()
+        second = prepare(processed_dir=tmp_path / "b", mef_path=mirror_mef_zip(), mef_dir=tmp_path / "none",
+                         run_id=run_id)
     assert first.path == tmp_path / "a" / "runs" / run_id and second.path == tmp_path / "b" / "runs" / run_id
     files = sorted(p.relative_to(first.path) for p in first.path.rglob("*") if p.is_file())
     assert "dataset.json" in {str(f) for f in files} and len(files) == len(first.written) + 1

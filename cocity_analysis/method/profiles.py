@@ -26,11 +26,11 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import AgglomerativeClustering, KMeans
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
-from sklearn.mixture import GaussianMixture
 
 from cocity_analysis import FOCUS_AREAS
+
+# scikit-learn is imported where an estimator is fitted, not here: `cocity prepare` imports it (about
+# 1.8 s with SciPy) while its second process reads the sources (:func:`import_estimators`).
 
 #: Restarts of k-means for the profiles (ONS practice: many restarts) and in each bootstrap resample.
 KMEANS_RESTARTS = 100
@@ -46,6 +46,18 @@ SHORT_AREA_LABELS = {
     "en": {"inclusion_work": "work and inclusion", "housing": "housing distress",
            "poverty": "poverty and marginality", "culture_tourism": "culture and tourism"},
 }
+
+
+def import_estimators() -> None:
+    """Import scikit-learn's estimators and metrics now (they are otherwise imported on first use).
+
+    ``cocity prepare`` calls it while its second process reads the sources, so that the
+    import (about 1.8 s, SciPy included) overlaps the reading instead of coming before it.
+    """
+    import sklearn.cluster  # noqa: F401
+    import sklearn.impute  # noqa: F401
+    import sklearn.metrics  # noqa: F401
+    import sklearn.mixture  # noqa: F401
 
 
 def _check_distinct(data: np.ndarray, n_clusters: int) -> None:
@@ -88,6 +100,8 @@ def kmeans(data: np.ndarray, n_clusters: int, random_state: int,
     >>> bool(labels[0] == labels[1] != labels[2] == labels[3]), round(float(model.inertia_), 4)
     (True, 0.01)
     """
+    from sklearn.cluster import KMeans
+
     data = np.asarray(data, dtype="float64")
     _check_distinct(data, n_clusters)
     model = KMeans(n_clusters=int(n_clusters), n_init=int(n_init), max_iter=max_iter, algorithm="lloyd",
@@ -105,6 +119,8 @@ def ward(data: np.ndarray, n_clusters: int, random_state: int) -> tuple[np.ndarr
     >>> ward(np.array([[0.0], [0.1], [5.0], [5.2]]), 2, 0)[0].tolist()
     [1, 1, 0, 0]
     """
+    from sklearn.cluster import AgglomerativeClustering
+
     data = np.asarray(data, dtype="float64")
     _check_distinct(data, n_clusters)
     model = AgglomerativeClustering(n_clusters=int(n_clusters), linkage="ward").fit(data)
@@ -124,6 +140,8 @@ def gmm(data: np.ndarray, n_clusters: int, random_state: int,
     >>> bool(labels[0] == labels[2] != labels[3] == labels[5])
     True
     """
+    from sklearn.mixture import GaussianMixture
+
     model = GaussianMixture(n_components=int(n_clusters), covariance_type="diag", n_init=int(n_init),
                             reg_covar=1e-6, random_state=random_state).fit(data)
     return model.predict(data).astype("int64"), model
@@ -329,6 +347,8 @@ def partition_quality(matrix: np.ndarray, labels: np.ndarray) -> dict:
     >>> {k: round(float(v), 4) for k, v in partition_quality(pts, np.array([0, 0, 1, 1])).items()}
     {'silhouette': 0.8997, 'calinski_harabasz': 200.0, 'davies_bouldin': 0.1}
     """
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+
     x = np.asarray(matrix, dtype="float64")
     labels = np.asarray(labels)
     k = len(np.unique(labels))

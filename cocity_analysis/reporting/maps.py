@@ -267,7 +267,11 @@ class BackgroundMapBuild:
             self._reuse = Path(processed_dir).resolve()  # it holds the files of these cities: copied
             return
 
-        self._executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        from cocity_analysis import parallel
+
+        # forked where the platform allows it: the worker starts with pandas already imported
+        context = multiprocessing.get_context("fork" if parallel.available() else "spawn")
+        self._executor = ProcessPoolExecutor(max_workers=1, mp_context=context)
         self._future = self._executor.submit(_build_serialised, cities)
 
     def write(self, processed_dir: str | Path) -> list[Path]:

@@ -1,0 +1,109 @@
+"""Independent steps of ``cocity prepare`` in a second process, so that both cores work.
+
+The analysis itself runs single-threaded (its matrices are small: threads only contend), so on
+2 cores a step that does not depend on the others (reading some sources, the Monte Carlo, the
+benchmarks) can run beside them. The child is *forked*: it starts with the parent's memory
+(modules, data: its arguments are not copied through a pipe), and only its result travels back,
+pickled. Where the platform cannot fork, or the machine has one core, the step runs in place and
+:func:`submit` returns it already done: the result is the same either way, only the timing differs.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from typing import Any, Callable
+
+#: ``COCITY_PARALLEL=0`` runs every step in place (e.g. to profile one process).
+ENV_SWITCH = "COCITY_PARALLEL"
+
+
+def available() -> bool:
+    """True when :func:`submit` runs its step in a forked child."""
+    return (os.environ.get(ENV_SWITCH, "1") != "0" and (os.cpu_count() or 1) > 1
+            and "fork" in multiprocessing.get_all_start_methods())
+
+
+class Job:
+    """A step started by :func:`submit`; :meth:`result` waits for it."""
+
+    def __init__(self, process=None, connection=None, outcome: tuple | None = None):
+        self._process, self._connection, self._outcome = process, connection, outcome
+
+    def result(self) -> Any:
+        """The step's value, or the error it raised raised here (once the child has ended)."""
+        if self._outcome is None:
+            try:
+                self._outcome = self._connection.recv()
+            except EOFError:
+                self._process.join()
+                self._outcome = ("error", RuntimeError(
+                    f"the second process of this step ended without a result (exit code {self._process.exitcode})"))
+            finally:
+                self._connection.close()
+            self._process.join()
+        status, payload = self._outcome
+        if status == "error":
+            raise payload
+        return payload
+
+
+def _run_child(connection, function, args, kwargs) -> None:
+    try:
+        outcome = ("ok", function(*args, **kwargs))
+    except BaseException as error:  # noqa: BLE001 - whatever it is, the parent raises it
+        outcome = ("error", error)
+    try:
+        connection.send(outcome)
+    except Exception as error:  # noqa: BLE001 - a result that cannot be pickled
+        connection.send(("error", RuntimeError(f"the result of this step cannot be sent back: {error!r}")))
+    connection.close()
+
+
+def submit(function: Callable[..., Any], /, *args, **kwargs) -> Job:
+    """Start ``function(*args, **kwargs)`` in a forked child process.
+
+    Parameters
+    ----------
+    function : callable
+        Its result (or the error it raises) must be picklable.
+    *args, **kwargs
+        Its arguments, as they are in this process now (the child is a copy of it).
+
+    Returns
+    -------
+    Job
+        ``result()`` gives the function's value or raises the error it raised.
+
+    Examples
+    --------
+    >>> submit(sum, [1, 2, 3]).result()
+    6
+    >>> submit(int, "seven").result()
+    Traceback (most recent call last):
+    ...
+    ValueError: invalid literal for int() with base 10: 'seven'
+    """
+    if not available():
+        return run_in_place(function, *args, **kwargs)
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_run_child, args=(sender, function, args, kwargs), daemon=True)
+    process.start()
+    sender.close()  # the child holds its own end: EOF here when it ends without sending
+    return Job(process, receiver)
+
+
+def run_in_place(function: Callable[..., Any], /, *args, **kwargs) -> Job:
+    """``function(*args, **kwargs)`` in this process, as a finished :class:`Job` (what :func:`submit`
+    gives when it cannot fork): its error, if any, is raised by ``result()``.
+
+    Examples
+    --------
+    >>> run_in_place(max, 2, 5).result()
+    5
+    """
+    try:
+        return Job(outcome=("ok", function(*args, **kwargs)))
+    except Exception as error:  # noqa: BLE001 - raised by result(), where a child's error would be
+        return Job(outcome=("error", error))
