@@ -208,3 +208,12 @@ def test_a_kept_frame_draws_the_bytes_of_a_fresh_figure(table):
     assert len(charts._FRAMES) == 4  # the two cities of different missing points have different frames
     assert not any(ax.lines or ax.texts for ax in charts._FRAMES[("test-income", layout)].axes)
     charts._FRAMES.clear()
+
+
+def test_the_palette_is_seaborns_colorblind_palette():
+    """The charts' colours are seaborn's "colorblind" palette, written out so that a report kernel does not
+    import seaborn (and SciPy) for them: they must stay equal to what seaborn gives."""
+    import seaborn as sns
+
+    assert charts.palette() == charts.COLORBLIND == tuple(sns.color_palette("colorblind").as_hex())
+    assert charts.cluster_colours(3) == {1: "#0173b2", 2: "#de8f05", 3: "#029e73"}

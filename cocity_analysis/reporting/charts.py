@@ -76,18 +76,23 @@ RC = {
 }
 
 
+#: seaborn's "colorblind" palette, ``seaborn.color_palette("colorblind").as_hex()``, written out: importing
+#: seaborn imports SciPy's statistics (about 1.5 s in every report kernel) and the city charts need only
+#: these 10 colours; ``tests/test_charts.py`` checks they are seaborn's.
+COLORBLIND = ("#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc", "#ca9161", "#fbafe4", "#949494",
+              "#ece133", "#56b4e9")
+
+
 @lru_cache(maxsize=1)
 def palette() -> tuple[str, ...]:
-    """seaborn's "colorblind" palette as hex colours (10 colours).
+    """seaborn's "colorblind" palette as hex colours (10 colours, :data:`COLORBLIND`).
 
     Examples
     --------
     >>> palette()[:2]
     ('#0173b2', '#de8f05')
     """
-    import seaborn as sns
-
-    return tuple(sns.color_palette("colorblind").as_hex())
+    return COLORBLIND
 
 
 def series_colours() -> dict[str, str]:
