@@ -396,19 +396,20 @@ def indicators_html(view: CityView) -> str:
     headers.append(_tv(view, "col_notes"))
     footnotes: list[str] = []
     areas = []
+    need_rows = view.need_indicators.to_dict("records")  # once: a small frame, read row by row below
     for area in view.scores.index:
         entry = {"label": view.scores.at[area, "label"], "no_indicators": ""}
         areas.append(entry)
         score = view.scores.at[area, "city"]
-        rows = view.need_indicators[view.need_indicators["focus_area"] == area]
-        available = rows[rows["available"]]
-        if math.isnan(score) and available["value"].isna().all():
+        rows = [r for r in need_rows if r["focus_area"] == area]
+        available = [r for r in rows if r["available"]]
+        if math.isnan(score) and all(_is_missing(r["value"]) for r in available):
             entry["no_indicators"] = _tv(view, "area_no_indicators")
             continue
         entry["score"] = "" if math.isnan(score) else _tv(view, "area_score", score=format_score(score, lang))
         entry["limited"] = view.limited_evidence(area)
         table_rows = []
-        for r in available.to_dict("records"):
+        for r in available:
             direction = _tv(view, "dir_less") if r["direction"] == "less_need" else _tv(view, "dir_more")
             # the unit once, under the indicator's name (values stay short: the table fits the page)
             unit = str(r["unit"] or "")
@@ -426,9 +427,9 @@ def indicators_html(view: CityView) -> str:
             table_rows.append(cells)
         entry["rows"] = table_rows
         sources = list(dict.fromkeys(plain_text(f"{r['source']} – {r['dataset']}" if r["dataset"] else r["source"], lang)
-                                     for r in available.to_dict("records")))
+                                     for r in available))
         entry["sources"] = _tv(view, "sources_line", sources="; ".join(sources)) if sources else ""
-        n_unavailable = int((~rows["available"]).sum())
+        n_unavailable = sum(1 for r in rows if not r["available"])
         entry["some_missing"] = _tv(view, "area_some_missing", count=n_unavailable) if n_unavailable else ""
     superseded = ""
     if view.superseded:
