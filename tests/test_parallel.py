@@ -53,3 +53,23 @@ def test_an_input_error_keeps_file_row_and_column(monkeypatch, in_place):
 def test_a_child_that_dies_is_an_error_not_a_hang():
     with pytest.raises(RuntimeError, match="ended without a result"):
         parallel.submit(os._exit, 3).result()
+
+
+def _sleep_then(value):
+    import time
+
+    time.sleep(30)
+    return value
+
+
+def test_a_job_nobody_waits_for_is_stopped():
+    """prepare failing before it asks for a step's result (e.g. an unknown city) leaves no child behind."""
+    import gc
+
+    job = parallel.submit(_sleep_then, "late")
+    process = job._process
+    assert process.is_alive()
+    del job
+    gc.collect()
+    process.join(timeout=10)
+    assert not process.is_alive()
