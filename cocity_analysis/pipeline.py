@@ -244,19 +244,16 @@ def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, s
         mc_method = method.replace(mc_imputations=others)
         notes.append("Monte Carlo without median_region imputation: regions unknown")
 
-    simulation_job = None
-    if monte_carlo and background:
-        # independent of the rest: in a second process, which scores the reference set itself (the
-        # same scoring.score as `main` below: the Monte Carlo only reads the imputation, normalisation
-        # and weights that mc_method shares with method)
-        simulation_job = parallel.submit(
-            uncertainty.monte_carlo, reference, catalogue, mc_method, random_state=seed, regions=regions,
-            donors=donors, rows=reference.index if method.scope == "all" else codes)
     main = scoring.score(reference, catalogue, method, regions=regions, donors=donors)
-    if monte_carlo and not background:
-        simulation_job = parallel.run_in_place(
-            uncertainty.monte_carlo, reference, catalogue, mc_method, random_state=seed, regions=regions,
-            donors=donors, rows=reference.index if method.scope == "all" else codes, chosen=main)
+    simulation_job = None
+    if monte_carlo:
+        # the variants here, the simulations (independent of the profiles below) with `background` in a
+        # second process, which starts with the variants in its memory
+        setup = uncertainty.setup_monte_carlo(
+            reference, catalogue, mc_method, random_state=seed, regions=regions, donors=donors,
+            rows=reference.index if method.scope == "all" else codes, chosen=main)
+        simulation_job = (parallel.submit if background else parallel.run_in_place)(uncertainty.run_monte_carlo,
+                                                                                    setup)
     local = main if method.scope == "cms" else scoring.score(values, catalogue, method, regions=regions,
                                                               donors=donors)
     normalised = main.normalised.loc[codes]

@@ -647,6 +647,39 @@ def monte_carlo(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *
     >>> sorted(result.choices.loc[result.choices.tested, "choice"])
     ['aggregation', 'area_weights', 'indicator_weights', 'leave_one_out', 'normalisation']
     """
+    return run_monte_carlo(setup_monte_carlo(values, catalogue, method, random_state=random_state, runs=runs,
+                                             regions=regions, donors=donors, rows=rows, chosen=chosen))
+
+
+@dataclass
+class MonteCarloSetup:
+    """What :func:`run_monte_carlo` simulates, from :func:`setup_monte_carlo`: the variants (imputed,
+    treated, normalised values) and the arrays of the chosen method."""
+
+    method: Method
+    runs: int
+    random_state: int
+    columns: list
+    variants: list
+    untested: list
+    area_positions: np.ndarray
+    base: np.ndarray
+    mask: np.ndarray
+    area_weights: np.ndarray
+    positions: np.ndarray
+    out_index: pd.Index
+    first_of: np.ndarray
+
+
+def setup_monte_carlo(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, random_state: int,
+                      runs: int | None = None, regions: pd.Series | None = None,
+                      donors: pd.DataFrame | None = None, rows: pd.Index | None = None,
+                      chosen: scoring.Scoring | None = None) -> MonteCarloSetup:
+    """The first part of :func:`monte_carlo` (same parameters): the variants to simulate and the chosen
+    method's arrays; ``run_monte_carlo(setup_monte_carlo(...))`` is ``monte_carlo(...)``.
+
+    ``cocity prepare`` builds it, then simulates in a second process (:mod:`cocity_analysis.parallel`).
+    """
     from cocity_analysis.method import priorities
 
     runs = int(method.monte_carlo_runs if runs is None else runs)
@@ -680,16 +713,27 @@ def monte_carlo(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *
     firsts = nominal[nominal["rank"] == 1].set_index("istat_code")["focus_area"]
     first_of = np.array([FOCUS_AREAS.index(firsts[c]) if c in firsts.index else -1 for c in out_index])
     base = chosen.weights.reindex(values.columns).to_numpy(dtype="float64")
+    return MonteCarloSetup(method=method, runs=runs, random_state=random_state, columns=list(values.columns),
+                           variants=variants, untested=untested, area_positions=area_positions, base=base,
+                           mask=mask, area_weights=area_weights, positions=positions, out_index=out_index,
+                           first_of=first_of)
+
+
+def run_monte_carlo(setup: MonteCarloSetup) -> MonteCarloResult:
+    """The simulation of :func:`monte_carlo` on a :func:`setup_monte_carlo`."""
+    method, runs, out_index = setup.method, setup.runs, setup.out_index
     counts, draws, choices, kept = simulate(
-        variants, area_positions, base, mask, area_weights, runs=runs, random_state=random_state,
-        aggregations=alternatives(method)["aggregation"], concentration=float(method.dirichlet_concentration),
-        rows=positions, leave_out=bool(method.mc_leave_one_out),
-        area_concentration=float(method.area_weight_concentration), nominal_first=first_of, return_choices=True)
-    table = _choice_table(choices, untested, method, area_positions, base, values.columns)
+        setup.variants, setup.area_positions, setup.base, setup.mask, setup.area_weights, runs=runs,
+        random_state=setup.random_state, aggregations=alternatives(method)["aggregation"],
+        concentration=float(method.dirichlet_concentration), rows=setup.positions,
+        leave_out=bool(method.mc_leave_one_out), area_concentration=float(method.area_weight_concentration),
+        nominal_first=setup.first_of, return_choices=True)
+    table = _choice_table(choices, setup.untested, method, setup.area_positions, setup.base,
+                          pd.Index(setup.columns))
     return MonteCarloResult(summary=summarise(counts, out_index, runs), counts=counts, draws=draws,
-                            runs=runs, random_state=random_state, choices=table,
-                            sensitivity=sensitivity(choices, kept, out_index, runs, list(values.columns),
-                                                    first_area=first_of))
+                            runs=runs, random_state=setup.random_state, choices=table,
+                            sensitivity=sensitivity(choices, kept, out_index, runs, setup.columns,
+                                                    first_area=setup.first_of))
 
 
 def _choice_table(choices, untested, method, area_positions, base, columns) -> pd.DataFrame:
