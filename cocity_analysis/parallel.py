@@ -2,7 +2,7 @@
 
 The analysis itself runs single-threaded (its matrices are small: threads only contend), so on
 2 cores a step that does not depend on the others (reading some sources, the Monte Carlo, the
-benchmarks) can run beside them. The child is *forked*: it starts with the parent's memory
+benchmarks, the map files) can run beside them. The child is *forked*: it starts with the parent's memory
 (modules, data: its arguments are not copied through a pipe), and only its result travels back,
 pickled. Where the platform cannot fork, or the machine has one core, the step runs in place and
 :func:`submit` returns it already done: the result is the same either way, only the timing differs.
@@ -47,12 +47,16 @@ class Job:
             raise payload
         return payload
 
-    def __del__(self):
-        # nobody will read the result (the caller failed before asking for it): stop the child
+    def cancel(self) -> None:
+        """Stop the child if its result was not taken (nobody will read it: the caller failed first)."""
         process = self._process
+        if process is not None and self._outcome is None and process.is_alive():
+            process.terminate()
+            process.join()
+
+    def __del__(self):
         try:
-            if process is not None and self._outcome is None and process.is_alive():
-                process.terminate()
+            self.cancel()
         except Exception:  # noqa: BLE001 - at interpreter exit the process machinery may be gone
             pass
 

