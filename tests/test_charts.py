@@ -84,6 +84,30 @@ def test_biplot_has_every_city_and_the_ring():
     assert "Matera" in [t.get_text().strip() for t in fig.axes[0].texts]
 
 
+def test_biplot_indicator_labels_stay_inside_the_axes():
+    """Long indicator names on arrows that reach the edges are written whole, inside the plot (they were
+    cut at the axes' edge, as seen in JupyterLab)."""
+    rng = np.random.default_rng(1)
+    codes = [f"{i:06d}" for i in range(12)]
+    scores = pd.DataFrame(rng.normal(size=(12, 2)), index=codes, columns=["PC1", "PC2"]).assign(
+        cluster=[1, 2, 3] * 4)
+    loadings = pd.DataFrame([[0.9, 0.3], [-0.8, 0.5], [0.2, -0.9], [-0.6, -0.6]], index=list("abcd"),
+                            columns=["PC1", "PC2"])
+    names = {k: f"Quota di contribuenti con reddito {k}" for k in loadings.index}  # longer than 26 characters
+    fig = charts.biplot_figure(scores, loadings, [0.6, 0.3], labels=names)
+    ax = fig.axes[0]
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    box = ax.get_window_extent(renderer)
+    written = [t for t in ax.texts if t.get_gid() == "loading-label"]
+    assert len(written) == 4 and all(t.get_text().endswith("…") for t in written)
+    for text in written:
+        extent = text.get_window_extent(renderer)
+        assert box.x0 <= extent.x0 and extent.x1 <= box.x1 and box.y0 <= extent.y0 and extent.y1 <= box.y1, \
+            text.get_text()
+
+
 @pytest.fixture()
 def geometry():
     import geopandas as gpd

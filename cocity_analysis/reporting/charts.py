@@ -572,8 +572,9 @@ def biplot_figure(scores: pd.DataFrame, loadings: pd.DataFrame, explained: Seque
     ax.quiver(np.zeros(len(tips)), np.zeros(len(tips)), tips[:, 0], tips[:, 1], angles="xy", scale_units="xy",
               scale=1, width=0.0025, headwidth=5, color="0.4", zorder=1)
     for indicator, (x, y) in zip(loadings.index, tips):
-        ax.text(x * 1.04, y * 1.04, _short((labels or {}).get(indicator, indicator), 26), fontsize=FONT_PT * 0.65,
-                color="0.25", ha="left" if x >= 0 else "right", va="center", clip_on=True)
+        # written from the arrow's tip towards the centre: outward, a label ran past the axes and was cut
+        ax.text(x, y, _short((labels or {}).get(indicator, indicator), 26), fontsize=FONT_PT * 0.65,
+                color="0.25", ha="right" if x >= 0 else "left", va="bottom", clip_on=True, gid="loading-label")
     ax.set_xlim(-1.12 * spans[0], 1.12 * spans[0])
     ax.set_ylim(-1.12 * spans[1], 1.12 * spans[1])
     if highlight is not None and highlight in scores.index:
