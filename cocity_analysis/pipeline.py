@@ -180,8 +180,8 @@ def analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, se
     monte_carlo : bool
         False skips the Monte Carlo (priorities without robustness columns).
     background : bool
-        True runs the Monte Carlo in a forked second process while the profiles are
-        computed (:mod:`cocity_analysis.parallel`; ``cocity prepare``); same result.
+        True computes the profiles in a forked second process while the Monte Carlo
+        runs (:mod:`cocity_analysis.parallel`; ``cocity prepare``); same result.
 
     Returns
     -------
@@ -245,25 +245,26 @@ def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, s
         notes.append("Monte Carlo without median_region imputation: regions unknown")
 
     main = scoring.score(reference, catalogue, method, regions=regions, donors=donors)
-    simulation_job = None
-    if monte_carlo:
-        # the variants here, the simulations (independent of the profiles below) with `background` in a
-        # second process, which starts with the variants in its memory
-        setup = uncertainty.setup_monte_carlo(
-            reference, catalogue, mc_method, random_state=seed, regions=regions, donors=donors,
-            rows=reference.index if method.scope == "all" else codes, chosen=main)
-        simulation_job = (parallel.submit if background else parallel.run_in_place)(uncertainty.run_monte_carlo,
-                                                                                    setup)
     local = main if method.scope == "cms" else scoring.score(values, catalogue, method, regions=regions,
                                                               donors=donors)
     normalised = main.normalised.loc[codes]
     scores = main.scores.loc[codes]
 
+    # the profiles (independent of the Monte Carlo) with `background` in a second process, which starts
+    # with the scores in its memory; meanwhile this one builds the variants and simulates
     low, high = method.k_select
     d_low, d_high = method.k_diagnostics
-    result = (cluster or profiles.cluster)(local.normalised, method=method.clustering, n_clusters=method.k,
-                              k_range=range(low, high + 1), random_state=seed,
-                              diagnostics_range=range(d_low, d_high + 1), bootstrap_runs=method.bootstrap_runs)
+    profiles_job = (parallel.submit if background else parallel.run_in_place)(
+        cluster or profiles.cluster, local.normalised, method=method.clustering, n_clusters=method.k,
+        k_range=range(low, high + 1), random_state=seed, diagnostics_range=range(d_low, d_high + 1),
+        bootstrap_runs=method.bootstrap_runs)
+    simulation = None
+    if monte_carlo:
+        setup = uncertainty.setup_monte_carlo(
+            reference, catalogue, mc_method, random_state=seed, regions=regions, donors=donors,
+            rows=reference.index if method.scope == "all" else codes, chosen=main)
+        simulation = uncertainty.run_monte_carlo(setup)
+    result = profiles_job.result()
     table = profiles.portraits(result.labels, local.scores, values.loc[result.labels.index], catalogue)
     # names from the need indicators that distinguish the profiles (cocity_analysis.method.profile_naming)
     names = profile_naming.name_profiles(result.labels, local.normalised, catalogue)
@@ -277,9 +278,7 @@ def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, s
 
     # the priority rule: standardised distance from the reference set's mean, per area
     all_ranking = priorities.rank_relative(main.scores, area_weights=method.area_weights)
-    simulation = None
-    if simulation_job is not None:
-        simulation = simulation_job.result()
+    if simulation is not None:
         all_ranking = _with_robustness(all_ranking, simulation.summary)
     ranking = all_ranking[all_ranking["istat_code"].isin(set(codes))].reset_index(drop=True)
     robust = priorities.robustness(ranking, method.robustness)

@@ -78,6 +78,36 @@ def test_knn_matches_scikit_learn_with_complete_donors():
     assert np.allclose(filled.to_numpy(), expected)
 
 
+@pytest.mark.parametrize("n_neighbours", [1, 3, 5])
+def test_knn_shortcut_gives_knn_imputers_bits(n_neighbours):
+    import sklearn
+    from sklearn.impute import KNNImputer
+
+    rng = np.random.default_rng(n_neighbours)
+    donors = rng.normal(size=(300, 6))
+    donors[:40] = np.round(donors[:40], 1)  # ties among distances
+    receivers = rng.normal(size=(5000, 6))
+    receivers[rng.random(receivers.shape) < 0.3] = np.nan
+    receivers[receivers[:, 0] > 1.5, 1:] = np.nan  # rows with one value only
+    receivers = receivers[~np.isnan(receivers).all(axis=1)]
+    with sklearn.config_context(working_memory=1):  # many distance blocks
+        fast = imputation.knn_complete_donors(donors, receivers, n_neighbours)
+        expected = KNNImputer(n_neighbors=n_neighbours, keep_empty_features=True).fit(donors).transform(receivers)
+    assert fast.tobytes() == expected.tobytes()
+
+
+def test_knn_shortcut_declines_what_it_does_not_cover():
+    donors = np.array([[0.0, 1.0], [1.0, 2.0], [2.0, 3.0]])
+    with_gap = donors.copy()
+    with_gap[0, 1] = np.nan
+    receivers = np.array([[0.5, np.nan], [np.nan, np.nan]])
+    assert imputation.knn_complete_donors(with_gap, receivers[:1], 2) is None  # a donor with a gap
+    assert imputation.knn_complete_donors(donors, receivers, 2) is None  # a row with nothing in common
+    assert imputation.knn_complete_donors(donors, receivers[:1], 4) is None  # more neighbours than donors
+    whole = np.array([[0.5, 1.5]])
+    assert imputation.knn_complete_donors(donors, whole, 2).tolist() == whole.tolist()
+
+
 def test_rows_restricts_what_is_filled():
     frame = _made_up()
     frame.loc[["m00", "m05"], "p1"] = np.nan

@@ -186,13 +186,18 @@ def _rank_areas(scores: np.ndarray) -> np.ndarray:
                 ranks[:, a] += s[:, b] >= s[:, a]
             elif b > a:
                 ranks[:, a] += s[:, b] > s[:, a]
-    ranks[~valid] = 0
+    ranks *= valid
     return ranks
 
 
-def _score_scale(aggregated: np.ndarray, normalisation: str, aggregation: str) -> np.ndarray:
-    """:func:`composite.to_scores` along the last axis (municipalities) of a runs x areas x rows array."""
+def _score_scale(aggregated: np.ndarray, normalisation: str, aggregation: str, *,
+                 overwrite: bool = False) -> np.ndarray:
+    """:func:`composite.to_scores` along the last axis (municipalities) of a runs x areas x rows array
+    (``overwrite``: ``aggregated`` may be scaled in place)."""
     if aggregation == "geometric" or normalisation in composite.BOUNDED:
+        if overwrite:
+            aggregated *= 100.0
+            return aggregated
         return aggregated * 100.0
     finite = np.isfinite(aggregated)
     low = np.where(finite, aggregated, np.inf).min(axis=-1, keepdims=True)
@@ -251,7 +256,9 @@ def _distance(scores: np.ndarray) -> np.ndarray:
         var = np.einsum("...i,...i->...", filled, filled)[..., None] / count - mean * mean
         sd = np.sqrt(np.maximum(var, 0.0))
         sd = np.where(sd > 1e-9 * np.maximum(1.0, np.abs(mean)), sd, np.nan)
-        return (scores - mean) / sd  # NaN scores stay NaN
+        out = np.subtract(scores, mean, out=filled)  # (scores - mean) / sd; NaN scores stay NaN
+        out /= sd
+        return out
 
 
 #: Number of bins of a continuous draw (weights) when estimating its first-order effect.
@@ -433,8 +440,14 @@ def _simulate_blocks(variants, aggregations, variant_of_run, aggregation_of_run,
     if has_nominal:
         ranked_rows = np.flatnonzero(nominal >= 0)
         first_of = nominal[ranked_rows]
+        area_columns = [np.flatnonzero(nominal == j) for j in range(N_AREAS)]
+        # the choices with one label per run, stacked: one product per block gives all their counts
+        whole = [(c, acc) for c, acc in zip(choices, kept) if not c.per_area]
+        whole_labels = (np.column_stack([c.labels for c, _ in whole]) if whole else None)
+        whole_offsets = np.cumsum([0] + [len(c.options) for c, _ in whole])
     # Runs sharing a variant and an aggregation differ only by their weights: they are done
     # together, a block of runs per matrix product (arrays over municipalities, loops over runs).
+    # The arithmetic is written in place, in the same order as the formulas (same bits).
     for v, variant in enumerate(variants):
         # transposed layout (indicators x municipalities): each area's scores are contiguous
         if variant.transposed is None:
@@ -456,32 +469,49 @@ def _simulate_blocks(variants, aggregations, variant_of_run, aggregation_of_run,
                     else:
                         total = matrix @ have
                         total[total <= 0] = np.nan
-                    agg = (matrix @ data) / total
-                    if geometric:
-                        agg = (np.exp(agg) - 1.0) / 99.0
-                    scores = _score_scale(agg.reshape(len(chunk), N_AREAS, n), variant.normalisation, aggregation)
+                    agg = matrix @ data
+                    agg /= total
+                    if geometric:  # (exp(agg) - 1) / 99
+                        np.exp(agg, out=agg)
+                        agg -= 1.0
+                        agg /= 99.0
+                    scores = _score_scale(agg.reshape(len(chunk), N_AREAS, n), variant.normalisation, aggregation,
+                                          overwrite=True)
                 if mask.any():
-                    scores = np.where(mask, np.nan, scores)
+                    np.copyto(scores, np.nan, where=mask)
                 # the priority rule: standardised distance from the reference mean, weighted as
                 # priorities.weighted_distance (x w above the mean, / w below; weight 0 = not ranked)
                 z = _distance(scores)
                 with np.errstate(invalid="ignore"):
-                    keyed = z * np.where(z >= 0, w_above[chunk][:, :, None], w_below[chunk][:, :, None])
+                    keyed = np.where(z >= 0, w_above[chunk][:, :, None], w_below[chunk][:, :, None])
+                    keyed *= z
                 ranks = _rank_areas(keyed if every_row else keyed[:, :, rows])
-                for rank in range(1, N_AREAS + 1):
-                    counts[rank] += np.count_nonzero(ranks == rank, axis=0)
+                for rank in range(1, N_AREAS + 1):  # a 32-bit sum: twice as fast as count_nonzero(axis=0)
+                    counts[rank] += (ranks == rank).sum(axis=0, dtype=np.int32)
                 if has_nominal and choices:
                     stay = np.zeros((len(chunk), len(nominal)), dtype="float64")
                     stay[:, ranked_rows] = ranks[:, first_of, ranked_rows] == 1
+                    # 0/1 products: the counts are whole numbers, exact in float64 whatever the grouping
+                    if whole:
+                        hits = _onehot_stacked(whole_labels[chunk], whole_offsets) @ stay
+                        for i, (_, acc) in enumerate(whole):
+                            acc += hits[whole_offsets[i]:whole_offsets[i + 1]]
                     for choice, acc in zip(choices, kept):
                         if choice.per_area:
                             for j in range(N_AREAS):
-                                cols = np.flatnonzero(nominal == j)
+                                cols = area_columns[j]
                                 if len(cols):
                                     onehot = _onehot(choice.labels[chunk, j], len(choice.options))
                                     acc[:, cols] += onehot @ stay[:, cols]
-                        else:
-                            acc += _onehot(choice.labels[chunk], len(choice.options)) @ stay
+
+
+def _onehot_stacked(labels: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """(sum of options) x runs indicator matrix of several choices' labels (runs x choices), stacked."""
+    out = np.zeros((int(offsets[-1]), labels.shape[0]), dtype="float64")
+    runs = np.arange(labels.shape[0])
+    for i in range(labels.shape[1]):
+        out[offsets[i] + labels[:, i], runs] = 1.0
+    return out
 
 
 def _onehot(labels: np.ndarray, k: int) -> np.ndarray:
