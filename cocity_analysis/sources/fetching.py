@@ -24,17 +24,20 @@ import shutil
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-
-import requests
+from typing import TYPE_CHECKING
 
 from cocity_analysis import config
 from cocity_analysis.errors import InputFileError, SourceUnavailableError
 from cocity_analysis.fileio import atomic_path, sha256_file, write_json_atomic
 
+if TYPE_CHECKING:  # imported where a download starts: `prepare` never needs it (0.1 s)
+    import requests
+
 PROVENANCE_FILE = "provenance.json"
 
-#: Exceptions a download callable may raise for "the network did not give us the file".
-NETWORK_ERRORS = (requests.RequestException, ConnectionError, TimeoutError, OSError)
+#: Exceptions a download callable may raise for "the network did not give us the file"
+#: (requests' ``RequestException`` is an ``OSError``).
+NETWORK_ERRORS = (ConnectionError, TimeoutError, OSError)
 
 
 def http_download(url: str, session: requests.Session | None = None, timeout: float = 120):
@@ -44,6 +47,8 @@ def http_download(url: str, session: requests.Session | None = None, timeout: fl
     else a session of its own, closed afterwards.
     """
     def download(tmp: Path) -> str:
+        import requests
+
         client = session if session is not None else requests.Session()
         try:
             response = client.get(url, stream=True, timeout=timeout, headers={"User-Agent": config.USER_AGENT})

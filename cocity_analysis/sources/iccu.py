@@ -33,14 +33,17 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Iterable
 
 import pandas as pd
-import requests
 
 from cocity_analysis import config
 from cocity_analysis.errors import InputFileError
 from cocity_analysis.sources import changes as municipal_changes
+
+if TYPE_CHECKING:  # imported where a download starts
+    import requests
 
 URL = "http://opendata.anagrafe.iccu.sbn.it/territorio.zip"
 SOURCE_PAGE = "https://anagrafe.iccu.sbn.it/it/open-data/"

@@ -60,15 +60,18 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
-import requests
 
 from cocity_analysis import config
 from cocity_analysis.errors import CocityError, InputFileError, SourceUnavailableError
 from cocity_analysis.sources import changes as municipal_changes
 from cocity_analysis.sources import fetching
+
+if TYPE_CHECKING:  # imported where a download starts
+    import requests
 
 #: ``sdmx1`` source id of ISTAT's service (present in sdmx1's ``sources.json``).
 SDMX_SOURCE = "ISTAT"
@@ -835,6 +838,8 @@ def fetch(group: str = "istat_sdmx", names: Sequence[str] | None = None, *, dest
             )
         except (SourceUnavailableError, InputFileError) as exc:
             result.failures[dataset.name] = str(exc)
+            import requests
+
             if isinstance(exc.__cause__, (requests.ConnectionError, requests.Timeout)):
                 for rest in selected[number + 1:]:  # the service is unreachable: do not hammer it
                     result.failures[rest.name] = (f"not tried: ISTAT's service was unreachable for "

@@ -40,14 +40,17 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import requests
 
 from cocity_analysis import config
 from cocity_analysis.errors import CocityError, InputFileError
 from cocity_analysis.sources import changes as municipal_changes
+
+if TYPE_CHECKING:  # imported where a download starts
+    import requests
 
 
 BANDS = {
