@@ -95,8 +95,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"run {number}: wall {result['wall_s']:.2f} s, peak memory {result['peak_mb']:.0f} MB")
     walls = [r["wall_s"] for r in results]
     peak = max(r["peak_mb"] for r in results)
-    verdict = "within" if min(walls) <= TARGET_SECONDS and peak <= TARGET_MB else "OUTSIDE"
-    print(f"best {min(walls):.2f} s, median {statistics.median(walls):.2f} s, peak {peak:.0f} MB "
+    # judged on every run, not the best one: the target is what a run takes
+    within = sum(wall <= TARGET_SECONDS for wall in walls)
+    verdict = "within" if within == len(walls) and peak <= TARGET_MB else "OUTSIDE"
+    print(f"best {min(walls):.2f} s, median {statistics.median(walls):.2f} s, worst {max(walls):.2f} s, "
+          f"peak {peak:.0f} MB; {within} of {len(walls)} runs within {TARGET_SECONDS:.0f} s "
           f"({verdict} the target of {TARGET_SECONDS:.0f} s and {TARGET_MB:.0f} MB)")
     return 0
 

@@ -80,6 +80,20 @@ def test_same_seed_same_result_other_seed_other_draws():
     assert set(one.draws["aggregation"]) == {"arithmetic", "geometric"}
 
 
+def test_two_processes_give_the_result_of_one():
+    frame = _made_up(n=60, seed=3)
+    frame.iloc[[2, 9, 30], [0, 2, 4]] = np.nan  # the imputations vary too
+    method = Method(mc_leave_one_out=True)
+    setup = uncertainty.setup_monte_carlo(frame, CATALOGUE, method, random_state=4, runs=300,
+                                          regions=_regions(frame))
+    one = uncertainty.run_monte_carlo(setup)
+    two = uncertainty.run_monte_carlo(setup, processes=2)
+    assert np.array_equal(one.counts, two.counts) and one.counts.sum() == 300 * 4 * 60
+    pd.testing.assert_frame_equal(one.summary, two.summary, check_exact=True)
+    pd.testing.assert_frame_equal(one.sensitivity, two.sensitivity, check_exact=True)
+    assert one.draws.equals(two.draws)
+
+
 def test_rank_matrix_agrees_with_rank_areas_including_ties():
     rng = np.random.default_rng(0)
     scores = rng.integers(0, 4, size=(300, 4)).astype(float)
