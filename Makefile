@@ -8,7 +8,10 @@ MEF_YEARS ?= 2018 2020 2021
 
 .PHONY: setup data prepare reports test mutation lab clean
 
+# Bytecode of the package, refreshed whenever a module changed: the editable install leaves none, and where
+# PYTHONDONTWRITEBYTECODE is set Python would compile every module again in every `cocity` command (0.2-0.5 s).
 setup: $(STAMP) $(KERNEL)
+	$(BIN)/python -m compileall -q cocity_analysis
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

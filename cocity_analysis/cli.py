@@ -333,5 +333,20 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BUSY if isinstance(error, DatasetBusyError) else EXIT_INPUT_ERROR
 
 
+def console() -> None:
+    """The ``cocity`` command: :func:`main`, then exit with its status.
+
+    The process ends right after: Python's last garbage collection at exit walks every object of
+    pandas', SciPy's and scikit-learn's modules, about 0.5 s of a ``prepare`` (measured on 2 cores);
+    ``gc.freeze()`` leaves them to be freed with the process instead. Files are written and closed by
+    then (atomic renames), and the standard streams are still flushed at exit.
+    """
+    import gc
+
+    status = main()
+    gc.freeze()
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

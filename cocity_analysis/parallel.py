@@ -10,6 +10,7 @@ pickled. Where the platform cannot fork, or the machine has one core, the step r
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from typing import Any, Callable
@@ -107,7 +108,14 @@ def submit(function: Callable[..., Any], /, *args, **kwargs) -> Job:
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_run_child, args=(sender, function, args, kwargs), daemon=True)
-    process.start()
+    # The child's garbage collector would write into the header of every object it inherits, copying
+    # nearly every page of the parent (copy-on-write); frozen at the fork, they are left alone there.
+    # The parent unfreezes at once: its own collections go on as before.
+    gc.freeze()
+    try:
+        process.start()
+    finally:
+        gc.unfreeze()
     sender.close()  # the child holds its own end: EOF here when it ends without sending
     return Job(process, receiver)
 
