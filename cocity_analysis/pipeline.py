@@ -475,17 +475,12 @@ def _municipal_basis(comuni_dir, raw_dir: Path):
     return municipalities, municipal_list, changes, changes_record, changes_reason, recoded
 
 
-def _load_side_sources_from_scratch(comuni_dir, raw_dir: Path, mef_file: Path | None, mef_dir: Path,
-                                    iccu_dir: Path):
-    """:func:`_load_side_sources` after reading today's municipalities and the changes (:func:`_municipal_basis`)."""
-    municipalities, _, changes, *_ = _municipal_basis(comuni_dir, raw_dir)
-    return _load_side_sources(mef_file, mef_dir, iccu_dir, municipalities.index, changes)
-
-
-def _load_side_sources(mef_file: Path | None, mef_dir: Path, iccu_dir: Path, current_codes: pd.Index,
-                       changes: pd.DataFrame):
+def _load_side_sources(comuni_dir, raw_dir: Path, mef_file: Path | None, mef_dir: Path, iccu_dir: Path):
     """``(_load_mef(...), _load_mef_years(...), _load_iccu(...))``: the sources ``prepare`` reads in its
-    second process (:mod:`cocity_analysis.parallel`)."""
+    second process (:mod:`cocity_analysis.parallel`), after today's municipalities and the changes
+    (:func:`_municipal_basis`, read there too so that the process starts at once)."""
+    municipalities, _, changes, *_ = _municipal_basis(comuni_dir, raw_dir)
+    current_codes = municipalities.index
     newest = _load_mef(mef_file, current_codes, changes)
     years = _load_mef_years(mef_file, newest[0], mef_dir, current_codes, changes)
     return newest, years, _load_iccu(iccu_dir, current_codes, changes)
@@ -716,8 +711,7 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
     # the MEF years and ICCU's register are read in a second process meanwhile this one resolves the
     # cities, imports scikit-learn and reads the rest; it starts now, with the other core idle,
     # and reads today's municipalities and the changes itself (the same files: the same tables)
-    side_job = parallel.submit(_load_side_sources_from_scratch, comuni_dir, raw_dir, mef_file, Path(mef_dir),
-                               iccu_folder)
+    side_job = parallel.submit(_load_side_sources, comuni_dir, raw_dir, mef_file, Path(mef_dir), iccu_folder)
 
     # today's municipalities: ISTAT's current list when fetched (`cocity fetch istat_comuni`), else the shipped one
     municipalities, municipal_list, changes, changes_record, changes_reason, recoded = _municipal_basis(

@@ -181,8 +181,7 @@ def knn_complete_donors(donors: np.ndarray, receivers: np.ndarray, n_neighbours:
             return None
         block = rows[start:start + len(distances)]
         nearest = np.argpartition(distances, n_neighbours - 1, axis=1)[:, :n_neighbours]
-        weights = np.ones_like(distances[np.arange(len(block))[:, None], nearest])
-        weights[np.isnan(distances[np.arange(len(block))[:, None], nearest])] = 0.0
+        weights = np.where(np.isnan(distances[np.arange(len(block))[:, None], nearest]), 0.0, 1.0)
         for col in np.flatnonzero(mask[block].any(axis=0)):
             wanted = np.flatnonzero(mask[block, col])
             values = np.ma.array(donors[:, col].take(nearest[wanted]),

@@ -190,15 +190,12 @@ def _rank_areas(scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def _score_scale(aggregated: np.ndarray, normalisation: str, aggregation: str, *,
-                 overwrite: bool = False) -> np.ndarray:
+def _score_scale(aggregated: np.ndarray, normalisation: str, aggregation: str) -> np.ndarray:
     """:func:`composite.to_scores` along the last axis (municipalities) of a runs x areas x rows array
-    (``overwrite``: ``aggregated`` may be scaled in place)."""
+    (bounded scores are scaled in place: ``aggregated`` is the loop's own temporary)."""
     if aggregation == "geometric" or normalisation in composite.BOUNDED:
-        if overwrite:
-            aggregated *= 100.0
-            return aggregated
-        return aggregated * 100.0
+        aggregated *= 100.0
+        return aggregated
     finite = np.isfinite(aggregated)
     low = np.where(finite, aggregated, np.inf).min(axis=-1, keepdims=True)
     high = np.where(finite, aggregated, -np.inf).max(axis=-1, keepdims=True)
@@ -364,11 +361,9 @@ def simulate(variants: list[Variant], focus_areas: np.ndarray, base_weights: np.
     mask = np.ascontiguousarray(np.asarray(insufficient, dtype=bool).T)[None]                # 1 x areas x rows
     m = len(rows)
     every_row = m == n and np.array_equal(rows, np.arange(n))
-    counts = np.zeros((N_AREAS + 1, N_AREAS, m), dtype=np.int64)  # rank x area x municipality
     choices = _choices(variants, aggregations, variant_of_run, aggregation_of_run, weights, base_weights,
                        focus_areas, left, run_area_weights, area_weights, area_concentration is not None)
     nominal = None if nominal_first is None else np.asarray(nominal_first, dtype=np.int64)
-    kept = [np.zeros((len(c.options), m), dtype="float64") for c in choices] if nominal is not None else None
     block = max(1, int(BLOCK_CELLS // max(1, N_AREAS * n)))
     # Small matrix products: BLAS threads only contend with each other here (and on a
     # shared machine); one thread is several times faster. Scoped: restored on exit.
@@ -380,14 +375,14 @@ def simulate(variants: list[Variant], focus_areas: np.ndarray, base_weights: np.
         if processes > 1:
             from cocity_analysis import parallel
 
-            other = parallel.submit(_simulate_part, arguments, counts.shape, kept, (1, 2))
-            _simulate_blocks(*arguments[:10], counts, *arguments[10:], kept, part=(0, 2))
+            other = parallel.submit(_simulate_blocks, *arguments, part=(1, 2))
+            counts, kept = _simulate_blocks(*arguments, part=(0, 2))
             other_counts, other_kept = other.result()
             counts += other_counts
             for mine, theirs in zip(kept or (), other_kept or ()):
                 mine += theirs
         else:
-            _simulate_blocks(*arguments[:10], counts, *arguments[10:], kept)
+            counts, kept = _simulate_blocks(*arguments)
     draws = pd.DataFrame({
         "imputation": [variants[i].imputation for i in variant_of_run],
         "normalisation": [variants[i].normalisation for i in variant_of_run],
@@ -445,23 +440,18 @@ def _choices(variants, aggregations, variant_of_run, aggregation_of_run, weights
     return out
 
 
-def _simulate_part(arguments: tuple, counts_shape: tuple, kept: list | None, part: tuple[int, int]):
-    """``(counts, kept)`` of the blocks of runs of ``part`` alone (see :func:`_simulate_blocks`)."""
-    counts = np.zeros(counts_shape, dtype=np.int64)
-    kept = None if kept is None else [np.zeros_like(k) for k in kept]
-    _simulate_blocks(*arguments[:10], counts, *arguments[10:], kept, part=part)
-    return counts, kept
-
-
 def _simulate_blocks(variants, aggregations, variant_of_run, aggregation_of_run, weights, membership, mask,
-                     run_area_weights, rows, every_row, counts, block, n, nominal, choices, kept,
-                     part: tuple[int, int] = (0, 1)) -> None:
-    """The loop of :func:`simulate`; adds the rank counts of every run into ``counts``.
+                     run_area_weights, rows, every_row, block, n, nominal, choices,
+                     part: tuple[int, int] = (0, 1)) -> tuple[np.ndarray, list | None]:
+    """The loop of :func:`simulate`: ``(counts, kept)`` of its runs (rank x area x municipality counts;
+    per choice, options x municipality runs that kept the nominal first area first, or None).
 
     ``part=(i, p)``: only the blocks numbered i, i + p, i + 2p ... (for ``processes``).
     """
     index, parts = part
     number = -1
+    counts = np.zeros((N_AREAS + 1, N_AREAS, len(rows)), dtype=np.int64)
+    kept = [np.zeros((len(c.options), len(rows)), dtype="float64") for c in choices] if nominal is not None else None
     with np.errstate(divide="ignore"):
         w_above = np.where(run_area_weights > 0, run_area_weights, np.nan)
         w_below = np.where(run_area_weights > 0, 1.0 / run_area_weights, np.nan)
@@ -472,7 +462,6 @@ def _simulate_blocks(variants, aggregations, variant_of_run, aggregation_of_run,
         area_columns = [np.flatnonzero(nominal == j) for j in range(N_AREAS)]
         # the choices with one label per run, stacked: one product per block gives all their counts
         whole = [(c, acc) for c, acc in zip(choices, kept) if not c.per_area]
-        whole_labels = (np.column_stack([c.labels for c, _ in whole]) if whole else None)
         whole_offsets = np.cumsum([0] + [len(c.options) for c, _ in whole])
     # Runs sharing a variant and an aggregation differ only by their weights: they are done
     # together, a block of runs per matrix product (arrays over municipalities, loops over runs).
@@ -507,8 +496,7 @@ def _simulate_blocks(variants, aggregations, variant_of_run, aggregation_of_run,
                         np.exp(agg, out=agg)
                         agg -= 1.0
                         agg /= 99.0
-                    scores = _score_scale(agg.reshape(len(chunk), N_AREAS, n), variant.normalisation, aggregation,
-                                          overwrite=True)
+                    scores = _score_scale(agg.reshape(len(chunk), N_AREAS, n), variant.normalisation, aggregation)
                 if mask.any():
                     np.copyto(scores, np.nan, where=mask)
                 # the priority rule: standardised distance from the reference mean, weighted as
@@ -525,7 +513,7 @@ def _simulate_blocks(variants, aggregations, variant_of_run, aggregation_of_run,
                     stay[:, ranked_rows] = ranks[:, first_of, ranked_rows] == 1
                     # 0/1 products: the counts are whole numbers, exact in float64 whatever the grouping
                     if whole:
-                        hits = _onehot_stacked(whole_labels[chunk], whole_offsets) @ stay
+                        hits = np.vstack([_onehot(c.labels[chunk], len(c.options)) for c, _ in whole]) @ stay
                         for i, (_, acc) in enumerate(whole):
                             acc += hits[whole_offsets[i]:whole_offsets[i + 1]]
                     for choice, acc in zip(choices, kept):
@@ -535,15 +523,7 @@ def _simulate_blocks(variants, aggregations, variant_of_run, aggregation_of_run,
                                 if len(cols):
                                     onehot = _onehot(choice.labels[chunk, j], len(choice.options))
                                     acc[:, cols] += onehot @ stay[:, cols]
-
-
-def _onehot_stacked(labels: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """(sum of options) x runs indicator matrix of several choices' labels (runs x choices), stacked."""
-    out = np.zeros((int(offsets[-1]), labels.shape[0]), dtype="float64")
-    runs = np.arange(labels.shape[0])
-    for i in range(labels.shape[1]):
-        out[offsets[i] + labels[:, i], runs] = 1.0
-    return out
+    return counts, kept
 
 
 def _onehot(labels: np.ndarray, k: int) -> np.ndarray:
