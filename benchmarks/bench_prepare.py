@@ -2,19 +2,21 @@
 
 Runs the real command in a child process (loading, cleaning, indicators for every
 municipality, treatment, imputation, profiles with bootstrap, 1,000 simulations,
-writing) into a temporary folder (``data/processed`` is left alone) and prints, per
-repetition, the wall-clock seconds and the child's peak resident memory
-(``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss``, one fresh child per
-repetition, measured by a small wrapper process so the figure is that run's own).
+writing) into a new temporary folder each run (``data/processed`` is left alone, and the
+map files are built every time) and prints, per repetition, the wall-clock seconds and
+the child's peak resident memory (``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss``, one
+fresh child per repetition, measured by a small wrapper process so the figure is that
+run's own).
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_prepare.py [--repeat 3] [--scope all] [--runs 1000] [--mef FILE]
+    .venv/bin/python benchmarks/bench_prepare.py [--repeat 3] [--scope all] [--runs 1000] [--raw DIR]
 
-The official MEF zip is taken from ``--mef``, else ``data/raw/mef/``, else
-``$COCITY_DATA_MIRROR/mef/`` (without it the MEF indicators are left out, as in
-``prepare``, and the benchmark says so). Target (issue 6): at most 10 s and 1 GB
-on a 2-core machine.
+The official files: ``--raw DIR`` (a folder of fetched files, as ``data/raw``), else the
+benchmark fetches them first, untimed, into a temporary folder with ``make data`` (from
+``COCITY_DATA_MIRROR`` when it is set), so that it measures every source the project can get
+on this machine whatever ``data/raw`` holds. It prints the sources that were missing.
+Target (issue 6): at most 10 s and 1 GB on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -45,21 +47,20 @@ print(json.dumps({"returncode": code, "wall_s": wall, "peak_mb": peak_kb / 1024}
 """
 
 
-def find_mef(explicit: str | None) -> Path | None:
-    if explicit:
-        return Path(explicit)
-    sys.path.insert(0, str(REPO))
-    from cocity_analysis import config
-    from cocity_analysis.pipeline import find_mef_file
-
-    found = find_mef_file(config.MEF_RAW_DIR)
-    if found is None and config.data_mirror() is not None:
-        candidate = config.data_mirror() / "mef" / config.mef_file_name(config.MEF_DEFAULT_YEAR)
-        found = candidate if candidate.exists() else None
-    return found
+def fetch_sources(raw_dir: Path) -> None:
+    """``make data`` into ``raw_dir``: the sources `make reports` would use here (untimed)."""
+    print(f"fetching the official files into {raw_dir} (make data, not timed) ...", flush=True)
+    subprocess.run(["make", "-s", "data"], cwd=REPO, env={**os.environ, "COCITY_RAW_DIR": str(raw_dir)},
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
 
 
-def run_once(scope: str, runs: int, mef: Path | None, workdir: Path) -> dict:
+def missing_sources(processed: Path) -> list[str]:
+    """The sources the run's provenance lists as unavailable."""
+    provenance = json.loads((processed / "current" / "provenance.json").read_text(encoding="utf-8"))
+    return sorted(provenance.get("unavailable_sources") or {})
+
+
+def run_once(scope: str, runs: int, mef: Path | None, raw_dir: Path, workdir: Path) -> tuple[dict, Path]:
     processed = Path(tempfile.mkdtemp(prefix="processed_", dir=workdir))
     command = [sys.executable, "-m", "cocity_analysis.cli", "prepare", "--processed", str(processed),
                "--scope", scope]
@@ -70,11 +71,11 @@ def run_once(scope: str, runs: int, mef: Path | None, workdir: Path) -> dict:
     if mef is not None:
         command += ["--mef", str(mef)]
     out = subprocess.run([sys.executable, "-c", WRAPPER, *command], cwd=REPO, capture_output=True, text=True,
-                         check=True)
+                         check=True, env={**os.environ, "COCITY_RAW_DIR": str(raw_dir)})
     result = json.loads(out.stdout.strip().splitlines()[-1])
     if result["returncode"] != 0:
         raise SystemExit(f"cocity prepare failed (exit {result['returncode']}): {out.stderr}")
-    return result
+    return result, processed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,18 +83,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="repetitions (default %(default)s)")
     parser.add_argument("--scope", choices=["cms", "all"], default="all")
     parser.add_argument("--runs", type=int, default=1000, help="Monte Carlo runs (default %(default)s)")
-    parser.add_argument("--mef", default=None, help="official MEF zip (default: data/raw/mef or the mirror)")
+    parser.add_argument("--mef", default=None, help="official MEF zip (default: the newest in the raw folder)")
+    parser.add_argument("--raw", default=None,
+                        help="folder of the fetched official files (default: fetched now by `make data`)")
     args = parser.parse_args(argv)
-    mef = find_mef(args.mef)
+    mef = Path(args.mef) if args.mef else None
     # as `make setup` does: measured with the package's bytecode current, not compiled in every run
     compileall.compile_dir(REPO / "cocity_analysis", quiet=1)
-    load = os.getloadavg()
-    print(f"cocity prepare --scope {args.scope}, {args.runs} Monte Carlo runs; {os.cpu_count()} cores; "
-          f"load average {load[0]:.2f}; MEF: {mef.name if mef else 'not available (MEF indicators left out)'}")
     results = []
     with tempfile.TemporaryDirectory(prefix="cocity_bench_") as workdir:
+        raw_dir = Path(args.raw) if args.raw else Path(workdir) / "raw"
+        if not args.raw:
+            fetch_sources(raw_dir)
+        load = os.getloadavg()
+        print(f"cocity prepare --scope {args.scope}, {args.runs} Monte Carlo runs; {os.cpu_count()} cores; "
+              f"load average {load[0]:.2f}; official files: {raw_dir}")
         for number in range(1, args.repeat + 1):
-            result = run_once(args.scope, args.runs, mef, Path(workdir))
+            result, processed = run_once(args.scope, args.runs, mef, raw_dir, Path(workdir))
+            if number == 1:
+                missing = missing_sources(processed)
+                print("sources missing (their indicators left out): " + (", ".join(missing) or "none"))
             results.append(result)
             print(f"run {number}: wall {result['wall_s']:.2f} s, peak memory {result['peak_mb']:.0f} MB")
     walls = [r["wall_s"] for r in results]

@@ -17,6 +17,8 @@ from typing import Any, Callable
 
 #: ``COCITY_PARALLEL=0`` runs every step in place (e.g. to profile one process).
 ENV_SWITCH = "COCITY_PARALLEL"
+#: Niceness of :func:`submit_when_idle`'s child: the lowest priority of ``nice``.
+IDLE_NICENESS = 19
 
 
 def available() -> bool:
@@ -62,7 +64,9 @@ class Job:
             pass
 
 
-def _run_child(connection, function, args, kwargs) -> None:
+def _run_child(connection, function, args, kwargs, niceness=0) -> None:
+    if niceness:
+        os.nice(niceness)
     try:
         outcome = ("ok", function(*args, **kwargs))
     except BaseException as error:  # noqa: BLE001 - whatever it is, the parent raises it
@@ -103,11 +107,30 @@ def submit(function: Callable[..., Any], /, *args, **kwargs) -> Job:
     ...
     ValueError: invalid literal for int() with base 10: 'seven'
     """
+    return _start(function, args, kwargs, niceness=0)
+
+
+def submit_when_idle(function: Callable[..., Any], /, *args, **kwargs) -> Job:
+    """:func:`submit` at the lowest scheduling priority (``nice`` :data:`IDLE_NICENESS`).
+
+    For a step nobody waits for until the end (the map files): while the other steps keep both cores
+    busy it takes only what they leave, so it does not lengthen them, and it runs at full speed as soon
+    as a core is free.
+
+    Examples
+    --------
+    >>> submit_when_idle(sorted, [3, 1, 2]).result()
+    [1, 2, 3]
+    """
+    return _start(function, args, kwargs, niceness=IDLE_NICENESS)
+
+
+def _start(function, args, kwargs, *, niceness: int) -> Job:
     if not available():
         return run_in_place(function, *args, **kwargs)
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_run_child, args=(sender, function, args, kwargs), daemon=True)
+    process = context.Process(target=_run_child, args=(sender, function, args, kwargs, niceness), daemon=True)
     # The child's garbage collector would write into the header of every object it inherits, copying
     # nearly every page of the parent (copy-on-write); frozen at the fork, they are left alone there.
     # The parent unfreezes at once: its own collections go on as before.

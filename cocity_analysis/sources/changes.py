@@ -36,6 +36,7 @@ import pandas as pd
 
 from cocity_analysis import config
 from cocity_analysis.errors import InputFileError
+from cocity_analysis.sources.cleaning import as_list
 
 #: Official download (a zip holding :data:`config.ISTAT_CHANGES_FILE_NAME`).
 VARIATIONS_URL = ("https://www.istat.it/storage/codici-unita-amministrative/"
@@ -256,8 +257,8 @@ class _Events:
         kinds = changes["kind"] if "kind" in changes else pd.Series("", index=changes.index)
         self.outgoing: dict[str, list[tuple[tuple[str, int], str]]] = {}
         self.incoming: dict[str, tuple[str, int]] = {}
-        for order, (old, new, when, kind) in enumerate(zip(changes["old_istat_code"], changes["new_istat_code"],
-                                                           effective, kinds)):
+        columns = (changes["old_istat_code"], changes["new_istat_code"], effective, kinds)
+        for order, (old, new, when, kind) in enumerate(zip(*(as_list(column) for column in columns))):
             key = (str(when), order)
             if kind not in CREATING:
                 self.outgoing.setdefault(str(old), []).append((key, str(new)))
@@ -321,9 +322,9 @@ def resolve_codes(codes: Iterable[str], changes: pd.DataFrame, current_codes: It
     {'104017': '090047', '090047': '090047'}
     """
     events = _events(changes)
-    current = None if current_codes is None else {str(code) for code in current_codes}
+    current = None if current_codes is None else set(map(str, as_list(current_codes)))
     out = {}
-    for code in dict.fromkeys(str(code) for code in codes):
+    for code in dict.fromkeys(map(str, as_list(codes))):
         final, ok = _resolve(code, events, current, since)
         out[code] = final if ok else None
     return out
@@ -385,8 +386,10 @@ def to_current_codes(
     ['changed', 'changed']
     """
     changes = load_changes() if changes is None else changes
-    old_names = dict(zip(changes["old_istat_code"], changes["old_name"])) if "old_name" in changes else {}
-    new_names = dict(zip(changes["new_istat_code"], changes["new_name"])) if "new_name" in changes else {}
+    old_names = (dict(zip(as_list(changes["old_istat_code"]), as_list(changes["old_name"])))
+                 if "old_name" in changes else {})
+    new_names = (dict(zip(as_list(changes["new_istat_code"]), as_list(changes["new_name"])))
+                 if "new_name" in changes else {})
 
     if code_column in frame.columns:
         codes = frame[code_column]
@@ -399,7 +402,7 @@ def to_current_codes(
         raise TypeError(f"codes in {code_column!r} must be strings (6 characters, leading zeros kept)")
 
     events = _events(changes)
-    current = None if current_codes is None else {str(code) for code in current_codes}
+    current = None if current_codes is None else set(map(str, as_list(current_codes)))
     resolved = {code: _resolve(code, events, current, since) for code in codes.unique()}
     final = codes.map(lambda code: resolved[code][0])
     matched = codes.map(lambda code: resolved[code][1]).astype(bool)

@@ -64,6 +64,23 @@ _SEPARATORS = re.compile(r"[-\u2010\u2011\u2012\u2013\u2014\u2015\u2212']")
 _BLANKS = re.compile(r"\s+")
 
 
+def as_list(values: Iterable) -> list:
+    """``values`` as a Python list: through ``tolist()`` for pandas and numpy objects.
+
+    Iterating a pandas column of Arrow strings yields one element per call into pandas,
+    about 20 times slower than ``tolist()``; loops over some 8,000 codes per source add up.
+
+    Examples
+    --------
+    >>> as_list(pd.Series(["077014", "085007"], dtype="str"))
+    ['077014', '085007']
+    >>> as_list(code for code in ("077014",))
+    ['077014']
+    """
+    tolist = getattr(values, "tolist", None)
+    return tolist() if callable(tolist) else list(values)
+
+
 def _is_missing_scalar(value) -> bool:
     """True for None, NaN, NA and NaT (anything pandas treats as a missing scalar)."""
     if value is None:

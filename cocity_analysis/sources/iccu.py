@@ -41,6 +41,7 @@ import pandas as pd
 from cocity_analysis import config
 from cocity_analysis.errors import InputFileError
 from cocity_analysis.sources import changes as municipal_changes
+from cocity_analysis.sources.cleaning import as_list
 
 if TYPE_CHECKING:  # imported where a download starts
     import requests
@@ -220,7 +221,7 @@ def load(path: str | Path, *, current_codes: Iterable[str], changes: pd.DataFram
     [8, 0]
     """
     libraries, label = read_libraries(path)
-    current = sorted({str(code) for code in current_codes})
+    current = sorted(set(map(str, as_list(current_codes))))
     changes = municipal_changes.load_changes() if changes is None else changes
     mapped, mapping = municipal_changes.to_current_codes(libraries, "istat_code", changes, current_codes=current,
                                                          new_column="current_istat_code")

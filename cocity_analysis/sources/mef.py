@@ -48,6 +48,7 @@ import pandas as pd
 from cocity_analysis import config
 from cocity_analysis.errors import CocityError, InputFileError
 from cocity_analysis.sources import changes as municipal_changes
+from cocity_analysis.sources.cleaning import as_list
 
 if TYPE_CHECKING:  # imported where a download starts
     import requests
@@ -522,7 +523,7 @@ def _group_sum_strict(values: pd.DataFrame, key: pd.Series) -> pd.DataFrame:
 
 def _normalise_current(codes: Iterable) -> set[str]:
     """Caller's list of today's codes as 6-character strings."""
-    codes = list(codes)
+    codes = as_list(codes)
     texts = pd.Series([str(code) for code in codes], dtype="str").str.strip()
     valid = texts.str.fullmatch(r"\d{1,6}").to_numpy(dtype=bool)
     if not valid.all():

@@ -20,6 +20,7 @@ import pandas as pd
 from cocity_analysis import config
 from cocity_analysis.errors import SourceUnavailableError
 from cocity_analysis.sources import changes as municipal_changes
+from cocity_analysis.sources.cleaning import as_list
 
 AGE_GROUPS = {
     "pop_0_14": (0, 14),
@@ -193,9 +194,9 @@ def reconcile(frame: pd.DataFrame, current_codes: pd.Index, changes: pd.DataFram
     (DataFrame, ReconciliationReport)
     """
     report = ReconciliationReport(dataset=dataset)
-    current = set(current_codes)
+    current = set(as_list(current_codes))
     # Plain Python strings and sets: much faster than pandas string ``isin`` on ~8,000 codes.
-    codes = [str(code) for code in frame.index]
+    codes = [str(code) for code in as_list(frame.index)]
     resolved = municipal_changes.resolve_codes(codes, changes, current)
     mapped = [resolved[code] or code for code in codes]
     for old, new in zip(codes, mapped):
