@@ -381,12 +381,15 @@ def pad_codes(frame: pd.DataFrame, column: str, width: int = 6, *,
     """
     _as_column_list(frame, [column], source)
     out = frame.copy()
-    padded = []
-    for label, value in frame[column].items():
+    values = as_list(frame[column])
+    # the common case (text digits, short enough) in one pass; every other value through _pad
+    padded = [value.zfill(width) if type(value) is str and value.isascii() and value.isdigit()
+              and len(value) <= width else None for value in values]
+    for position in [position for position, code in enumerate(padded) if code is None]:
         try:
-            padded.append(_pad(value, width))
+            padded[position] = _pad(values[position], width)
         except ValueError as exc:
-            raise _cell_error(source, label, column, first_line, str(exc)) from None
+            raise _cell_error(source, frame.index[position], column, first_line, str(exc)) from None
     out[column] = pd.Series(padded, index=frame.index, name=column, dtype=object).astype(str)
     return out
 
