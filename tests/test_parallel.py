@@ -83,7 +83,7 @@ def test_an_idle_step_runs_at_the_lowest_priority_and_leaves_this_process_as_it_
     before = os.nice(0)
     pid, niceness, value = parallel.submit_when_idle(_pid_niceness_and, ["077014"]).result()
     assert pid != os.getpid() and value == ["077014"]
-    assert niceness == min(before + parallel.IDLE_NICENESS, 19)
+    assert niceness == min(before + parallel.IDLE_NICENESS, 19) > before or before == 19
     assert os.nice(0) == before
     # an ordinary step keeps the parent's priority
     assert parallel.submit(_pid_niceness_and, 1).result()[1] == before
