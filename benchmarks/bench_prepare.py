@@ -31,6 +31,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _sources import fetch_sources, missing_sources
+
 REPO = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 10.0
 TARGET_MB = 1024.0
@@ -45,19 +47,6 @@ wall = time.perf_counter() - start
 peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"returncode": code, "wall_s": wall, "peak_mb": peak_kb / 1024}))
 """
-
-
-def fetch_sources(raw_dir: Path) -> None:
-    """``make data`` into ``raw_dir``: the sources `make reports` would use here (untimed)."""
-    print(f"fetching the official files into {raw_dir} (make data, not timed) ...", flush=True)
-    subprocess.run(["make", "-s", "data"], cwd=REPO, env={**os.environ, "COCITY_RAW_DIR": str(raw_dir)},
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-
-
-def missing_sources(processed: Path) -> list[str]:
-    """The sources the run's provenance lists as unavailable."""
-    provenance = json.loads((processed / "current" / "provenance.json").read_text(encoding="utf-8"))
-    return sorted(provenance.get("unavailable_sources") or {})
 
 
 def run_once(scope: str, runs: int, mef: Path | None, raw_dir: Path, workdir: Path) -> tuple[dict, Path]:
@@ -101,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         for number in range(1, args.repeat + 1):
             result, processed = run_once(args.scope, args.runs, mef, raw_dir, Path(workdir))
             if number == 1:
-                missing = missing_sources(processed)
+                missing = missing_sources(processed / "current")
                 print("sources missing (their indicators left out): " + (", ".join(missing) or "none"))
             results.append(result)
             print(f"run {number}: wall {result['wall_s']:.2f} s, peak memory {result['peak_mb']:.0f} MB")

@@ -6,7 +6,7 @@ time is extrapolated to all of them (``--naive-cities N``, stated in the output)
 runs it for every city. The batch run is the real command, timed from outside as a user would:
 all cities plus ``overview.html``, ``index.html`` and ``manifest.json``.
 
-    .venv/bin/python benchmarks/bench_reports.py                 # prepare into a temp dir first
+    .venv/bin/python benchmarks/bench_reports.py                 # fetch (make data) and prepare into a temp dir first
     .venv/bin/python benchmarks/bench_reports.py --processed data/processed --naive-all
 
 Prints the seconds of both, the ratio, the largest HTML and the machine load. Targets (issue 3):
@@ -27,6 +27,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _sources import fetch_sources, missing_sources
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -77,11 +79,13 @@ def _bench(args, work: Path) -> int:
         processed = Path(args.processed).resolve()
     else:
         processed = work / "processed"
+        env = fetch_sources(work / "raw")
         print(f"preparing {processed} (not timed) ...", flush=True)
         _run(f"{BIN}/cocity prepare --processed {shlex.quote(str(processed))}", env)
     from cocity_analysis import datasets
 
     processed = datasets.open_dataset(processed).path  # the concrete dataset folder (`current` resolved)
+    print("sources missing (their indicators left out): " + (", ".join(missing_sources(processed)) or "none"))
     report_maps.ensure_map_assets(processed)
 
     import pandas as pd
