@@ -114,6 +114,14 @@ def _write_questionnaire(stated, folder: Path) -> Path | None:
 
 
 def _cmd_prepare(args: argparse.Namespace) -> int:
+    areas_job = None
+    if not args.list:
+        # the municipal areas need neither pandas nor the other sources: computed on the second core during
+        # the second this process spends importing pandas and the pipeline, when that core has nothing to do
+        from cocity_analysis import parallel
+        from cocity_analysis.sources import areas
+
+        areas_job = parallel.submit(areas.municipal_areas, config.POPULATION_YEAR)
     from cocity_analysis import datasets
     from cocity_analysis.pipeline import prepare
 
@@ -128,7 +136,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
     options = dict(cities_file=args.cities, processed_dir=args.processed, seed=args.seed, mef_path=args.mef,
                    scope=args.scope, keep=args.keep, wait=args.wait, on_wait=waiting,
-                   extra_writers=[lambda folder: _write_questionnaire(stated, folder)])
+                   extra_writers=[lambda folder: _write_questionnaire(stated, folder)], areas_job=areas_job)
     if getattr(args, "scenario", None):
         from cocity_analysis.exploration.scenarios import prepare_scenario
 

