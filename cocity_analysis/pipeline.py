@@ -244,25 +244,30 @@ def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, s
         mc_method = method.replace(mc_imputations=others)
         notes.append("Monte Carlo without median_region imputation: regions unknown")
 
-    main = scoring.score(reference, catalogue, method, regions=regions, donors=donors)
-    local = main if method.scope == "cms" else scoring.score(values, catalogue, method, regions=regions,
-                                                              donors=donors)
+    # what does not depend on the Monte Carlo with `background` in other processes, each started as soon as
+    # the scores it needs are in memory: the profiles (the cities' own scores), then the rankings, percentiles
+    # and screening (the reference set's); meanwhile this one builds the variants and simulates (half the runs
+    # in one more process once the variants are built)
+    submit = parallel.submit if background else parallel.run_in_place
+    if method.scope == "cms":
+        main = local = scoring.score(reference, catalogue, method, regions=regions, donors=donors)
+        profiles_job = submit(_profiles_part, values, catalogue, method, local, seed=seed, cluster=cluster)
+    else:
+        local = scoring.score(values, catalogue, method, regions=regions, donors=donors)
+        profiles_job = submit(_profiles_part, values, catalogue, method, local, seed=seed, cluster=cluster)
+        main = scoring.score(reference, catalogue, method, regions=regions, donors=donors)
     normalised = main.normalised.loc[codes]
     scores = main.scores.loc[codes]
-
-    # what does not depend on the Monte Carlo (the profiles, the rankings, percentiles, screening) with
-    # `background` in a second process, which starts with the scores in its memory; meanwhile this one
-    # builds the variants and simulates (half the runs in a third process once the variants are built)
-    job = (parallel.submit if background else parallel.run_in_place)(
-        _without_monte_carlo, values, catalogue, method, local, main, seed=seed, universe=universe,
-        donors=donors, regions=regions, cluster=cluster)
+    rankings_job = submit(_rankings_part, values, catalogue, method, main, universe=universe, donors=donors,
+                          regions=regions)
     simulation = None
     if monte_carlo:
         setup = uncertainty.setup_monte_carlo(
             reference, catalogue, mc_method, random_state=seed, regions=regions, donors=donors,
             rows=reference.index if method.scope == "all" else codes, chosen=main)
         simulation = uncertainty.run_monte_carlo(setup, processes=2 if background else 1)
-    result, table, clusters, all_ranking, percentiles, screening, redundancy = job.result()
+    result, table, clusters = profiles_job.result()
+    all_ranking, percentiles, screening, redundancy = rankings_job.result()
 
     if simulation is not None:
         all_ranking = _with_robustness(all_ranking, simulation.summary)
@@ -284,12 +289,10 @@ def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, s
                     robustness=robust, sensitivity=sensitivity)
 
 
-def _without_monte_carlo(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, local, main, *,
-                         seed: int, universe: Universe | None, donors: pd.DataFrame | None,
-                         regions: pd.Series | None, cluster=None):
-    """The part of :func:`analyse` the Monte Carlo does not change: ``(profiles, profile table, clusters,
-    ranking of every municipality, percentiles, screening, redundancy)``."""
-    codes = values.index
+def _profiles_part(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, local, *, seed: int,
+                   cluster=None):
+    """The need profiles of :func:`analyse` from the cities' own scores ``local`` (the Monte Carlo does not
+    change them): ``(profiles, profile table, clusters)``."""
     low, high = method.k_select
     d_low, d_high = method.k_diagnostics
     result = (cluster or profiles.cluster)(local.normalised, method=method.clustering, n_clusters=method.k,
@@ -306,7 +309,14 @@ def _without_monte_carlo(values: pd.DataFrame, catalogue: pd.DataFrame, method: 
         clusters["stability"] = result.stability.reindex(clusters["istat_code"]).to_numpy()
     table = table.reset_index()[["cluster", "label", "label_en", "portrait_it", "portrait_en", "size",
                                  "naming_indicators", "naming_sides"]]
+    return result, table, clusters
 
+
+def _rankings_part(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, main, *,
+                   universe: Universe | None, donors: pd.DataFrame | None, regions: pd.Series | None):
+    """What :func:`analyse` takes from the reference set's scores ``main`` besides the Monte Carlo:
+    ``(ranking of every municipality, percentiles, screening, redundancy)``."""
+    codes = values.index
     # the priority rule: standardised distance from the reference set's mean, per area
     all_ranking = priorities.rank_relative(main.scores, area_weights=method.area_weights)
     percentiles = None
@@ -319,7 +329,7 @@ def _without_monte_carlo(values: pd.DataFrame, catalogue: pd.DataFrame, method: 
     screening.insert(1, "focus_area", catalogue["focus_area"].reindex(screening["indicator"]).to_numpy())
     screening.insert(2, "reference", "cms" if method.scope == "cms" else "all")
     redundancy = treatment.redundant_pairs(main.treated, catalogue["focus_area"])
-    return result, table, clusters, all_ranking, percentiles, screening, redundancy
+    return all_ranking, percentiles, screening, redundancy
 
 
 def _input_record(role: str, path: Path, **extra) -> dict:
