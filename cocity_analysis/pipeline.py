@@ -249,13 +249,11 @@ def _analyse(values: pd.DataFrame, catalogue: pd.DataFrame, method: Method, *, s
     # and screening (the reference set's); meanwhile this one builds the variants and simulates (half the runs
     # in one more process once the variants are built)
     submit = parallel.submit if background else parallel.run_in_place
-    if method.scope == "cms":
-        main = local = scoring.score(reference, catalogue, method, regions=regions, donors=donors)
-        profiles_job = submit(_profiles_part, values, catalogue, method, local, seed=seed, cluster=cluster)
-    else:
-        local = scoring.score(values, catalogue, method, regions=regions, donors=donors)
-        profiles_job = submit(_profiles_part, values, catalogue, method, local, seed=seed, cluster=cluster)
-        main = scoring.score(reference, catalogue, method, regions=regions, donors=donors)
+    local = scoring.score(values, catalogue, method, regions=regions, donors=donors)
+    profiles_job = submit(_profiles_part, values, catalogue, method, local, seed=seed, cluster=cluster)
+    # with scope "cms" the reference set is the cities themselves
+    main = local if method.scope == "cms" else scoring.score(reference, catalogue, method, regions=regions,
+                                                              donors=donors)
     normalised = main.normalised.loc[codes]
     scores = main.scores.loc[codes]
     rankings_job = submit(_rankings_part, values, catalogue, method, main, universe=universe, donors=donors,
