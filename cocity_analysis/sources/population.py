@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib.metadata
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

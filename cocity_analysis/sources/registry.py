@@ -122,10 +122,10 @@ def _build_index(municipalities: pd.DataFrame) -> _Index:
 
     def add(text, code):
         if isinstance(text, str) and text.strip():
-            key = normalise_name(text)
+            plain = normalise_name(text)
             # an ASCII name has no accent to keep: both keys are the same (half the work on ~8,000 names)
-            accented_key = key if text.isascii() else normalise_name(text, keep_accents=True)
-            for table, key in ((keys, key), (accented, accented_key)):
+            with_accents = plain if text.isascii() else normalise_name(text, keep_accents=True)
+            for table, key in ((keys, plain), (accented, with_accents)):
                 if code not in table[key]:
                     table[key].append(code)
 
