@@ -25,6 +25,9 @@ from cocity_analysis.method import indicators
 from cocity_analysis.errors import CocityError
 from cocity_analysis.fileio import sha256_file
 from cocity_analysis.method.choices import load_method
+from cocity_analysis.reporting import charts
+from cocity_analysis.reporting.formatting import format_number
+from cocity_analysis.reporting.messages import _t
 
 from .helpers import mirror_mef_zip
 
@@ -143,11 +146,11 @@ def test_weighted_distance_follows_the_priority_rule(state, base):
         for area, row in table.iterrows():
             d = distance.loc[code, area]
             if pd.isna(d):
-                assert pd.isna(row["Distanza ponderata"])
+                assert pd.isna(row["weighted_distance"])
             else:
-                assert row["Distanza dalla media (dev. st.)"] == pytest.approx(d)
+                assert row["distance"] == pytest.approx(d)
                 expected = d * weights[area] if d >= 0 else d / weights[area]
-                assert row["Distanza ponderata"] == pytest.approx(expected)
+                assert row["weighted_distance"] == pytest.approx(expected)
 
 
 def test_indicator_off_leaves_the_scores(state, base):
@@ -295,25 +298,54 @@ def test_priority_table(state, base, real_processed_dir):
         table = explore.priority_table(base, code)
         mine = written[written["istat_code"] == code]
         assert list(table.index) == list(mine["focus_area"])
-        assert table["Rango"].tolist() == mine["rank"].tolist()
-        assert list(table.columns)[:2] == ["Rango", "Area di intervento"]
+        assert table["rank"].tolist() == mine["rank"].tolist()
         robust = [c for c in explore.ROBUSTNESS_COLUMNS if c in base.priorities.columns]
-        assert [explore.ROBUSTNESS_COLUMNS[c] for c in robust] == list(table.columns[6:])  # after the two distance columns
+        assert robust, "no Monte Carlo column: the header check below would be partial"
+        assert list(table.columns) == [*explore.PRIORITY_COLUMNS, *robust]
         html_text = explore.priority_html(table)
+        # the headers are the catalogue's, in the table's order
+        headers = [html.unescape(h) for h in re.findall(r"<th>(.*?)</th>", html_text, flags=re.S)]
+        assert headers[:2] == ["Rango", "Area di intervento"]
+        assert headers[6:] == [_t("it", "explore_columns")[c] for c in robust]
         body = html_text[html_text.index("<tbody>"):]
         rows = re.findall(r"<tr>(.*?)</tr>", body, flags=re.S)
         cells = [[html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", row, flags=re.S)] for row in rows]
-        first_cells = {row[1]: row[0] for row in cells}  # area label -> rank cell
-        unranked = list(table.index[table["Rango"].isna()])
+        first_cells = {row[1]: row for row in cells}  # area label -> its cells
+        unranked = list(table.index[table["rank"].isna()])
         if code == CORIGLIANO_ROSSANO:
             assert unranked, "no area without data: the check below would be empty"
         for area in table.index:
-            rank = table.at[area, "Rango"]
-            expected = "dati non disponibili" if pd.isna(rank) else str(int(rank))
-            assert first_cells[explore.AREA_LABELS[area]] == expected, area
+            rank, shown = table.at[area, "rank"], first_cells[explore.AREA_LABELS[area]]
+            assert shown[0] == ("dati non disponibili" if pd.isna(rank) else str(int(rank))), area
+            if not pd.isna(rank):
+                # Italian decimals (Babel) and the share of first places as a percentage
+                assert shown[2] == format_number(table.at[area, "score"], "it", decimals=2)
+                assert re.fullmatch(r"\d+,\d\d", shown[2]), shown[2]
+                assert shown[headers.index("Quota di simulazioni al 1° posto")].endswith("%")
 
 
 # --- plots ------------------------------------------------------------------------------------
+
+def test_figure_titles_say_the_years_of_their_data(state):
+    view = explore.build_view(state, state.method, MATERA)
+    years = {
+        "profile": explore.data_years(state, view.analysis.normalised.columns, MATERA),
+        "biplot": explore.data_years(state, view.analysis.profiles.inputs.columns),
+    }
+    # the real run: spans of years (census 2011 in the scores; MEF 2018-2021 in the profiles' inputs)
+    assert years["profile"].startswith("2011-") and re.fullmatch(r"20\d\d-20\d\d", years["biplot"]), years
+    assert charts.figure_title(view.figures["profile"]) == _t(
+        "it", "explore_profile_title", city="Matera", years=years["profile"])
+    assert charts.figure_title(view.figures["biplot"]) == _t(
+        "it", "fig_biplot_title", n=len(view.analysis.clusters), years=years["biplot"])
+    assert charts.figure_title(view.figures["map"]).endswith(f" {state.geometry().layout['year']})")
+    # without the census 2011 indicators, 2011 leaves the profile chart's title
+    census = [c for c in state.need_columns if c.startswith("census2011_")]
+    assert census
+    without = explore.build_view(state, state.method.replace(excluded_indicators=tuple(census)), MATERA)
+    title = charts.figure_title(without.figures["profile"])
+    assert "2011" not in title and "(dati 20" in title, title
+
 
 def test_plot_profile_is_the_report_chart(state, base):
     frame = explore.city_profile_frame(base, MATERA, level="areas")
@@ -347,7 +379,7 @@ def test_build_view_redraws_only_what_changed(state):
     second = explore.build_view(state, state.method.replace(area_weights=weights), MATERA, previous=first)
     for name in ("profile", "biplot", "map"):
         assert second.images[name] is first.images[name]
-    assert second.table["Peso"].loc["housing"] == 2.0
+    assert second.table["weight"].loc["housing"] == 2.0
     third = explore.build_view(state, state.method, AVELLINO, previous=second)
     for name in ("profile", "biplot", "map"):
         assert third.images[name] is not second.images[name]

@@ -42,6 +42,7 @@ from cocity_analysis.errors import CocityError
 from cocity_analysis.method.choices import CHOICES, Method, dump_method, from_dict, load_method
 from cocity_analysis.reporting import charts, templating
 from cocity_analysis.reporting import maps as report_maps
+from cocity_analysis.reporting.formatting import format_number, format_share
 from cocity_analysis.reporting.messages import _t, short_area_label
 
 #: Monte Carlo draws per interactive recompute (the saved scenario keeps the full number).
@@ -54,25 +55,15 @@ CACHE_SIZE = 128
 #: k offered by the k control besides "automatic".
 K_CHOICES = tuple(range(2, 9))
 
-AREA_LABELS = FOCUS_AREA_LABELS["it"]
-SHORT_AREA_LABELS = profiles.SHORT_AREA_LABELS["it"]
-NORMALISATION_LABELS = {
-    "minmax": "min-max (0-1, 1 = bisogno massimo)",
-    "zscore": "punteggi z (0 = media delle 39)",
-    "percentile": "percentili",
-    "distance_to_best": "distanza dalla città migliore",
-}
-AGGREGATION_LABELS = {"arithmetic": "media aritmetica", "geometric": "media geometrica"}
-VALUE_AXIS_LABELS = {
-    "minmax": "valore normalizzato (1 = bisogno massimo tra le 39)",
-    "zscore": "punteggio z (0 = media delle 39, più alto = più bisogno)",
-}
-ROBUSTNESS_COLUMNS = {
-    "rank_median": "Rango mediano (simulazioni)",
-    "rank_p05": "Rango 5° percentile",
-    "rank_p95": "Rango 95° percentile",
-    "share_top": "Quota di simulazioni al 1° posto",
-}
+#: The panel is for the programme's thematic experts: Italian, like the reports' default.
+LANG = "it"
+
+AREA_LABELS = FOCUS_AREA_LABELS[LANG]
+SHORT_AREA_LABELS = profiles.SHORT_AREA_LABELS[LANG]
+#: Columns of :func:`priority_table`; their headers are ``explore_columns`` in the message catalogue.
+PRIORITY_COLUMNS = ("rank", "focus_area", "score", "weight", "distance", "weighted_distance")
+#: Monte Carlo columns of the priorities that :func:`priority_table` adds when the analysis has them.
+ROBUSTNESS_COLUMNS = ("rank_median", "rank_p05", "rank_p95", "share_top")
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -169,6 +160,8 @@ class ExploreState:
         catalogue["available"] = [bool(status.get(i, {}).get("available", i in values.columns))
                                   for i in catalogue.index]
         catalogue["missing_reason"] = [status.get(i, {}).get("missing_reason") for i in catalogue.index]
+        # the run's reference years (they can differ from the catalogue's planned ones: a fallback source)
+        catalogue["reference_year"] = [status.get(i, {}).get("reference_year") for i in catalogue.index]
         return cls(processed_dir=processed_dir, cities=cities, values=values, catalogue=catalogue,
                    method=method_of_run(provenance, folder / "provenance.json"),
                    seed=int(provenance.get("seed", config.DEFAULT_SEED)), monte_carlo_runs=monte_carlo_runs,
@@ -245,6 +238,28 @@ def supported_choices() -> dict[str, list[str]]:
         "normalisation": [c for c in CHOICES["normalisation"] if c in normalisers],
         "aggregation": [c for c in CHOICES["aggregation"] if c in aggregators],
     }
+
+
+def data_years(state: ExploreState, columns: Iterable[str], city: str | None = None) -> str:
+    """The reference years of the indicators ``columns`` of the run, as figure titles say them.
+
+    Parameters
+    ----------
+    state : ExploreState
+    columns : iterable of str
+        Indicator ids (the analysis' inputs).
+    city : str, optional
+        Only the indicators with a value for this city (what its scores are made of).
+
+    Returns
+    -------
+    str
+        ``"2011-2021"``, one year, or ``"n.d."`` (:func:`charts.years_text`).
+    """
+    columns = [c for c in columns if c in state.catalogue.index]
+    if city is not None:
+        columns = [c for c in columns if c in state.values.columns and pd.notna(state.values.at[city, c])]
+    return charts.years_text(state.catalogue.loc[columns, "reference_year"] if columns else [])
 
 
 def _frame_key(frame: pd.DataFrame) -> tuple:
@@ -425,37 +440,41 @@ def pca_biplot_data(analysis: pipeline.Analysis, n_components: int = 2) -> Biplo
 
 
 def priority_table(analysis: pipeline.Analysis, code: str) -> pd.DataFrame:
-    """The city's focus areas in priority order, with Italian column names.
+    """The city's focus areas in priority order (index: focus area ids).
 
-    Columns: ``Rango``, ``Area di intervento``, ``Punteggio d'area (0-100)``,
-    ``Peso``, ``Distanza dalla media (dev. st.)``, ``Distanza ponderata`` (the priority
-    rule, :func:`priorities.rank_relative`) and, when the analysis has Monte Carlo
-    robustness columns, their Italian names (:data:`ROBUSTNESS_COLUMNS`). An
-    area without data has no rank and says *dati non disponibili*.
+    Parameters
+    ----------
+    analysis : pipeline.Analysis
+    code : str
+        ISTAT code of the city.
+
+    Returns
+    -------
+    DataFrame
+        :data:`PRIORITY_COLUMNS`: ``rank`` (missing for an area without data), ``focus_area``
+        (its label), ``score`` (0-100), ``weight``, ``distance`` (standardised distance from the mean)
+        and ``weighted_distance`` (the priority rule, :func:`priorities.rank_relative`); then the
+        :data:`ROBUSTNESS_COLUMNS` the analysis has. :func:`priority_html` shows it with the
+        catalogue's headers.
     """
     code = _check_code(analysis, code)
     rows = analysis.priorities[analysis.priorities["istat_code"] == code]
     weights = analysis.method.area_weights
+    area_weights = np.array([float(weights.get(a, 1.0)) for a in rows["focus_area"]])
+    distance = rows["distance"].to_numpy(dtype="float64")
     table = pd.DataFrame({
-        "Rango": pd.array(rows["rank"], dtype="Int64"),
-        "Area di intervento": [AREA_LABELS[a] for a in rows["focus_area"]],
-        "Punteggio d'area (0-100)": [analysis.scores.loc[code, a] for a in rows["focus_area"]],
-        "Peso": [float(weights.get(a, 1.0)) for a in rows["focus_area"]],
-        # the priority rule (priorities.rank_relative): standardised distance from the reference mean
-        "Distanza dalla media (dev. st.)": rows["distance"].to_numpy(dtype="float64"),
-        "Distanza ponderata": priorities.weighted_distance(
-            rows["distance"].to_numpy(dtype="float64"),
-            np.array([float(weights.get(a, 1.0)) for a in rows["focus_area"]])),
+        "rank": pd.array(rows["rank"], dtype="Int64"),
+        "focus_area": [AREA_LABELS[a] for a in rows["focus_area"]],
+        "score": [analysis.scores.loc[code, a] for a in rows["focus_area"]],
+        "weight": area_weights,
+        "distance": distance,
+        "weighted_distance": priorities.weighted_distance(distance, area_weights),
     })
-    for column, label in ROBUSTNESS_COLUMNS.items():
+    for column in ROBUSTNESS_COLUMNS:
         if column in rows.columns:
-            table[label] = rows[column].to_numpy()
+            table[column] = rows[column].to_numpy()
     table.index = rows["focus_area"].to_numpy()
     return table
-
-
-#: The panel is for the programme's thematic experts: Italian, like the reports' default.
-LANG = "it"
 
 
 def _panel():
@@ -471,13 +490,23 @@ TABLE_CSS = (".cocity-table table{width:100%;table-layout:auto;font-size:0.9em}"
 
 
 def priority_html(table: pd.DataFrame) -> str:
-    """HTML of :func:`priority_table` (escaped; missing shown as *dati non disponibili*)."""
-    shown = table.copy()
-    for column in shown.columns:
-        if pd.api.types.is_float_dtype(shown[column]):
-            shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.2f}".replace(".", ","))
-    shown["Rango"] = [("dati non disponibili" if pd.isna(r) else str(int(r))) for r in table["Rango"]]
-    body = shown.to_html(index=False, escape=True, na_rep="dati non disponibili", border=0)
+    """HTML of :func:`priority_table`: the catalogue's headers, numbers in the Italian format (Babel),
+    the share of first places as a percentage, missing shown as *dati non disponibili*; escaped."""
+    no_data = _t(LANG, "no_data")
+
+    def shown_value(column, value):
+        if pd.isna(value):
+            return no_data
+        if column == "share_top":
+            return format_share(value, LANG)
+        if column in ("rank", "rank_median", "rank_p05", "rank_p95") and float(value).is_integer():
+            return format_number(value, LANG, decimals=0)
+        return format_number(value, LANG, decimals=2) if isinstance(value, (float, np.floating)) else str(value)
+
+    shown = pd.DataFrame({column: [shown_value(column, v) for v in table[column]] for column in table.columns})
+    headers = _t(LANG, "explore_columns")
+    shown.columns = [headers[c] for c in table.columns]
+    body = shown.to_html(index=False, escape=True, border=0)
     # long headers wrap (JupyterLab keeps table cells on one line); what still does not fit scrolls
     # inside the box instead of widening the output area
     return str(_panel().table(TABLE_CSS, Markup(body)))
@@ -521,7 +550,7 @@ def svg_of_img(tag: str) -> str:
 
 
 def plot_profile(frame: pd.DataFrame, *, title: str = "", value_label: str = "", colour=None,
-                 city_label: str = "città", n_cities: int = 39) -> Figure:
+                 city_label: str | None = None, n_cities: int = 39) -> Figure:
     """The need-profile bars of the reports (:func:`charts.profile_figure`) over
     :func:`city_profile_frame`: the city, its profile's mean, the mean of the 39.
 
@@ -531,36 +560,40 @@ def plot_profile(frame: pd.DataFrame, *, title: str = "", value_label: str = "",
     table = pd.DataFrame({"label": list(frame["label"]), "city": frame["city"].to_numpy(),
                           "cluster_mean": frame["cluster_mean"].to_numpy(), "mean_39": frame["all_mean"].to_numpy()})
     areas = set(frame["item"]) <= set(FOCUS_AREAS)
-    series = [("city", city_label), ("cluster_mean", _t("it", "series_cluster")),
-              ("mean_39", _t("it", "series_39", n=n_cities))]
-    return charts.profile_figure(table, series, title=title, xlabel=value_label, no_data=_t("it", "no_data"),
+    series = [("city", city_label or _t(LANG, "explore_series_city")), ("cluster_mean", _t(LANG, "series_cluster")),
+              ("mean_39", _t(LANG, "series_39", n=n_cities))]
+    return charts.profile_figure(table, series, title=title, xlabel=value_label, no_data=_t(LANG, "no_data"),
                                  colours={"cluster_mean": colour} if colour else None,
                                  xlim=(0, 100) if areas else None,
-                                 value_text=lambda v: f"{v:.0f}" if areas else f"{v:.2f}".replace(".", ","))
+                                 value_text=lambda v: format_number(v, LANG, decimals=0 if areas else 2))
 
 
 def plot_biplot(data: BiplotData, *, names: Mapping[str, str] | None = None, highlight: str | None = None,
-                labels: Mapping[str, str] | None = None, cluster_labels: Mapping[int, str] | None = None) -> Figure:
+                labels: Mapping[str, str] | None = None, cluster_labels: Mapping[int, str] | None = None,
+                title: str = "") -> Figure:
     """The 39 on the first two principal components, coloured by profile, with indicator arrows
     (:func:`charts.biplot_figure`)."""
     return charts.biplot_figure(
         data.scores, data.loadings, data.explained, names=names, highlight=highlight, labels=labels,
-        cluster_labels=cluster_labels,
-        axis_label=lambda i, share: _t("it", "fig_biplot_axis", n=i, share=f"{share:.0%}"))
+        cluster_labels=cluster_labels, title=title,
+        axis_label=lambda i, share: _t(LANG, "fig_biplot_axis", n=i, share=format_share(share, LANG)))
 
 
 def plot_map(geometry: MapGeometry, analysis: pipeline.Analysis, *, highlight: str | None = None,
-             names: Mapping[str, str] | None = None) -> Figure:
+             names: Mapping[str, str] | None = None, title: str | None = None) -> Figure:
     """The cities on the map of their regions, coloured by need profile; ``highlight`` named
-    (:func:`charts.map_figure`, the map of the reports)."""
+    (:func:`charts.map_figure`, the map of the reports). ``title`` defaults to the reports' map title,
+    with the boundaries' year."""
     clusters = analysis.clusters.set_index("istat_code")["cluster"]
     colours = cluster_colours(int(clusters.max()))
-    note = _t("it", "fig_map_no_boundary", names=", ".join((names or {}).get(c, c) for c in geometry.missing)) \
+    note = _t(LANG, "fig_map_no_boundary", names=", ".join((names or {}).get(c, c) for c in geometry.missing)) \
         if geometry.missing else ""
+    if title is None:
+        title = _t(LANG, "fig_map_title", n=len(clusters), year=geometry.layout.get("year", report_maps.GEOPOP_YEAR))
     return charts.map_figure(
         geometry, colours={str(c): colours[int(k)] for c, k in clusters.items()}, highlight=highlight,
-        highlight_label=(names or {}).get(highlight, highlight) if highlight else None, note=note,
-        legend=[(_t("it", "fig_profile_label", number=n), colours[n]) for n in sorted(colours)])
+        highlight_label=(names or {}).get(highlight, highlight) if highlight else None, note=note, title=title,
+        legend=[(_t(LANG, "fig_profile_label", number=n), colours[n]) for n in sorted(colours)])
 
 
 def _short(text: str, width: int) -> str:
@@ -655,10 +688,10 @@ def build_view(state: ExploreState, method: Method, city: str, previous: View | 
         figures[name] = _draw(name, state, analysis, city, names, number, label)
         images[name] = figure_svg(figures[name])
     table = priority_table(analysis, city)
-    ranked = table.dropna(subset=["Rango"])
-    top = ranked["Area di intervento"].iloc[0] if len(ranked) else "dati non disponibili"
-    summary = (f"{names[city]}: {label}. {analysis.profiles.k} profili sulle {len(analysis.clusters)} città; "
-               f"prima priorità: {top}.")
+    ranked = table.dropna(subset=["rank"])
+    top = ranked["focus_area"].iloc[0] if len(ranked) else _t(LANG, "no_data")
+    summary = _t(LANG, "explore_summary", city=names[city], profile=label, k=analysis.profiles.k,
+                 n=len(analysis.clusters), top=top)
     return View(analysis=analysis, city=city, figures=figures, images=images, keys=keys, table=table,
                 summary=summary)
 
@@ -667,16 +700,20 @@ def _draw(name: str, state: ExploreState, analysis: pipeline.Analysis, city: str
           label: str) -> Figure:
     if name == "profile":
         frame = city_profile_frame(analysis, city, level="areas")
-        frame["label"] = [short_area_label(a, "it") for a in frame["item"]]
-        return plot_profile(frame, title=f"{names[city]} — {_short(label, 90)}", city_label=names[city],
-                            n_cities=len(analysis.clusters), value_label=_t("it", "fig_profile_axis"))
+        frame["label"] = [short_area_label(a, LANG) for a in frame["item"]]
+        title = _t(LANG, "explore_profile_title", city=names[city],
+                   years=data_years(state, analysis.normalised.columns, city))
+        return plot_profile(frame, title=title, city_label=names[city],
+                            n_cities=len(analysis.clusters), value_label=_t(LANG, "fig_profile_axis"))
     if name == "biplot":
         cluster_labels = analysis.clusters.drop_duplicates("cluster").set_index("cluster")["label"].to_dict()
         try:
             data = pca_biplot_data(analysis)
         except CocityError as error:
-            return message_figure(f"Biplot non disponibile: {error}")
-        return plot_biplot(data, names=names, highlight=city,
+            return message_figure(_t(LANG, "explore_biplot_unavailable", error=error))
+        title = _t(LANG, "fig_biplot_title", n=len(analysis.clusters),
+                   years=data_years(state, analysis.profiles.inputs.columns))
+        return plot_biplot(data, names=names, highlight=city, title=title,
                            labels=state.catalogue["label_it"].to_dict(),
                            cluster_labels={int(k): _short(v, 70) for k, v in cluster_labels.items()})
     return plot_map(state.geometry(), analysis, highlight=city, names=names)
@@ -712,14 +749,16 @@ class ExploreApp:
         if city is not None and city not in state.cities.index:
             raise CocityError(f"codice città {city!r} non presente in {state.processed_dir}")
         style = {"description_width": "120px"}
+        normalisation_names = _t(LANG, "explore_normalisation_names")
+        aggregation_names = _t(LANG, "explore_aggregation_names")
         self.controls = {
             "city": w.Dropdown(options=options, value=city or options[0][1], description=_t(LANG, "explore_city"),
                                style=style),
             "normalisation": w.Dropdown(
-                options=[(NORMALISATION_LABELS.get(c, c), c) for c in choices["normalisation"]],
+                options=[(normalisation_names.get(c, c), c) for c in choices["normalisation"]],
                 value=method.normalisation, description=_t(LANG, "explore_normalisation"), style=style),
             "aggregation": w.Dropdown(
-                options=[(AGGREGATION_LABELS.get(c, c), c) for c in choices["aggregation"]],
+                options=[(aggregation_names.get(c, c), c) for c in choices["aggregation"]],
                 value=method.aggregation, description=_t(LANG, "explore_aggregation"), style=style),
             "k": w.Dropdown(options=[(_t(LANG, "explore_k_auto"), "auto")] + [(str(k), k) for k in K_CHOICES],
                             value="auto" if method.k is None else int(method.k), description=_t(LANG, "explore_k"),
@@ -804,7 +843,7 @@ class ExploreApp:
         self.status.value = html.escape(view.summary)
         for name in ("profile", "biplot", "map"):
             if previous is None or previous.images.get(name) is not view.images[name]:
-                self.views[name].value = svg_img(view.images[name], alt=f"{name}: {view.summary}")
+                self.views[name].value = svg_img(view.images[name], alt=charts.figure_title(view.figures[name]))
         self.views["table"].value = priority_html(view.table)
         return view
 

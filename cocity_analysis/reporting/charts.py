@@ -587,9 +587,11 @@ def biplot_figure(scores: pd.DataFrame, loadings: pd.DataFrame, explained: Seque
     ax.set_xlabel(axis_label(1, float(explained[0])))
     ax.set_ylabel(axis_label(2, float(explained[1])))
     ax.legend(fontsize=FONT_PT * 0.7, loc="lower left", bbox_to_anchor=(0.0, 1.01), frameon=False)
+    title_in = 0.17 * _lines(title, TITLE_CHARS) + 0.05 if title else 0.0
     if title:
-        fig.suptitle(title, x=0.0, ha="left", fontsize=FONT_PT * 1.05, fontweight="bold")
-    _margins(fig, left=0.6, top=0.5 + (0.3 if title else 0) + 0.16 * len(set(frame["profile"])), bottom=0.5)
+        fig.suptitle(_wrap(title, TITLE_CHARS), x=0.02, y=1 - 0.06 / fig.get_figheight(), ha="left", va="top",
+                     fontsize=FONT_PT * 1.05, fontweight="bold")
+    _margins(fig, left=0.6, top=0.5 + title_in + 0.16 * len(set(frame["profile"])), bottom=0.5)
     return fig
 
 
@@ -763,6 +765,19 @@ def _short(text: str, width: int) -> str:
 # --- embedding -----------------------------------------------------------------------------------
 
 
+def figure_title(fig: Figure) -> str:
+    """The title a figure function gave ``fig``, on one line (its text alternative); ``""`` if none.
+
+    Examples
+    --------
+    >>> fig = _figure(WIDTH_IN, 1.0)
+    >>> _ = fig.suptitle("Punteggi d'area\\n(dati 2011-2021)")
+    >>> figure_title(fig)
+    "Punteggi d'area (dati 2011-2021)"
+    """
+    return " ".join(fig.get_suptitle().split())
+
+
 def svg_document(fig: Figure, salt: str = "cocity", *, tight: bool = False) -> str:
     """``fig`` as a standalone SVG document, byte-identical for the same figure and ``salt``.
 
@@ -853,8 +868,26 @@ def _section(heading: str, css: str, **parts) -> str:
 # --- the report entry points (views -> figures -> markup) ---------------------------------------
 
 
-def _years_text(references) -> str:
-    """``"2011-2023"`` from reference-year texts (``"2021 (contribuenti); 2023 (residenti)"`` ...)."""
+def years_text(references) -> str:
+    """The span of the years named in reference-year texts: what a figure title says.
+
+    Parameters
+    ----------
+    references : iterable of str
+        Reference years as the catalogue writes them (``"2021 (contribuenti); 2023 (residenti)"`` ...).
+
+    Returns
+    -------
+    str
+        ``"2011-2023"``, one year, or ``"n.d."`` when no text names a year.
+
+    Examples
+    --------
+    >>> years_text(["2011", "2021 (contribuenti); 2023 (residenti)"])
+    '2011-2023'
+    >>> years_text(["luglio 2020 (biblioteche)"]), years_text([None])
+    ('2020', 'n.d.')
+    """
     years = sorted({int(y) for r in references for y in re.findall(r"\b(?:19|20)\d\d\b", str(r or ""))})
     if not years:
         return "n.d."
@@ -866,14 +899,14 @@ def city_years(view: CityView) -> str:
     need = view.need_indicators
     if "value" in need.columns:
         need = need[need["value"].notna()]
-    return _years_text(need["reference_year"]) if "reference_year" in need.columns else "n.d."
+    return years_text(need["reference_year"]) if "reference_year" in need.columns else "n.d."
 
 
 def overview_years(view: OverviewView) -> str:
     """The reference years of the available need indicators of the run."""
     entries = [e for e in (view.data.catalogue or {}).get("indicators", [])
                if e.get("available", True) and e.get("role", "need") == "need"]
-    return _years_text(e.get("reference_year") for e in entries)
+    return years_text(e.get("reference_year") for e in entries)
 
 
 def _series(view: CityView) -> list[tuple[str, str]]:
