@@ -306,22 +306,26 @@ def test_priority_table(state, base, real_processed_dir):
         # the headers are the catalogue's, in the table's order
         headers = [html.unescape(h) for h in re.findall(r"<th>(.*?)</th>", html_text, flags=re.S)]
         assert headers[:2] == ["Rango", "Area di intervento"]
-        assert headers[6:] == [_t("it", "explore_columns")[c] for c in robust]
+        # the 5th-95th percentile ranks in one column, so the table fits the panel's column
+        assert robust == ["rank_median", "rank_p05", "rank_p95", "share_top"]
+        assert headers[6:] == [_t("it", "explore_columns")[c] for c in ("rank_median", "rank_interval", "share_top")]
         body = html_text[html_text.index("<tbody>"):]
         rows = re.findall(r"<tr>(.*?)</tr>", body, flags=re.S)
         cells = [[html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", row, flags=re.S)] for row in rows]
-        first_cells = {row[1]: row for row in cells}  # area label -> its cells
+        first_cells = {row[1]: row for row in cells}  # short area label -> its cells
         unranked = list(table.index[table["rank"].isna()])
         if code == CORIGLIANO_ROSSANO:
             assert unranked, "no area without data: the check below would be empty"
         for area in table.index:
-            rank, shown = table.at[area, "rank"], first_cells[explore.AREA_LABELS[area]]
+            rank, shown = table.at[area, "rank"], first_cells[explore.SHORT_AREA_LABELS[area]]
             assert shown[0] == ("dati non disponibili" if pd.isna(rank) else str(int(rank))), area
             if not pd.isna(rank):
                 # Italian decimals (Babel) and the share of first places as a percentage
                 assert shown[2] == format_number(table.at[area, "score"], "it", decimals=2)
                 assert re.fullmatch(r"\d+,\d\d", shown[2]), shown[2]
                 assert shown[headers.index("Quota di simulazioni al 1° posto")].endswith("%")
+                low, high = int(table.at[area, "rank_p05"]), int(table.at[area, "rank_p95"])
+                assert shown[headers.index("Rango 5°-95° percentile")] == f"{low}-{high}"
 
 
 # --- plots ------------------------------------------------------------------------------------
@@ -363,6 +367,13 @@ def test_plot_biplot_has_the_39(state, base):
     points = sum(len(c.get_offsets()) for c in figure.axes[0].collections if isinstance(c, PathCollection))
     assert points == len(base.clusters) + 1  # the 39 plus the ring around the chosen city
     assert "Matera" in explore.figure_svg(figure)
+    # the arrows' labels never sit on one another (the two income-change arrows end close together)
+    ax = figure.axes[0]
+    heights = sorted(t.get_position()[1] for t in ax.texts if t.get_gid() == "loading-label")
+    assert len(heights) == len(data.loadings) >= 2
+    span = ax.get_ylim()[1] - ax.get_ylim()[0]
+    gap = min(charts.LABEL_GAP_SHARE * span, 0.9 * span / len(heights))
+    assert min(b - a for a, b in zip(heights, heights[1:])) >= gap * 0.999
 
 
 def test_map_geometry_and_plot(state, base):

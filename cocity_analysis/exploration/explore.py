@@ -490,8 +490,10 @@ TABLE_CSS = (".cocity-table table{width:100%;table-layout:auto;font-size:0.9em}"
 
 
 def priority_html(table: pd.DataFrame) -> str:
-    """HTML of :func:`priority_table`: the catalogue's headers, numbers in the Italian format (Babel),
-    the share of first places as a percentage, missing shown as *dati non disponibili*; escaped."""
+    """HTML of :func:`priority_table`, narrow enough for the panel's column: the catalogue's headers,
+    the areas' short labels, the 5th and 95th percentile ranks as one interval ("1-4"), numbers in the
+    Italian format (Babel), the share of first places as a percentage, missing shown as
+    *dati non disponibili*; escaped."""
     no_data = _t(LANG, "no_data")
 
     def shown_value(column, value):
@@ -503,9 +505,16 @@ def priority_html(table: pd.DataFrame) -> str:
             return format_number(value, LANG, decimals=0)
         return format_number(value, LANG, decimals=2) if isinstance(value, (float, np.floating)) else str(value)
 
-    shown = pd.DataFrame({column: [shown_value(column, v) for v in table[column]] for column in table.columns})
+    columns = {column: [shown_value(column, v) for v in table[column]] for column in table.columns}
+    columns["focus_area"] = [SHORT_AREA_LABELS.get(a, label) for a, label in zip(table.index, table["focus_area"])]
+    if "rank_p05" in columns and "rank_p95" in columns:
+        low, high = columns.pop("rank_p05"), columns.pop("rank_p95")
+        columns = {**{c: v for c, v in columns.items() if c != "share_top"},
+                   "rank_interval": [a if a == no_data else f"{a}-{b}" for a, b in zip(low, high)],
+                   **({"share_top": columns["share_top"]} if "share_top" in columns else {})}
     headers = _t(LANG, "explore_columns")
-    shown.columns = [headers[c] for c in table.columns]
+    shown = pd.DataFrame(columns)
+    shown.columns = [headers[c] for c in columns]
     body = shown.to_html(index=False, escape=True, border=0)
     # long headers wrap (JupyterLab keeps table cells on one line); what still does not fit scrolls
     # inside the box instead of widening the output area

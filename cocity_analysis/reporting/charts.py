@@ -300,6 +300,26 @@ def _profile_data(fig: Figure, table: pd.DataFrame, series, *, no_data: str, col
               borderaxespad=0.1)
 
 
+#: Least vertical distance between two arrow labels of a biplot, as a share of its height.
+LABEL_GAP_SHARE = 0.06
+
+
+def _spread(y: np.ndarray, gap: float) -> np.ndarray:
+    """Heights for labels at ``y`` so that any two are at least ``gap`` apart.
+
+    From the highest down, a label closer than ``gap`` to the one above moves down to ``gap``
+    below it; labels already apart keep their height. Deterministic (ties keep their order).
+
+    >>> _spread(np.array([0.30, -0.1, 0.28]), 0.05).round(2).tolist()
+    [0.3, -0.1, 0.25]
+    """
+    placed = np.asarray(y, dtype=float).copy()
+    order = np.argsort(-placed, kind="stable")
+    for above, below in zip(order[:-1], order[1:]):
+        placed[below] = min(placed[below], placed[above] - gap)
+    return placed
+
+
 def _lines(text: str, width: int) -> int:
     return len(_wrap(text, width).split("\n")) if text else 0
 
@@ -571,7 +591,11 @@ def biplot_figure(scores: pd.DataFrame, loadings: pd.DataFrame, explained: Seque
     tips = arrows * 0.8 * float(np.min(spans / np.where(reach > 0, reach, np.inf)))
     ax.quiver(np.zeros(len(tips)), np.zeros(len(tips)), tips[:, 0], tips[:, 1], angles="xy", scale_units="xy",
               scale=1, width=0.0025, headwidth=5, color="0.4", zorder=1)
-    for indicator, (x, y) in zip(loadings.index, tips):
+    # labels of arrows on opposite sides can still cross (each runs from its tip towards the centre):
+    # all kept apart, closer together when many would not fit in the height
+    height = 2 * 1.12 * spans[1]
+    label_y = _spread(tips[:, 1], gap=min(LABEL_GAP_SHARE * height, 0.9 * height / max(len(tips), 1)))
+    for indicator, (x, _), y in zip(loadings.index, tips, label_y):
         # written from the arrow's tip towards the centre: outward, a label ran past the axes and was cut
         ax.text(x, y, _short((labels or {}).get(indicator, indicator), 26), fontsize=FONT_PT * 0.65,
                 color="0.25", ha="right" if x >= 0 else "left", va="bottom", clip_on=True, gid="loading-label")
@@ -580,8 +604,11 @@ def biplot_figure(scores: pd.DataFrame, loadings: pd.DataFrame, explained: Seque
     if highlight is not None and highlight in scores.index:
         point = scores.loc[highlight]
         ax.scatter([point["PC1"]], [point["PC2"]], s=160, facecolor="none", edgecolor=palette()[3], lw=2)
-        ax.text(point["PC1"], point["PC2"], "  " + (names or {}).get(highlight, highlight), color=palette()[3],
-                fontsize=FONT_PT * 0.9, va="center", fontweight="bold")
+        # on a white ground above the arrows' labels: the chosen city stays readable where they cross
+        ax.annotate((names or {}).get(highlight, highlight), (point["PC1"], point["PC2"]), xytext=(9, 0),
+                    textcoords="offset points", color=palette()[3], fontsize=FONT_PT * 0.9, va="center",
+                    fontweight="bold", zorder=5, bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none",
+                                                       "pad": 1.0})
     ax.axhline(0, color="0.85", lw=0.8, zorder=0)
     ax.axvline(0, color="0.85", lw=0.8, zorder=0)
     ax.set_xlabel(axis_label(1, float(explained[0])))
@@ -591,7 +618,7 @@ def biplot_figure(scores: pd.DataFrame, loadings: pd.DataFrame, explained: Seque
     if title:
         fig.suptitle(_wrap(title, TITLE_CHARS), x=0.02, y=1 - 0.06 / fig.get_figheight(), ha="left", va="top",
                      fontsize=FONT_PT * 1.05, fontweight="bold")
-    _margins(fig, left=0.6, top=0.5 + title_in + 0.16 * len(set(frame["profile"])), bottom=0.5)
+    _margins(fig, left=0.6, top=(0.3 if title else 0.5) + title_in + 0.16 * len(set(frame["profile"])), bottom=0.5)
     return fig
 
 
