@@ -27,7 +27,7 @@ from cocity_analysis.fileio import sha256_file
 from cocity_analysis.method.choices import load_method
 from cocity_analysis.reporting import charts
 from cocity_analysis.reporting.formatting import format_number
-from cocity_analysis.reporting.messages import _t
+from cocity_analysis.reporting.messages import _t, short_area_label
 
 from .helpers import mirror_mef_zip
 
@@ -306,9 +306,12 @@ def test_priority_table(state, base, real_processed_dir):
         # the headers are the catalogue's, in the table's order
         headers = [html.unescape(h) for h in re.findall(r"<th>(.*?)</th>", html_text, flags=re.S)]
         assert headers[:2] == ["Rango", "Area di intervento"]
-        # the 5th-95th percentile ranks in one column, so the table fits the panel's column
+        # so that the table fits the panel's column: no weight column (the sliders show the weights),
+        # the 5th-95th percentile ranks in one column
         assert robust == ["rank_median", "rank_p05", "rank_p95", "share_top"]
-        assert headers[6:] == [_t("it", "explore_columns")[c] for c in ("rank_median", "rank_interval", "share_top")]
+        names = _t("it", "explore_columns")
+        assert headers == [names[c] for c in ("rank", "focus_area", "score", "distance", "weighted_distance",
+                                              "rank_median", "rank_interval", "share_top")]
         body = html_text[html_text.index("<tbody>"):]
         rows = re.findall(r"<tr>(.*?)</tr>", body, flags=re.S)
         cells = [[html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", row, flags=re.S)] for row in rows]
@@ -317,7 +320,7 @@ def test_priority_table(state, base, real_processed_dir):
         if code == CORIGLIANO_ROSSANO:
             assert unranked, "no area without data: the check below would be empty"
         for area in table.index:
-            rank, shown = table.at[area, "rank"], first_cells[explore.SHORT_AREA_LABELS[area]]
+            rank, shown = table.at[area, "rank"], first_cells[short_area_label(area, "it")]
             assert shown[0] == ("dati non disponibili" if pd.isna(rank) else str(int(rank))), area
             if not pd.isna(rank):
                 # Italian decimals (Babel) and the share of first places as a percentage

@@ -485,15 +485,15 @@ def _panel():
 #: ipywidgets keeps an HTML widget's content at its natural width (``flex-shrink: 0``): let the views'
 #: content shrink to the column, so a figure scales down and a wide table scrolls in its own box.
 PANEL_CSS = ".cocity-view .widget-html-content{flex:1 1 auto;min-width:0;max-width:100%}"
-TABLE_CSS = (".cocity-table table{width:100%;table-layout:auto;font-size:0.9em}"
+TABLE_CSS = (".cocity-table table{width:100%;table-layout:auto;font-size:0.85em}"
              ".cocity-table th,.cocity-table td{white-space:normal;overflow-wrap:break-word;padding:2px 4px}")
 
 
 def priority_html(table: pd.DataFrame) -> str:
     """HTML of :func:`priority_table`, narrow enough for the panel's column: the catalogue's headers,
-    the areas' short labels, the 5th and 95th percentile ranks as one interval ("1-4"), numbers in the
-    Italian format (Babel), the share of first places as a percentage, missing shown as
-    *dati non disponibili*; escaped."""
+    the areas' short labels, the 5th and 95th percentile ranks as one interval ("1-4"), no weight
+    column (the sliders beside it show the weights), numbers in the Italian format (Babel), the share
+    of first places as a percentage, missing shown as *dati non disponibili*; escaped."""
     no_data = _t(LANG, "no_data")
 
     def shown_value(column, value):
@@ -505,8 +505,8 @@ def priority_html(table: pd.DataFrame) -> str:
             return format_number(value, LANG, decimals=0)
         return format_number(value, LANG, decimals=2) if isinstance(value, (float, np.floating)) else str(value)
 
-    columns = {column: [shown_value(column, v) for v in table[column]] for column in table.columns}
-    columns["focus_area"] = [SHORT_AREA_LABELS.get(a, label) for a, label in zip(table.index, table["focus_area"])]
+    columns = {column: [shown_value(column, v) for v in table[column]] for column in table.columns if column != "weight"}
+    columns["focus_area"] = [short_area_label(a, LANG) for a in table.index]
     if "rank_p05" in columns and "rank_p95" in columns:
         low, high = columns.pop("rank_p05"), columns.pop("rank_p95")
         columns = {**{c: v for c, v in columns.items() if c != "share_top"},
