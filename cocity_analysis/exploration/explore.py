@@ -505,16 +505,15 @@ def priority_html(table: pd.DataFrame) -> str:
             return format_number(value, LANG, decimals=0)
         return format_number(value, LANG, decimals=2) if isinstance(value, (float, np.floating)) else str(value)
 
-    columns = {column: [shown_value(column, v) for v in table[column]] for column in table.columns if column != "weight"}
-    columns["focus_area"] = [short_area_label(a, LANG) for a in table.index]
-    if "rank_p05" in columns and "rank_p95" in columns:
-        low, high = columns.pop("rank_p05"), columns.pop("rank_p95")
-        columns = {**{c: v for c, v in columns.items() if c != "share_top"},
-                   "rank_interval": [a if a == no_data else f"{a}-{b}" for a, b in zip(low, high)],
-                   **({"share_top": columns["share_top"]} if "share_top" in columns else {})}
+    values = {column: [shown_value(column, v) for v in table[column]] for column in table.columns}
+    values["focus_area"] = [short_area_label(a, LANG) for a in table.index]
+    if "rank_p05" in values and "rank_p95" in values:
+        values["rank_interval"] = [low if low == no_data else f"{low}-{high}"
+                                   for low, high in zip(values["rank_p05"], values["rank_p95"])]
+    order = [c for c in (*PRIORITY_COLUMNS, "rank_median", "rank_interval", "share_top")
+             if c in values and c != "weight"]
     headers = _t(LANG, "explore_columns")
-    shown = pd.DataFrame(columns)
-    shown.columns = [headers[c] for c in columns]
+    shown = pd.DataFrame({headers[c]: values[c] for c in order})
     body = shown.to_html(index=False, escape=True, border=0)
     # long headers wrap (JupyterLab keeps table cells on one line); what still does not fit scrolls
     # inside the box instead of widening the output area

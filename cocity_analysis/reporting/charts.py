@@ -179,8 +179,7 @@ def _finish_frame(fig: Figure, ax, *, xlabel: str, title: str, top_in: float, bo
         ax.set_xlabel(xlabel)
     _margins(fig, left=0.1, right=0.15, top=top_in, bottom=bottom_in)
     if title:
-        fig.suptitle(_wrap(title, TITLE_CHARS), x=0.02, y=1 - 0.06 / fig.get_figheight(), ha="left", va="top",
-                     fontsize=FONT_PT * 1.05, fontweight="bold")
+        _put_title(fig, title)
     return fig
 
 
@@ -318,6 +317,12 @@ def _spread(y: np.ndarray, gap: float) -> np.ndarray:
     for above, below in zip(order[:-1], order[1:]):
         placed[below] = min(placed[below], placed[above] - gap)
     return placed
+
+
+def _put_title(fig: Figure, title: str) -> None:
+    """The figure's title at its top left, bold, wrapped to :data:`TITLE_CHARS` (what every chart does)."""
+    fig.suptitle(_wrap(title, TITLE_CHARS), x=0.02, y=1 - 0.06 / fig.get_figheight(), ha="left", va="top",
+                 fontsize=FONT_PT * 1.05, fontweight="bold")
 
 
 def _lines(text: str, width: int) -> int:
@@ -505,8 +510,7 @@ def _line_panels_frame(layout: tuple, *, title: str, xlabel: str, legend: bool) 
     for ax in axes[len(items):]:
         ax.set_visible(False)
     if title:
-        fig.suptitle(_wrap(title, TITLE_CHARS), x=0.02, y=1 - 0.06 / fig.get_figheight(), ha="left", va="top",
-                     fontsize=FONT_PT * 1.05, fontweight="bold")
+        _put_title(fig, title)
     _margins(fig, left=0.55 if ticked else 0.2, right=0.15, top=0.3 + title_in,
              bottom=0.2 + (0.3 if xlabel else 0) + (0.3 if legend else 0), hspace=0.55, wspace=0.35)
     return fig
@@ -616,8 +620,7 @@ def biplot_figure(scores: pd.DataFrame, loadings: pd.DataFrame, explained: Seque
     ax.legend(fontsize=FONT_PT * 0.7, loc="lower left", bbox_to_anchor=(0.0, 1.01), frameon=False)
     title_in = 0.17 * _lines(title, TITLE_CHARS) + 0.05 if title else 0.0
     if title:
-        fig.suptitle(_wrap(title, TITLE_CHARS), x=0.02, y=1 - 0.06 / fig.get_figheight(), ha="left", va="top",
-                     fontsize=FONT_PT * 1.05, fontweight="bold")
+        _put_title(fig, title)
     _margins(fig, left=0.6, top=(0.3 if title else 0.5) + title_in + 0.16 * len(set(frame["profile"])), bottom=0.5)
     return fig
 
@@ -687,8 +690,7 @@ def map_figure(geometry, *, colours: Mapping[str, str] | None = None, default_co
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, 0), frameon=False, ncol=1,
                   fontsize=FONT_PT * 0.75)
     if title:
-        fig.suptitle(_wrap(title, TITLE_CHARS), x=0.02, y=1 - 0.06 / height, ha="left", va="top",
-                     fontsize=FONT_PT * 1.05, fontweight="bold")
+        _put_title(fig, title)
     if note:
         fig.text(0.02, 0.02 / height, _wrap(note, LABEL_CHARS), ha="left", va="bottom", fontsize=FONT_PT * 0.8,
                  color=MUTED)
