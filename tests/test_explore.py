@@ -305,7 +305,7 @@ def test_priority_table(state, base, real_processed_dir):
         html_text = explore.priority_html(table)
         # the headers are the catalogue's, in the table's order
         headers = [html.unescape(h) for h in re.findall(r"<th>(.*?)</th>", html_text, flags=re.S)]
-        assert headers[:2] == ["Rango", "Area di intervento"]
+        assert headers[:2] == ["Rango", "Area"]
         # so that the table fits the panel's column: no weight column (the sliders show the weights),
         # the 5th-95th percentile ranks in one column
         assert robust == ["rank_median", "rank_p05", "rank_p95", "share_top"]
@@ -326,9 +326,13 @@ def test_priority_table(state, base, real_processed_dir):
                 # Italian decimals (Babel) and the share of first places as a percentage
                 assert shown[2] == format_number(table.at[area, "score"], "it", decimals=2)
                 assert re.fullmatch(r"\d+,\d\d", shown[2]), shown[2]
-                assert shown[headers.index("Quota di simulazioni al 1° posto")].endswith("%")
+                assert shown[headers.index("Quota al 1° posto")].endswith("%")
                 low, high = int(table.at[area, "rank_p05"]), int(table.at[area, "rank_p95"])
                 assert shown[headers.index("Rango 5°-95° percentile")] == f"{low}-{high}"
+        # without the number of simulations there is nothing to say under the table
+        assert 'class="cocity-table-note"' not in html_text
+        noted = html.unescape(explore.priority_html(table, runs=1000))
+        assert _t("it", "explore_table_note", runs="1.000") in noted
 
 
 # --- plots ------------------------------------------------------------------------------------
@@ -434,7 +438,11 @@ def test_app_controls_redraw(app, state):
     assert app.view.city == AVELLINO and "Avellino" in app.status.value
     assert "Avellino" in explore.svg_of_img(app.views["map"].value)
     assert "Avellino" in explore.svg_of_img(app.views["profile"].value)
-    assert app.views["table"].value == explore.priority_html(explore.priority_table(app.view.analysis, AVELLINO))
+    runs = app.view.analysis.monte_carlo.runs
+    assert app.views["table"].value == explore.priority_html(explore.priority_table(app.view.analysis, AVELLINO),
+                                                             runs=runs)
+    # the note under the table says how many simulations the short robustness headers count
+    assert _t("it", "explore_table_note", runs=runs) in html.unescape(app.views["table"].value)
 
 
 def test_app_shows_errors_instead_of_raising(state, base, tmp_path):

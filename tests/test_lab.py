@@ -183,6 +183,9 @@ def test_explore_in_jupyterlab(lab, chromium, tmp_path):
                     _screenshot(page, f"explore-{width}px-{view}")
                 overflowing = page.evaluate(OVERFLOW_JS)
                 assert overflowing == [], f"at {width} px: {overflowing}"
+                # every column of the priority table in view, none hidden behind its box's scroll bar
+                widths = page.locator(".cocity-table").first.evaluate("el => [el.scrollWidth, el.clientWidth]")
+                assert widths[0] <= widths[1] + 1, f"at {width} px the table scrolls: {widths}"
 
             # moving an area weight slider redraws the city's view
             status = page.locator(".widget-html", has_text="profili sulle 39 città").first

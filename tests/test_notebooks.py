@@ -130,6 +130,6 @@ def test_explore_draws_without_a_browser(executed, real_processed_dir):
     values = [model["state"].get("value") for model in state.values() if model["model_name"] == "HTMLModel"]
     svgs = [explore.svg_of_img(v) for v in values if isinstance(v, str) and "data:image/svg+xml" in v]
     assert len(svgs) == 3 and all(name in svg for svg in svgs)  # profile, biplot, map, each naming the city
-    assert any(isinstance(v, str) and "Area di intervento" in v for v in values)
+    assert any(isinstance(v, str) and "<th>Area</th>" in v and "simulazioni di incertezza" in v for v in values)
     labels = json.dumps(state)
     assert "Salva scenario" in labels and "Numero di profili" in labels

@@ -485,15 +485,29 @@ def _panel():
 #: ipywidgets keeps an HTML widget's content at its natural width (``flex-shrink: 0``): let the views'
 #: content shrink to the column, so a figure scales down and a wide table scrolls in its own box.
 PANEL_CSS = ".cocity-view .widget-html-content{flex:1 1 auto;min-width:0;max-width:100%}"
+#: JupyterLab gives widget HTML the line height of a control (28 px): a table and its note need a text's.
 TABLE_CSS = (".cocity-table table{width:100%;table-layout:auto;font-size:0.85em}"
-             ".cocity-table th,.cocity-table td{white-space:normal;overflow-wrap:break-word;padding:2px 4px}")
+             ".cocity-table th,.cocity-table td{white-space:normal;overflow-wrap:break-word;padding:2px 3px;"
+             "line-height:1.3;text-align:right}"
+             ".cocity-table th{vertical-align:bottom}"
+             ".cocity-table th:nth-child(2),.cocity-table td:nth-child(2){text-align:left}"
+             ".cocity-table-note{font-size:0.85em;line-height:1.3;margin-top:4px}")
 
 
-def priority_html(table: pd.DataFrame) -> str:
-    """HTML of :func:`priority_table`, narrow enough for the panel's column: the catalogue's headers,
-    the areas' short labels, the 5th and 95th percentile ranks as one interval ("1-4"), no weight
-    column (the sliders beside it show the weights), numbers in the Italian format (Babel), the share
-    of first places as a percentage, missing shown as *dati non disponibili*; escaped."""
+def priority_html(table: pd.DataFrame, runs: int | None = None) -> str:
+    """HTML of :func:`priority_table`, narrow enough for the panel's column: the catalogue's short
+    headers, the areas' short labels, the 5th and 95th percentile ranks as one interval ("1-4"), no
+    weight column (the sliders beside it show the weights), numbers in the Italian format (Babel), the
+    share of first places as a percentage, missing shown as *dati non disponibili*; escaped.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`priority_table` of a city.
+    runs : int, optional
+        The Monte Carlo draws behind the robustness columns: with them, a note under the table says
+        what those columns count (their headers are kept short).
+    """
     no_data = _t(LANG, "no_data")
 
     def shown_value(column, value):
@@ -517,7 +531,9 @@ def priority_html(table: pd.DataFrame) -> str:
     body = shown.to_html(index=False, escape=True, border=0)
     # long headers wrap (JupyterLab keeps table cells on one line); what still does not fit scrolls
     # inside the box instead of widening the output area
-    return str(_panel().table(TABLE_CSS, Markup(body)))
+    note = _t(LANG, "explore_table_note", runs=format_number(runs, LANG, decimals=0)) \
+        if runs and any(c in order for c in ROBUSTNESS_COLUMNS + ("rank_interval",)) else None
+    return str(_panel().table(TABLE_CSS, Markup(body), note))
 
 
 # --- plots: the chart functions of the reports (cocity_analysis.reporting.charts) ------------------
@@ -852,7 +868,8 @@ class ExploreApp:
         for name in ("profile", "biplot", "map"):
             if previous is None or previous.images.get(name) is not view.images[name]:
                 self.views[name].value = svg_img(view.images[name], alt=charts.figure_title(view.figures[name]))
-        self.views["table"].value = priority_html(view.table)
+        simulation = view.analysis.monte_carlo
+        self.views["table"].value = priority_html(view.table, runs=simulation.runs if simulation else None)
         return view
 
     def save(self, name: str | None = None) -> Path | None:
