@@ -600,9 +600,11 @@ def biplot_figure(scores: pd.DataFrame, loadings: pd.DataFrame, explained: Seque
     height = 2 * 1.12 * spans[1]
     label_y = _spread(tips[:, 1], gap=min(LABEL_GAP_SHARE * height, 0.9 * height / max(len(tips), 1)))
     for indicator, (x, _), y in zip(loadings.index, tips, label_y):
-        # written from the arrow's tip towards the centre: outward, a label ran past the axes and was cut
+        # written from the arrow's tip towards the centre: outward, a label ran past the axes and was cut;
+        # on a light ground above the points, which would otherwise cover its letters
         ax.text(x, y, _short((labels or {}).get(indicator, indicator), 26), fontsize=FONT_PT * 0.65,
-                color="0.25", ha="right" if x >= 0 else "left", va="bottom", clip_on=True, gid="loading-label")
+                color="0.25", ha="right" if x >= 0 else "left", va="bottom", clip_on=True, gid="loading-label",
+                zorder=4, bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 0.5})
     ax.set_xlim(-1.12 * spans[0], 1.12 * spans[0])
     ax.set_ylim(-1.12 * spans[1], 1.12 * spans[1])
     if highlight is not None and highlight in scores.index:
