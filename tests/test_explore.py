@@ -422,6 +422,14 @@ def test_app_starts_on_the_processed_method(app, state):
         assert app.controls[f"weight:{area}"].disabled == (area not in areas_with_data)
 
 
+def test_app_weight_labels_cut_by_the_column_show_whole_on_hover(app):
+    # "Peso povertà e marginalità" is wider than the 120 px the column gives a slider's label
+    # (tests/test_lab.py checks the cut labels in the browser, the indicators' checkboxes too)
+    labels = {a: app.controls[f"weight:{a}"].description for a in FOCUS_AREAS}
+    assert max(len(label) for label in labels.values()) > 20
+    assert {a: app.controls[f"weight:{a}"].tooltip for a in FOCUS_AREAS} == labels
+
+
 def test_app_controls_redraw(app, state):
     top = first_area(app.view.analysis, MATERA)
     app.controls[f"weight:{top}"].value = 0.0

@@ -114,6 +114,13 @@ def _screenshot(page, name: str) -> None:
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=False)
 
 
+# Control labels cut short with an ellipsis by the column, without their whole text on hover.
+CUT_LABELS_JS = """() => [...document.querySelectorAll(
+    '.widget-hslider .widget-label, .widget-checkbox .widget-label-basic span')]
+  .filter(el => el.scrollWidth > el.clientWidth + 1)
+  .map(el => ({text: el.textContent, title: el.title}))"""
+
+
 # Every figure and view of the panel, each against the output area that holds it (rounded px).
 OVERFLOW_JS = """() => {
   const out = [];
@@ -183,6 +190,8 @@ def test_explore_in_jupyterlab(lab, chromium, tmp_path):
                     _screenshot(page, f"explore-{width}px-{view}")
                 overflowing = page.evaluate(OVERFLOW_JS)
                 assert overflowing == [], f"at {width} px: {overflowing}"
+                cut = page.evaluate(CUT_LABELS_JS)
+                assert cut and all(label["title"] == label["text"] for label in cut), f"at {width} px: {cut}"
                 # every column of the priority table in view, none hidden behind its box's scroll bar
                 widths = page.locator(".cocity-table").first.evaluate("el => [el.scrollWidth, el.clientWidth]")
                 assert widths[0] <= widths[1] + 1, f"at {width} px the table scrolls: {widths}"

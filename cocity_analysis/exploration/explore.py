@@ -790,12 +790,14 @@ class ExploreApp:
         }
         need = state.catalogue.loc[indicators.need_ids(state.catalogue)]
         areas_with_data = set(need.loc[need["available"].astype(bool), "focus_area"])
+        # the column cuts long labels with an ellipsis: the whole text shows on hover (a checkbox's label
+        # has its text as title already, a slider's only with a tooltip)
         for area in FOCUS_AREAS:
+            label = _t(LANG, "explore_weight" if area in areas_with_data else "explore_weight_no_data",
+                       area=SHORT_AREA_LABELS[area])
             self.controls[f"weight:{area}"] = w.FloatSlider(
-                value=float(method.area_weights[area]), min=0.0, max=3.0, step=0.1,
-                description=_t(LANG, "explore_weight" if area in areas_with_data else "explore_weight_no_data",
-                               area=SHORT_AREA_LABELS[area]), style=style,
-                disabled=area not in areas_with_data, continuous_update=False,
+                value=float(method.area_weights[area]), min=0.0, max=3.0, step=0.1, description=label,
+                tooltip=label, style=style, disabled=area not in areas_with_data, continuous_update=False,
                 layout=w.Layout(width="100%"))
         excluded = set(method.excluded_indicators)
         for indicator, label, area in state.indicator_options():
