@@ -484,7 +484,9 @@ def _panel():
 
 #: ipywidgets keeps an HTML widget's content at its natural width (``flex-shrink: 0``): let the views'
 #: content shrink to the column, so a figure scales down and a wide table scrolls in its own box.
-PANEL_CSS = ".cocity-view .widget-html-content{flex:1 1 auto;min-width:0;max-width:100%}"
+#: Texts (headings, notes, status line) get a text's line height, not a control's 28 px.
+PANEL_CSS = (".cocity-view .widget-html-content{flex:1 1 auto;min-width:0;max-width:100%}"
+             ".cocity-text .widget-html-content{line-height:1.35;padding:4px 0}")
 #: JupyterLab gives widget HTML the line height of a control (28 px): a table and its note need a text's.
 TABLE_CSS = (".cocity-table table{width:100%;table-layout:auto;font-size:0.85em}"
              ".cocity-table th,.cocity-table td{white-space:normal;overflow-wrap:break-word;padding:2px 3px;"
@@ -823,20 +825,27 @@ class ExploreApp:
 
     def _layout(self, w):
         c = self.controls
+
+        def text(value):
+            widget = w.HTML(str(value))
+            widget.add_class("cocity-text")
+            return widget
+
         indicator_groups = []
         for area in FOCUS_AREAS:
             boxes = [c[f"indicator:{i}"] for i, _, a in self.state.indicator_options() if a == area]
             if boxes:
-                indicator_groups.append(w.VBox([w.HTML(str(_panel().heading(AREA_LABELS[area]))), *boxes]))
+                indicator_groups.append(w.VBox([text(_panel().heading(AREA_LABELS[area])), *boxes]))
         missing = self.state.catalogue[~self.state.catalogue["available"]]
-        note = w.HTML(str(_panel().missing_note(
+        note = text(_panel().missing_note(
             [_t(LANG, "explore_missing", label=row["label_it"], reason=str(row["missing_reason"] or ""))
-             for _, row in missing.iterrows()])))
+             for _, row in missing.iterrows()]))
         panel = w.VBox([c["city"], c["normalisation"], c["aggregation"], c["k"],
-                        w.HTML(str(_panel().heading(_t(LANG, "explore_weights_h")))),
+                        text(_panel().heading(_t(LANG, "explore_weights_h"))),
                         *[c[f"weight:{a}"] for a in FOCUS_AREAS],
-                        w.HTML(str(_panel().heading(_t(LANG, "explore_indicators_h")))), *indicator_groups, note],
+                        text(_panel().heading(_t(LANG, "explore_indicators_h"))), *indicator_groups, note],
                        layout=w.Layout(flex="0 0 auto", width="330px", max_width="100%"))
+        self.status.add_class("cocity-text")
         # controls on the left, views beside them; on an area narrower than both the views wrap below
         css = w.HTML(str(_panel().panel_css(PANEL_CSS)), layout=w.Layout(height="0px", min_height="0px", margin="0px"))
         views = w.VBox([css, self.status, self.views["profile"], self.views["table"], self.views["biplot"],
