@@ -484,16 +484,16 @@ def _panel():
 
 #: ipywidgets keeps an HTML widget's content at its natural width (``flex-shrink: 0``): let the views'
 #: content shrink to the column, so a figure scales down and a wide table scrolls in its own box.
-#: Texts (headings, notes, status line) get a text's line height, not a control's 28 px.
+#: JupyterLab gives widget HTML the line height of a control (28 px): the texts (headings, notes, status
+#: line, the priority table and its note) get a text's.
 PANEL_CSS = (".cocity-view .widget-html-content{flex:1 1 auto;min-width:0;max-width:100%}"
              ".cocity-text .widget-html-content{line-height:1.35;padding:4px 0}")
-#: JupyterLab gives widget HTML the line height of a control (28 px): a table and its note need a text's.
 TABLE_CSS = (".cocity-table table{width:100%;table-layout:auto;font-size:0.85em}"
              ".cocity-table th,.cocity-table td{white-space:normal;overflow-wrap:break-word;padding:2px 3px;"
-             "line-height:1.3;text-align:right}"
+             "line-height:inherit;text-align:right}"
              ".cocity-table th{vertical-align:bottom}"
              ".cocity-table th:nth-child(2),.cocity-table td:nth-child(2){text-align:left}"
-             ".cocity-table-note{font-size:0.85em;line-height:1.3;margin-top:4px}")
+             ".cocity-table-note{font-size:0.85em;margin-top:4px}")
 
 
 def priority_html(table: pd.DataFrame, runs: int | None = None) -> str:
@@ -534,7 +534,7 @@ def priority_html(table: pd.DataFrame, runs: int | None = None) -> str:
     # long headers wrap (JupyterLab keeps table cells on one line); what still does not fit scrolls
     # inside the box instead of widening the output area
     note = _t(LANG, "explore_table_note", runs=format_number(runs, LANG, decimals=0)) \
-        if runs and any(c in order for c in ROBUSTNESS_COLUMNS + ("rank_interval",)) else None
+        if runs and any(c in table.columns for c in ROBUSTNESS_COLUMNS) else None
     return str(_panel().table(TABLE_CSS, Markup(body), note))
 
 
@@ -845,7 +845,8 @@ class ExploreApp:
                         *[c[f"weight:{a}"] for a in FOCUS_AREAS],
                         text(_panel().heading(_t(LANG, "explore_indicators_h"))), *indicator_groups, note],
                        layout=w.Layout(flex="0 0 auto", width="330px", max_width="100%"))
-        self.status.add_class("cocity-text")
+        for widget in (self.status, self.views["table"]):
+            widget.add_class("cocity-text")
         # controls on the left, views beside them; on an area narrower than both the views wrap below
         css = w.HTML(str(_panel().panel_css(PANEL_CSS)), layout=w.Layout(height="0px", min_height="0px", margin="0px"))
         views = w.VBox([css, self.status, self.views["profile"], self.views["table"], self.views["biplot"],
