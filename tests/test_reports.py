@@ -654,6 +654,38 @@ def test_kernel_reset_leaves_no_state_behind(real_processed_dir, tmp_path):
     assert states[0] == states[1] == states[2]
 
 
+WARM_PROBE = (
+    "import sys\n"
+    "batch = sys.modules.get('cocity_analysis.reporting.batch')\n"
+    "print('WARM', sorted(batch._KERNEL_SNAPSHOT) if batch else None,\n"
+    "      'cocity_analysis.reporting.charts' in sys.modules,\n"
+    "      sorted(k for k in get_ipython().user_ns if k[0] != '_' and k not in get_ipython().user_ns_hidden))\n"
+)
+
+
+@pytest.mark.slow
+def test_kernel_warms_up_while_it_boots(tmp_path):
+    """The boot lines import the report code and take the snapshot before the first request, and leave
+    no name behind; an exception there is swallowed by IPython, so only the kernel itself can tell."""
+    import asyncio
+
+    async def probe() -> str:
+        session = batch.KernelSession(config.KERNEL_NAME, str(config.NOTEBOOKS_DIR), tmp_path)
+        await session.start()
+        try:
+            session.kc.execute(WARM_PROBE, store_history=False)
+            while True:
+                message = await session.kc.get_iopub_msg(timeout=60)
+                if message["msg_type"] == "stream" and "WARM" in message["content"]["text"]:
+                    return message["content"]["text"]
+        finally:
+            await session.stop()
+
+    text = asyncio.run(probe())
+    assert text.split() == ["WARM", "['cwd',", "'environ',", "'numpy_random',", "'random',", "'rcparams',",
+                            "'sys_path',", "'warnings']", "True", "['batch',", "'sys']"], text
+
+
 @pytest.mark.slow
 def test_dead_kernel_is_restarted_and_the_city_retried_once(real_processed_dir, tmp_path, monkeypatch):
     markers = tmp_path / "markers"

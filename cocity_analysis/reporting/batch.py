@@ -261,8 +261,10 @@ def kernel_reset(shell=None) -> None:
         os.environ.update(snap["environ"])
 
 
-# run by the kernel itself while it boots (IPKernelApp.exec_lines): no name left in the namespace
-WARMUP_LINES = ["__import__('cocity_analysis.reporting.batch').batch.kernel_warmup()"]
+# run by the kernel itself while it boots (IPKernelApp.exec_lines): no name left in the namespace. IPython
+# swallows an exception raised here and kernel_reset then warms up during the first report instead, so a
+# test asks a booted kernel whether they ran.
+WARMUP_LINES = ["__import__('importlib').import_module('cocity_analysis.reporting.batch').kernel_warmup()"]
 RESET_CODE = (
     "import cocity_analysis.reporting.batch as _cocity_batch\n"
     "_cocity_batch.kernel_reset(get_ipython())\n"
