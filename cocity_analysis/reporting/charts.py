@@ -832,6 +832,9 @@ def svg_document(fig: Figure, salt: str = "cocity", *, tight: bool = False) -> s
 
 
 _SVG_RE = re.compile(r"<svg\b([^>]*)>(.*)</svg>\s*\Z", re.S)
+# matplotlib's XML writer puts a space before every attribute: a literal prefix lets `re` jump from
+# one id to the next instead of trying every character of a 150 KB map (6 ms a search)
+_SVG_ID_RE = re.compile(r' id="([^"]+)"')
 
 
 def figure_svg(fig: Figure, *, title: str, description: str, chart_id: str = "cocity-chart") -> Markup:
@@ -863,9 +866,10 @@ def figure_svg(fig: Figure, *, title: str, description: str, chart_id: str = "co
     body = re.sub(r"<metadata>.*?</metadata>", "", match.group(2), flags=re.S).strip()
     # matplotlib numbers its groups per figure ("figure_1", "axes_1" ...): prefixed with the chart's
     # id, two charts of one page never share an id
-    ids = set(re.findall(r'\bid="([^"]+)"', body))
-    body = re.sub(r'(\bid="|url\(#|href="#)([^")]+)',
-                  lambda m: m.group(1) + f"{chart_id}-" + m.group(2) if m.group(2) in ids else m.group(0), body)
+    for name in dict.fromkeys(_SVG_ID_RE.findall(body)):
+        for old, new in ((f' id="{name}"', f' id="{chart_id}-{name}"'), (f"url(#{name})", f"url(#{chart_id}-{name})"),
+                         (f'href="#{name}"', f'href="#{chart_id}-{name}"')):
+            body = body.replace(old, new)
     width_pt = float(view_box.split()[2])
     return templating.render("chart_svg.html.j2", view_box=view_box, max_width=round(width_pt * 4 / 3 * MAX_SCALE),
                              chart_id=chart_id, title=title, description=description,
