@@ -655,11 +655,11 @@ def test_kernel_reset_leaves_no_state_behind(real_processed_dir, tmp_path):
 
 
 WARM_PROBE = (
-    "import sys\n"
-    "batch = sys.modules.get('cocity_analysis.reporting.batch')\n"
-    "print('WARM', sorted(batch._KERNEL_SNAPSHOT) if batch else None,\n"
-    "      'cocity_analysis.reporting.charts' in sys.modules,\n"
-    "      sorted(k for k in get_ipython().user_ns if k[0] != '_' and k not in get_ipython().user_ns_hidden))\n"
+    "import json as _json, sys as _sys\n"
+    "_batch = _sys.modules.get('cocity_analysis.reporting.batch')\n"
+    "print('WARM ' + _json.dumps({'snapshot': sorted(_batch._KERNEL_SNAPSHOT) if _batch else [],\n"
+    "    'charts': 'cocity_analysis.reporting.charts' in _sys.modules,\n"
+    "    'names': sorted(k for k in get_ipython().user_ns if k[0] != '_' and k not in get_ipython().user_ns_hidden)}))\n"
 )
 
 
@@ -669,21 +669,22 @@ def test_kernel_warms_up_while_it_boots(tmp_path):
     no name behind; an exception there is swallowed by IPython, so only the kernel itself can tell."""
     import asyncio
 
-    async def probe() -> str:
+    async def probe() -> dict:
         session = batch.KernelSession(config.KERNEL_NAME, str(config.NOTEBOOKS_DIR), tmp_path)
         await session.start()
         try:
             session.kc.execute(WARM_PROBE, store_history=False)
             while True:
                 message = await session.kc.get_iopub_msg(timeout=60)
-                if message["msg_type"] == "stream" and "WARM" in message["content"]["text"]:
-                    return message["content"]["text"]
+                if message["msg_type"] == "stream" and message["content"]["text"].startswith("WARM "):
+                    return json.loads(message["content"]["text"][len("WARM "):])
         finally:
             await session.stop()
 
-    text = asyncio.run(probe())
-    assert text.split() == ["WARM", "['cwd',", "'environ',", "'numpy_random',", "'random',", "'rcparams',",
-                            "'sys_path',", "'warnings']", "True", "['batch',", "'sys']"], text
+    state = asyncio.run(probe())
+    assert state["charts"], state  # the report code is imported before the first request
+    assert {"rcparams", "numpy_random", "environ", "cwd"} <= set(state["snapshot"]), state  # after matplotlib
+    assert state["names"] == [], state  # nothing left in the user namespace
 
 
 @pytest.mark.slow
